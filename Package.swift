@@ -1,0 +1,50 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "migscope",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "migscope", targets: ["migscope"]),
+        .library(name: "MigscopeCore", targets: ["MigscopeCore"]),
+        .library(name: "Libvirt", targets: ["Libvirt"]),
+        .library(name: "MigscopeLibvirt", targets: ["MigscopeLibvirt"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    ],
+    targets: [
+        // C libraries: a module map and a shim header each, nothing else.
+        .systemLibrary(
+            name: "CLibvirt", path: "CLibvirt", pkgConfig: "libvirt",
+            providers: [.apt(["libvirt-dev"])]),
+        .systemLibrary(
+            name: "CLibxl", path: "CLibxl", pkgConfig: "xenlight",
+            providers: [.apt(["libxen-dev"])]),
+
+        // The experiment's vocabulary, pure Swift.
+        .target(name: "MigscopeCore"),
+
+        // Thin typed Swift over libvirt's C API.
+        .target(name: "Libvirt", dependencies: ["CLibvirt"]),
+        // Thin typed Swift over libxl's C API.
+        .target(name: "Libxl", dependencies: ["CLibxl"]),
+
+        // Backends: translate each C world into core values.
+        .target(name: "MigscopeLibvirt", dependencies: ["MigscopeCore", "Libvirt"]),
+
+        // The command line: parsing and printing only.
+        .target(
+            name: "MigscopeCLI",
+            dependencies: [
+                "MigscopeCore", "MigscopeLibvirt",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+        .executableTarget(name: "migscope", dependencies: ["MigscopeCLI"]),
+
+        .testTarget(name: "MigscopeCoreTests", dependencies: ["MigscopeCore"]),
+        .testTarget(name: "LibvirtTests", dependencies: ["Libvirt"]),
+        .testTarget(name: "MigscopeCLITests", dependencies: ["MigscopeCLI", "MigscopeCore"]),
+    ]
+)

@@ -1,0 +1,37 @@
+import ArgumentParser
+import Foundation
+import MigscopeCore
+import MigscopeLibvirt
+
+/// `migscope domains --on URI [DOMAIN]`: what a host runs.
+struct DomainsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "domains",
+        abstract: "List the domains of a host, or show one domain.")
+
+    @Option(name: .customLong("on"), help: ArgumentHelp("libvirt URI of the host.", valueName: "uri"))
+    var uri: String
+
+    @Argument(help: "A domain's name or UUID; without it, all domains are listed.")
+    var domain: String?
+
+    @Flag(help: "Print JSON instead of a table.")
+    var json = false
+
+    func run() async throws {
+        let listings: [DomainListing]
+        if let domain {
+            listings = [try await LibvirtInventory.domain(domain, on: uri)]
+        } else {
+            listings = try await LibvirtInventory.domains(on: uri)
+        }
+        if json {
+            print(try JSONText.encode(domain == nil ? AnyEncodable(listings) : AnyEncodable(listings[0])))
+            return
+        }
+        let rows = listings.map { d in
+            [d.id.map(String.init) ?? "-", d.name, d.state, Format.bytes(d.memoryBytes), "\(d.virtualCPUs)", d.uuid]
+        }
+        print(TextTable.render(header: ["id", "name", "state", "memory", "vcpus", "uuid"], rows: rows))
+    }
+}

@@ -1,0 +1,104 @@
+import ArgumentParser
+import Foundation
+import MigscopeCore
+import MigscopeLibvirt
+
+/// `migscope migrate DOMAIN --from URI --to URI ...`: one migration, with a live progress line.
+struct MigrateCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "migrate",
+        abstract: "Migrate a running domain from one host to another.",
+        discussion: """
+            Shows a progress line while the migration runs (round, % of memory sent, remaining, dirty \
+            rate, elapsed), then a summary. Ctrl-C aborts the migration; the domain keeps running on the source.
+            """)
+
+    enum Mode: String, EnumerableFlag {
+        case live, nonLive
+        static func help(for value: Mode) -> ArgumentHelp? {
+            switch value {
+            case .live: "Pre-copy: the guest keeps running while memory is copied."
+            case .nonLive: "Pause the guest, copy its memory once, resume it on the destination."
+            }
+        }
+    }
+
+    @Argument(help: "Name or UUID of the running domain to migrate.")
+    var domain: String
+
+    @Option(help: ArgumentHelp("libvirt URI of the source host.", valueName: "uri"))
+    var from: String
+
+    @Option(help: ArgumentHelp("libvirt URI of the destination host (as the source sees it, with --p2p).", valueName: "uri"))
+    var to: String
+
+    @Flag var mode: Mode = .live
+
+    @Flag(name: .customLong("p2p"), help: "Let the source daemon connect to the destination itself (peer-to-peer).")
+    var peerToPeer = false
+
+    @Option(name: .customLong("migrate-uri"), help: ArgumentHelp("Where the migration stream goes, e.g. tcp://198.18.0.2.", valueName: "uri"))
+    var migrateURI: String?
+
+    @Option(name: .customLong("destination-name"), help: ArgumentHelp("Name of the domain on the destination.", valueName: "name"))
+    var destinationName: String?
+
+    @Option(parsing: .unconditional, help: ArgumentHelp("Cap on the migration stream.", valueName: "MiB/s"),
+            transform: ArgumentValue.positiveInteger("--bandwidth", unit: "MiB/s"))
+    var bandwidth: UInt64?
+
+    @Option(name: .customLong("max-downtime"), parsing: .unconditional, help: ArgumentHelp("Longest pause tolerated at the end of a live migration.", valueName: "ms"),
+            transform: ArgumentValue.positiveInteger("--max-downtime", unit: "milliseconds"))
+    var maxDowntime: UInt64?
+
+    @Option(parsing: .unconditional, help: ArgumentHelp("Pause the guest after this many seconds so the migration completes (as virsh migrate --timeout).", valueName: "s"),
+            transform: ArgumentValue.positiveSeconds("--timeout"))
+    var timeout: Double?
+
+    @Option(name: .customLong("abort-after"), parsing: .unconditional, help: ArgumentHelp("Abort the migration after this many seconds; the guest stays on the source.", valueName: "s"),
+            transform: ArgumentValue.positiveSeconds("--abort-after"))
+    var abortAfter: Double?
+
+    @Option(name: .customLong("poll-interval"), parsing: .unconditional, help: ArgumentHelp("How often job progress is read.", valueName: "ms"),
+            transform: ArgumentValue.positiveInteger("--poll-interval", unit: "milliseconds"))
+    var pollInterval: UInt64 = 100
+
+    @Flag(help: "Print the summary as JSON on stdout (progress still goes to stderr).")
+    var json = false
+
+    var request: MigrationRequest {
+        MigrationRequest(
+            domain: domain, source: from, destination: to, mode: mode == .live ? .live : .nonLive,
+            transport: peerToPeer ? .peerToPeer : .clientManaged, migrateURI: migrateURI,
+            destinationName: destinationName, bandwidthMiBps: bandwidth, maxDowntimeMs: maxDowntime,
+            pauseAfterSeconds: timeout, abortAfterSeconds: abortAfter)
+    }
+
+    func validate() throws {
+        if let problem = request.problems().first { throw ValidationError(problem.message) }
+    }
+
+    func run() async throws {
+        let session = try await LibvirtBackend().prepare(request)
+        let printer = ProgressPrinter(domain: session.domainFacts.name)
+        let runner = MigrationRunner(pollInterval: .milliseconds(Int64(pollInterval)))
+        let summary = await Interrupts.cancellingOnCtrlC { [printer] in
+            await runner.run(session, observer: printer)
+        } onFirst: {
+            printer.note("interrupted: aborting the migration (Ctrl-C again quits without waiting)")
+        }
+        printer.finish()
+        if json {
+            print(try JSONText.encode(summary))
+        } else {
+            print(SummaryText.render(summary, domain: session.domainFacts))
+        }
+        switch summary.outcome {
+        case .completed:
+            return
+        case .aborted(let why), .failed(let why):
+            printError("\(why); domain '\(session.domainFacts.name)' is \(summary.location)")
+            throw ExitCode(why == "interrupted" ? 130 : 1)
+        }
+    }
+}

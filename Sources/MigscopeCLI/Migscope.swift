@@ -1,0 +1,19 @@
+import ArgumentParser
+import MigscopeCore
+
+/// `migscope`: drive VM migrations and record what they cost the guest.
+struct Migscope: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "migscope",
+        abstract: "Drive live and non-live VM migrations and record, on one timeline, every pre-copy round next to the guest's I/O.",
+        discussion: """
+            Hosts are named by libvirt URIs (qemu:///system, qemu+ssh://host/system, ...).
+            Start with 'migscope domains --on URI' to see what a host runs.
+            """,
+        version: MigscopeVersion.current,
+        subcommands: [MigrateCommand.self, DomainsCommand.self])
+}
+
+public enum MigscopeVersion {
+    public static let current = "0.1.0"
+}

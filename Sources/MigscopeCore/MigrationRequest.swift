@@ -1,0 +1,119 @@
+/// What a user asks for: move one domain from one host to another.
+///
+/// Backend-neutral: hosts are named by URIs (libvirt URIs, or a Xen host's address for libxl),
+/// and every option is in the units people use on the command line.
+public struct MigrationRequest: Sendable, Equatable, Codable {
+    /// Pre-copy (guest keeps running) or stop-and-copy (guest paused for the whole transfer).
+    public enum Mode: String, Sendable, Codable, CaseIterable {
+        case live
+        case nonLive = "non-live"
+    }
+
+    /// Who drives the migration: the source daemon talking to the destination itself, or this client.
+    public enum Transport: String, Sendable, Codable {
+        case peerToPeer = "p2p"
+        case clientManaged = "client"
+    }
+
+    public var domain: String
+    public var source: String
+    public var destination: String
+    public var mode: Mode
+    public var transport: Transport
+    /// Where the migration stream goes (e.g. tcp://198.18.0.2), when it differs from the destination's address.
+    public var migrateURI: String?
+    /// Name the domain gets on the destination.
+    public var destinationName: String?
+    /// Cap on the migration stream, MiB/s.
+    public var bandwidthMiBps: UInt64?
+    /// Longest pause tolerated at the end of a live migration, milliseconds; set before the start.
+    public var maxDowntimeMs: UInt64?
+    /// Pause the guest after this many seconds so the migration completes (`virsh migrate --timeout`).
+    public var pauseAfterSeconds: Double?
+    /// Abort the migration after this many seconds; the guest stays on the source.
+    public var abortAfterSeconds: Double?
+
+    public init(
+        domain: String, source: String, destination: String, mode: Mode = .live,
+        transport: Transport = .peerToPeer, migrateURI: String? = nil, destinationName: String? = nil,
+        bandwidthMiBps: UInt64? = nil, maxDowntimeMs: UInt64? = nil,
+        pauseAfterSeconds: Double? = nil, abortAfterSeconds: Double? = nil
+    ) {
+        self.domain = domain
+        self.source = source
+        self.destination = destination
+        self.mode = mode
+        self.transport = transport
+        self.migrateURI = migrateURI
+        self.destinationName = destinationName
+        self.bandwidthMiBps = bandwidthMiBps
+        self.maxDowntimeMs = maxDowntimeMs
+        self.pauseAfterSeconds = pauseAfterSeconds
+        self.abortAfterSeconds = abortAfterSeconds
+    }
+
+    /// Every problem with the request, found before anything is started.
+    public func problems() -> [RequestProblem] {
+        var found: [RequestProblem] = []
+        if domain.trimmingCharacters(in: .whitespaces).isEmpty {
+            found.append(.init(field: "domain", message: "the domain name is empty; give the name or UUID of a running domain"))
+        }
+        if source.isEmpty {
+            found.append(.init(field: "from", message: "the source URI is empty; give a libvirt URI such as qemu:///system"))
+        }
+        if destination.isEmpty {
+            found.append(.init(field: "to", message: "the destination URI is empty; give a libvirt URI such as qemu+ssh://hostB/system"))
+        }
+        if !source.isEmpty, HostURI.sameHost(source, destination) {
+            found.append(.init(field: "to", message: "destination '\(destination)' is the source itself; give the URI of another host"))
+        }
+        if let b = bandwidthMiBps, b == 0 {
+            found.append(.init(field: "bandwidth", message: "bandwidth must be a positive number of MiB/s, got 0"))
+        }
+        if let d = maxDowntimeMs, d == 0 {
+            found.append(.init(field: "max-downtime", message: "max downtime must be a positive number of milliseconds, got 0"))
+        }
+        if let t = pauseAfterSeconds, !(t > 0 && t.isFinite) {
+            found.append(.init(field: "timeout", message: "timeout must be a positive number of seconds, got \(t)"))
+        }
+        if let t = abortAfterSeconds, !(t > 0 && t.isFinite) {
+            found.append(.init(field: "abort-after", message: "abort-after must be a positive number of seconds, got \(t)"))
+        }
+        if mode == .nonLive, pauseAfterSeconds != nil {
+            found.append(.init(field: "timeout", message: "--timeout pauses a live migration; a non-live migration is paused from the start"))
+        }
+        return found
+    }
+}
+
+/// One thing wrong with a request, naming the option it concerns.
+public struct RequestProblem: Error, Sendable, Equatable, CustomStringConvertible {
+    public var field: String
+    public var message: String
+    public init(field: String, message: String) {
+        self.field = field
+        self.message = message
+    }
+    public var description: String { message }
+}
+
+import Foundation
+
+/// Comparing host URIs the way a user means them: same scheme, host and path, whatever the spelling.
+public enum HostURI {
+    /// A canonical form: lower-cased scheme and host, default path kept, query kept (it names sockets).
+    public static func canonical(_ uri: String) -> String {
+        guard let c = URLComponents(string: uri.trimmingCharacters(in: .whitespaces)) else { return uri }
+        var parts = (c.scheme ?? "").lowercased() + "://" + (c.host ?? "").lowercased()
+        if let port = c.port { parts += ":\(port)" }
+        var path = c.path
+        while path.count > 1 && path.hasSuffix("/") { path.removeLast() }
+        parts += path
+        if let q = c.query, !q.isEmpty { parts += "?" + q }
+        return parts
+    }
+
+    public static func sameHost(_ a: String, _ b: String) -> Bool {
+        canonical(a) == canonical(b)
+    }
+}

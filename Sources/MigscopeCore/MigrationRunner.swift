@@ -1,0 +1,247 @@
+import Foundation
+
+/// Watches a migration as it runs. Called from the runner's tasks; implementations must be thread-safe.
+public protocol MigrationObserver: Sendable {
+    func migrationStarted(_ request: MigrationRequest, at: ContinuousClock.Instant)
+    func progressed(_ progress: JobProgress, at: ContinuousClock.Instant)
+    func signalled(_ signal: MigrationSignal)
+    /// The runner itself acted: paused the guest for a timeout, aborted, was interrupted.
+    func intervened(_ action: MigrationIntervention, at: ContinuousClock.Instant)
+    func migrationFinished(_ summary: MigrationSummary)
+}
+
+extension MigrationObserver {
+    public func migrationStarted(_ request: MigrationRequest, at: ContinuousClock.Instant) {}
+    public func progressed(_ progress: JobProgress, at: ContinuousClock.Instant) {}
+    public func signalled(_ signal: MigrationSignal) {}
+    public func intervened(_ action: MigrationIntervention, at: ContinuousClock.Instant) {}
+    public func migrationFinished(_ summary: MigrationSummary) {}
+}
+
+public enum MigrationIntervention: Sendable, Equatable, CustomStringConvertible {
+    /// The guest was paused after `seconds` so the migration could complete (`--timeout`).
+    case pausedForTimeout(seconds: Double)
+    /// The migration was aborted after `seconds` (`--abort-after`).
+    case abortedAfter(seconds: Double)
+    /// The user interrupted (Ctrl-C); the migration was aborted.
+    case interrupted
+    /// An intervention failed; the hypervisor's words.
+    case failed(String)
+
+    public var description: String {
+        switch self {
+        case .pausedForTimeout(let s): "guest paused after \(Format.seconds(s)) to force completion"
+        case .abortedAfter(let s): "migration aborted after \(Format.seconds(s))"
+        case .interrupted: "interrupted: migration aborted"
+        case .failed(let m): "intervention failed: \(m)"
+        }
+    }
+}
+
+/// How a migration ended, with its figures.
+public struct MigrationSummary: Sendable, Equatable {
+    public enum Outcome: Sendable, Equatable {
+        case completed
+        case aborted(String)
+        case failed(String)
+    }
+    public var request: MigrationRequest
+    public var outcome: Outcome
+    public var elapsedSeconds: Double
+    /// The hypervisor's final figures (downtime, bytes, iteration), when it kept them.
+    public var final: JobProgress?
+    /// Rounds seen as events; the hypervisor's own count is `final?.iteration`.
+    public var roundsSignalled: Int
+    public var pausedForTimeout: Bool
+    public var location: DomainLocation
+
+    /// The number of rounds: the hypervisor's count, else the events seen.
+    public var rounds: Int { final?.iteration.map { Int($0) } ?? roundsSignalled }
+    public var bytesSent: UInt64? { final?.dataProcessedBytes ?? final?.memoryProcessedBytes }
+    public var succeeded: Bool { outcome == .completed }
+}
+
+/// Runs one migration session: starts it, polls its progress, applies the request's timeout
+/// policies, turns cancellation into an abort, and says where the domain is at the end.
+public struct MigrationRunner: Sendable {
+    /// How often job progress is polled.
+    public var pollInterval: Duration
+    /// How long to wait after the job returns for its completion event to arrive.
+    public var completionGrace: Duration
+
+    public init(pollInterval: Duration = .milliseconds(100), completionGrace: Duration = .milliseconds(500)) {
+        self.pollInterval = pollInterval
+        self.completionGrace = completionGrace
+    }
+
+    public func run(_ session: any MigrationSession, observer: (any MigrationObserver)? = nil) async -> MigrationSummary {
+        let request = session.request
+        let clock = ContinuousClock()
+        let state = RunState()
+        let signals: AsyncStream<MigrationSignal>?
+        do { signals = try session.signals() } catch { signals = nil }  // progress polling still works
+
+        let start = clock.now
+        observer?.migrationStarted(request, at: start)
+
+        let runError: Error? = await withTaskCancellationHandler {
+            await withTaskGroup(of: TaskEnd.self) { group in
+                group.addTask {
+                    do { try await session.run(); return .migration(nil) } catch { return .migration(error) }
+                }
+                if let signals {
+                    group.addTask {
+                        for await s in signals {
+                            state.note(s)
+                            observer?.signalled(s)
+                        }
+                        return .watcher
+                    }
+                }
+                group.addTask {
+                    while !Task.isCancelled {
+                        try? await Task.sleep(for: pollInterval)
+                        if Task.isCancelled { break }
+                        if let p = try? session.progress() { observer?.progressed(p, at: clock.now) }
+                    }
+                    return .watcher
+                }
+                if let t = request.pauseAfterSeconds {
+                    group.addTask {
+                        try? await Task.sleep(for: .seconds(t))
+                        guard !Task.isCancelled else { return .watcher }
+                        do {
+                            try session.pauseGuest()
+                            state.pausedForTimeout = true
+                            observer?.intervened(.pausedForTimeout(seconds: t), at: clock.now)
+                        } catch { observer?.intervened(.failed("\(error)"), at: clock.now) }
+                        return .watcher
+                    }
+                }
+                if let t = request.abortAfterSeconds {
+                    group.addTask {
+                        try? await Task.sleep(for: .seconds(t))
+                        guard !Task.isCancelled else { return .watcher }
+                        state.abortReason = "aborted after \(Format.seconds(t)) (--abort-after)"
+                        observer?.intervened(.abortedAfter(seconds: t), at: clock.now)
+                        do { try session.abort() } catch { observer?.intervened(.failed("\(error)"), at: clock.now) }
+                        return .watcher
+                    }
+                }
+                // The first task to finish is the migration itself; the others only watch.
+                var result: Error? = nil
+                while let end = await group.next() {
+                    if case .migration(let e) = end { result = e; break }
+                }
+                // Give the completion event a moment, then stop watching.
+                try? await Task.sleep(for: completionGrace)
+                group.cancelAll()
+                return result
+            }
+        } onCancel: {
+            state.abortReason = "interrupted"
+            try? session.abort()
+        }
+
+        let elapsed = (clock.now - start).secondsDouble
+        if state.abortReason == "interrupted" { observer?.intervened(.interrupted, at: clock.now) }
+        let final = state.completed ?? ((try? session.completedProgress()) ?? nil)
+        let outcome: MigrationSummary.Outcome
+        if let runError {
+            if let reason = state.abortReason {
+                outcome = .aborted(reason)
+            } else if let m = runError as? MigrationError, m.kind == .aborted {
+                outcome = .aborted(m.message)
+            } else {
+                outcome = .failed("\(runError)")
+            }
+        } else {
+            outcome = .completed
+        }
+        let summary = MigrationSummary(
+            request: request, outcome: outcome, elapsedSeconds: elapsed, final: final,
+            roundsSignalled: state.rounds, pausedForTimeout: state.pausedForTimeout,
+            location: session.locate())
+        observer?.migrationFinished(summary)
+        return summary
+    }
+}
+
+private enum TaskEnd: Sendable {
+    case migration(Error?)
+    case watcher
+}
+
+/// What the runner's tasks learn, shared between them.
+private final class RunState: @unchecked Sendable {
+    private let lock = NSLock()
+    private var _rounds = 0
+    private var _completed: JobProgress?
+    private var _pausedForTimeout = false
+    private var _abortReason: String?
+
+    var rounds: Int { lock.withLock { _rounds } }
+    var completed: JobProgress? { lock.withLock { _completed } }
+    var pausedForTimeout: Bool {
+        get { lock.withLock { _pausedForTimeout } }
+        set { lock.withLock { _pausedForTimeout = newValue } }
+    }
+    var abortReason: String? {
+        get { lock.withLock { _abortReason } }
+        set { lock.withLock { if _abortReason == nil { _abortReason = newValue } } }
+    }
+
+    func note(_ s: MigrationSignal) {
+        lock.withLock {
+            switch s.kind {
+            case .roundStarted: _rounds += 1
+            case .jobCompleted(let p): _completed = p
+            default: break
+            }
+        }
+    }
+}
+
+extension Duration {
+    /// The duration in seconds as a Double.
+    public var secondsDouble: Double {
+        let (s, atto) = components
+        return Double(s) + Double(atto) / 1e18
+    }
+}
+
+extension MigrationSummary: Encodable {
+    private enum Keys: String, CodingKey {
+        case domain, source, destination, mode, outcome, reason, elapsedSeconds = "elapsed_s", downtimeMs = "downtime_ms"
+        case rounds, bytesSent = "bytes_sent", pausedForTimeout = "paused_for_timeout", location, locationState = "location_state"
+        case final
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: Keys.self)
+        try c.encode(request.domain, forKey: .domain)
+        try c.encode(request.source, forKey: .source)
+        try c.encode(request.destination, forKey: .destination)
+        try c.encode(request.mode.rawValue, forKey: .mode)
+        switch outcome {
+        case .completed: try c.encode("completed", forKey: .outcome)
+        case .aborted(let r): try c.encode("aborted", forKey: .outcome); try c.encode(r, forKey: .reason)
+        case .failed(let r): try c.encode("failed", forKey: .outcome); try c.encode(r, forKey: .reason)
+        }
+        try c.encode(elapsedSeconds, forKey: .elapsedSeconds)
+        try c.encodeIfPresent(final?.downtimeMs, forKey: .downtimeMs)
+        try c.encode(rounds, forKey: .rounds)
+        try c.encodeIfPresent(bytesSent, forKey: .bytesSent)
+        try c.encode(pausedForTimeout, forKey: .pausedForTimeout)
+        let place: String = switch location.place {
+        case .source: "source"
+        case .destination: "destination"
+        case .both: "both"
+        case .nowhere: "nowhere"
+        case .unknown: "unknown"
+        }
+        try c.encode(place, forKey: .location)
+        try c.encodeIfPresent(location.state, forKey: .locationState)
+        try c.encodeIfPresent(final, forKey: .final)
+    }
+}

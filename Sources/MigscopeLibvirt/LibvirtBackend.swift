@@ -1,0 +1,77 @@
+import Foundation
+import Libvirt
+import MigscopeCore
+
+/// Migrations through libvirt: any hypervisor libvirt drives (QEMU/KVM first).
+public struct LibvirtBackend: MigrationBackend {
+    public var name: String { "libvirt" }
+    /// How long opening a host's connection may take before it counts as unreachable.
+    public var connectTimeout: Double
+
+    public init(connectTimeout: Double = 20) {
+        self.connectTimeout = connectTimeout
+    }
+
+    public func prepare(_ request: MigrationRequest) async throws -> any MigrationSession {
+        if let problem = request.problems().first {
+            throw MigrationError(.notMigratable, problem.message)
+        }
+        let source = try await open(request.source, role: "source")
+        let domain: Domain
+        do {
+            domain = try source.domain(nameOrUUID: request.domain)
+        } catch {
+            if error.isNoDomain {
+                throw MigrationError(.noSuchDomain, "no domain '\(request.domain)' on \(request.source); 'migscope domains --on \(request.source)' lists the domains there")
+            }
+            throw MigrationError(.failed, "cannot look up domain '\(request.domain)' on \(request.source): \(error.message)")
+        }
+        let state = try domain.state().state
+        guard state == .running || state == .paused || state == .blocked else {
+            throw MigrationError(.notMigratable, "domain '\(domain.name)' is \(state) on \(request.source); start it before migrating it")
+        }
+        // The destination: required when this client manages the migration; for peer-to-peer it is
+        // the source daemon that connects, so here it only serves to watch and locate the domain.
+        let destination: Connection?
+        switch request.transport {
+        case .clientManaged:
+            destination = try await open(request.destination, role: "destination")
+        case .peerToPeer:
+            destination = try? await open(request.destination, role: "destination")
+        }
+        if let destination, HostIdentity.same(source, destination) {
+            throw MigrationError(.notMigratable, "\(request.destination) is the same host as \(request.source); give the URI of another host")
+        }
+        let arrivingName = request.destinationName ?? domain.name
+        if let destination, let existing = try? destination.domain(named: arrivingName), existing.isActive {
+            throw MigrationError(.notMigratable, "a domain named '\(arrivingName)' already runs on \(request.destination); choose --destination-name or stop it there")
+        }
+        if let ms = request.maxDowntimeMs {
+            do { try domain.setMigrationMaxDowntime(milliseconds: ms) } catch {
+                throw MigrationError(.failed, "cannot set max downtime \(ms) ms on '\(domain.name)': \(error.message)")
+            }
+        }
+        let info = try? domain.info()
+        let facts = DomainFacts(
+            name: domain.name, uuid: domain.uuid, memoryBytes: info.map { $0.maxMemoryKiB * 1024 },
+            virtualCPUs: info.map { Int($0.virtualCPUs) }, disks: (try? domain.diskTargets()) ?? [])
+        return LibvirtMigrationSession(
+            request: request, source: source, destination: destination, domain: domain, facts: facts)
+    }
+
+    private func open(_ uri: String, role: String) async throws -> Connection {
+        do {
+            return try await Connection.open(uri: uri, timeout: connectTimeout)
+        } catch let e as LibvirtError {
+            throw MigrationError(.unreachable, "cannot connect to \(role) \(uri): \(e.message)")
+        }
+    }
+}
+
+/// Tells whether two connections reach the same host, by libvirt's host UUID where it answers.
+enum HostIdentity {
+    static func same(_ a: Connection, _ b: Connection) -> Bool {
+        guard let ua = a.hostUUID, let ub = b.hostUUID else { return false }
+        return ua == ub
+    }
+}

@@ -1,0 +1,238 @@
+import Foundation
+import Libvirt
+import MigscopeCore
+
+/// One libvirt migration: the source domain, both connections, and the translation of libvirt's
+/// job stats and events into core values.
+final class LibvirtMigrationSession: MigrationSession, @unchecked Sendable {
+    let request: MigrationRequest
+    let domainFacts: DomainFacts
+    private let source: Connection
+    private let destination: Connection?
+    private let domain: Domain
+
+    init(request: MigrationRequest, source: Connection, destination: Connection?, domain: Domain, facts: DomainFacts) {
+        self.request = request
+        self.source = source
+        self.destination = destination
+        self.domain = domain
+        self.domainFacts = facts
+    }
+
+    private var arrivingName: String { request.destinationName ?? domainFacts.name }
+
+    var flags: MigrationFlags {
+        var f: MigrationFlags = []
+        if request.mode == .live { f.insert(.live) }
+        if request.transport == .peerToPeer { f.insert(.peerToPeer) }
+        return f
+    }
+
+    var parameters: MigrationParameters {
+        MigrationParameters(
+            migrateURI: request.migrateURI, destinationName: request.destinationName,
+            bandwidthMiBps: request.bandwidthMiBps)
+    }
+
+    func run() async throws {
+        do {
+            switch request.transport {
+            case .peerToPeer:
+                try await domain.migrate(toURI: request.destination, parameters: parameters, flags: flags)
+            case .clientManaged:
+                guard let destination else {
+                    throw MigrationError(.unreachable, "no connection to destination \(request.destination)")
+                }
+                _ = try await domain.migrate(to: destination, parameters: parameters, flags: flags)
+            }
+        } catch let e as LibvirtError {
+            if e.isAborted {
+                throw MigrationError(.aborted, "migration aborted: \(e.message)")
+            }
+            throw MigrationError(.failed, "migration failed: \(e.message)")
+        }
+    }
+
+    func signals() throws -> AsyncStream<MigrationSignal> {
+        let fromSource: AsyncStream<DomainEvent>
+        do { fromSource = try source.events(of: domain) } catch {
+            throw MigrationError(.failed, "cannot watch events on \(request.source): \(error.message)")
+        }
+        // The domain does not exist on the destination yet: watch all and keep ours by name.
+        let fromDestination = try? destination?.events(of: nil, kinds: [.lifecycle, .jobCompleted])
+        let (stream, continuation) = AsyncStream<MigrationSignal>.makeStream()
+        let name = arrivingName
+        let uuid = domainFacts.uuid
+        let a = Task {
+            for await e in fromSource {
+                if let s = Self.translate(e, from: .source) { continuation.yield(s) }
+            }
+        }
+        let b = Task {
+            guard let fromDestination else { return }
+            for await e in fromDestination where e.domainName == name || e.domainUUID == uuid {
+                if let s = Self.translate(e, from: .destination) { continuation.yield(s) }
+            }
+        }
+        continuation.onTermination = { _ in
+            a.cancel()
+            b.cancel()
+        }
+        return stream
+    }
+
+    static func translate(_ e: DomainEvent, from host: HostRole) -> MigrationSignal? {
+        let kind: MigrationSignal.Kind
+        switch e.kind {
+        case .migrationIteration(let n):
+            kind = .roundStarted(UInt64(max(0, n)))
+        case .jobCompleted(let stats):
+            // The destination reports an incoming job too; the source's is the migration's.
+            guard host == .source else { return nil }
+            kind = .jobCompleted(JobProgress(stats))
+        case .lifecycle(let l):
+            switch (l.kind, host) {
+            case (.suspended, _): kind = .guestPaused(host: host)
+            case (.resumed, _): kind = .guestResumed(host: host)
+            case (.started, .destination) where l.isStartedByMigration: kind = .startedOnDestination
+            case (.stopped, .source) where l.isStoppedByMigration: kind = .stoppedOnSource
+            default: kind = .other(host: host, l.description)
+            }
+        }
+        return MigrationSignal(kind, at: e.receivedAt)
+    }
+
+    func progress() throws -> JobProgress? {
+        let stats = try domain.jobStats()
+        guard let type = stats.type, type == .bounded || type == .unbounded else { return nil }
+        return JobProgress(stats)
+    }
+
+    func completedProgress() throws -> JobProgress? {
+        if let s = try? domain.jobStats(completed: true), s.type == .completed { return JobProgress(s) }
+        if let d = try? destination?.domain(named: arrivingName),
+           let s = try? d.jobStats(completed: true), s.type == .completed {
+            return JobProgress(s)
+        }
+        return nil
+    }
+
+    // The destination's domain object, once it exists there.
+    private let lock = NSLock()
+    private var destinationDomain: Domain?
+
+    func guestIO(on host: HostRole) throws -> GuestIOCounters? {
+        let d: Domain
+        switch host {
+        case .source:
+            d = domain
+        case .destination:
+            guard let destination else { return nil }
+            if let cached = lock.withLock({ destinationDomain }) {
+                d = cached
+            } else {
+                guard let found = try? destination.domain(named: arrivingName) else { return nil }
+                lock.withLock { destinationDomain = found }
+                d = found
+            }
+        }
+        guard d.isActive else { return nil }
+        var sum = GuestIOCounters(host: host, readBytes: 0, writeBytes: 0, readOps: 0, writeOps: 0)
+        for disk in domainFacts.disks {
+            guard let s = try? d.blockStats(device: disk) else { return nil }
+            sum.readBytes += UInt64(max(0, s.readBytes))
+            sum.writeBytes += UInt64(max(0, s.writeBytes))
+            sum.readOps += UInt64(max(0, s.readRequests))
+            sum.writeOps += UInt64(max(0, s.writeRequests))
+        }
+        return sum
+    }
+
+    func abort() throws {
+        do { try domain.abortJob() } catch {
+            throw MigrationError(.failed, "cannot abort the migration of '\(domainFacts.name)': \(error.message)")
+        }
+    }
+
+    func pauseGuest() throws {
+        do { try domain.suspend() } catch {
+            throw MigrationError(.failed, "cannot pause '\(domainFacts.name)': \(error.message)")
+        }
+    }
+
+    func setMaxDowntime(milliseconds: UInt64) throws {
+        do { try domain.setMigrationMaxDowntime(milliseconds: milliseconds) } catch {
+            throw MigrationError(.failed, "cannot set max downtime: \(error.message)")
+        }
+    }
+
+    func setMaxSpeed(mebibytesPerSecond: UInt64) throws {
+        do { try domain.setMigrationMaxSpeed(mebibytesPerSecond: mebibytesPerSecond) } catch {
+            throw MigrationError(.failed, "cannot set max speed: \(error.message)")
+        }
+    }
+
+    func locate() -> DomainLocation {
+        let src = Presence.ask { try self.source.domain(uuid: self.domainFacts.uuid) }
+        let dst = destination.map { conn in Presence.ask { try conn.domain(named: self.arrivingName) } } ?? .unanswered
+        let place: DomainLocation.Place
+        var note: String? = nil
+        switch (src, dst) {
+        case (.active(let s), .active(let d)):
+            // Mid-handover both exist; the running one is where the guest is.
+            place = d == .running && s != .running ? .destination : s == .running && d != .running ? .source : .both
+        case (.active, _): place = .source
+        case (_, .active): place = .destination
+        case (.absent, .absent): place = .nowhere
+        default:
+            place = .unknown
+            note = "a host could not be asked (source \(request.source), destination \(request.destination))"
+        }
+        let state: Domain.State? = switch place {
+        case .destination: dst.state
+        default: src.state
+        }
+        return DomainLocation(
+            place: place, sourceURI: request.source, destinationURI: request.destination,
+            state: state?.description, note: note)
+    }
+}
+
+/// Whether a domain is on one host, as that host answered.
+private enum Presence {
+    case active(Domain.State)
+    case absent
+    case unanswered
+
+    var state: Domain.State? {
+        if case .active(let s) = self { return s }
+        return nil
+    }
+
+    static func ask(_ lookup: () throws -> Domain) -> Presence {
+        do {
+            let d = try lookup()
+            guard d.isActive else { return .absent }
+            return (try? .active(d.state().state)) ?? .unanswered
+        } catch let e as LibvirtError where e.isNoDomain {
+            return .absent
+        } catch {
+            return .unanswered
+        }
+    }
+}
+
+extension JobProgress {
+    /// libvirt's job stats in core terms (times in ms, sizes in bytes, dirty rate in pages/s).
+    init(_ s: JobStats) {
+        self.init(
+            iteration: s.memoryIteration, dirtyRatePagesPerSecond: s.memoryDirtyRate,
+            pageSizeBytes: s.memoryPageSize, memoryTotalBytes: s.memoryTotal,
+            memoryProcessedBytes: s.memoryProcessed, memoryRemainingBytes: s.memoryRemaining,
+            memoryBytesPerSecond: s.memoryBps, dataTotalBytes: s.dataTotal,
+            dataProcessedBytes: s.dataProcessed, dataRemainingBytes: s.dataRemaining,
+            downtimeMs: s.type == .completed ? s.downtime : nil,
+            expectedDowntimeMs: s.type == .completed ? nil : s.downtime,
+            setupTimeMs: s.setupTime, timeElapsedMs: s.timeElapsed)
+    }
+}

@@ -1,0 +1,3 @@
+import MigscopeCLI
+
+await MigscopeMain.run(CommandLine.arguments)
