@@ -23,16 +23,19 @@ public struct LibvirtError: Error, Sendable, Equatable, CustomStringConvertible 
     public var description: String { message.isEmpty ? "\(operation) failed" : message }
 
     /// The calling thread's last libvirt error, cleared afterwards.
-    static func last(_ operation: String) -> LibvirtError {
+    ///
+    /// `operation` is evaluated only after the error is copied: describing the operation may call
+    /// libvirt again (a domain's name, say), and every libvirt call resets the last error.
+    static func last(_ operation: @autoclosure () -> String) -> LibvirtError {
         guard let err = virGetLastError() else {
-            return LibvirtError(code: -1, domain: 0, message: "\(operation) failed (libvirt gave no reason)", operation: operation)
+            let op = operation()
+            return LibvirtError(code: -1, domain: 0, message: "\(op) failed (libvirt gave no reason)", operation: op)
         }
+        let code = Int32(err.pointee.code)
+        let domain = Int32(err.pointee.domain)
         let message = err.pointee.message.map { String(cString: $0) } ?? ""
-        let e = LibvirtError(
-            code: Int32(err.pointee.code), domain: Int32(err.pointee.domain),
-            message: message, operation: operation)
         virResetLastError()
-        return e
+        return LibvirtError(code: code, domain: domain, message: message, operation: operation())
     }
 
     // Codes the rest of migscope reacts to. The corresponding C constants are in virterror.h.

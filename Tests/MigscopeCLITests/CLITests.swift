@@ -1,0 +1,117 @@
+import Foundation
+import XCTest
+
+/// The `migscope` binary run as a user runs it: exit status, stdout, stderr.
+final class CLITests: XCTestCase {
+    struct Result {
+        var status: Int32
+        var out: String
+        var err: String
+    }
+
+    static var binary: URL {
+        // The test bundle sits next to the products it was built with.
+        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("migscope")
+    }
+
+    static var fixtureHost: String {
+        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Fixtures/test-node.xml").path
+        return "test://" + path
+    }
+
+    func migscope(_ args: String...) throws -> Result {
+        let p = Process()
+        p.executableURL = Self.binary
+        p.arguments = args
+        let out = Pipe()
+        let err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile()
+        let e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return Result(status: p.terminationStatus, out: String(decoding: o, as: UTF8.self), err: String(decoding: e, as: UTF8.self))
+    }
+
+    func assertOneLineError(_ r: Result, status: Int32, contains: String..., file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertEqual(r.status, status, "stderr: \(r.err)", file: file, line: line)
+        let lines = r.err.split(separator: "\n")
+        XCTAssertEqual(lines.count, 1, "expected one line, got: \(r.err)", file: file, line: line)
+        XCTAssertTrue(r.err.hasPrefix("migscope: error: "), r.err, file: file, line: line)
+        for c in contains { XCTAssertTrue(r.err.contains(c), "'\(c)' not in: \(r.err)", file: file, line: line) }
+        XCTAssertFalse(r.err.contains("Fatal error"), file: file, line: line)
+    }
+
+    func testVersionAndHelp() throws {
+        let v = try migscope("--version")
+        XCTAssertEqual(v.status, 0)
+        XCTAssertEqual(v.out.trimmingCharacters(in: .whitespacesAndNewlines), "0.1.0")
+        let h = try migscope("help", "migrate")
+        XCTAssertEqual(h.status, 0)
+        XCTAssertTrue(h.out.contains("USAGE: migscope migrate"), h.out)
+        XCTAssertTrue(h.out.contains("--abort-after"), h.out)
+        let top = try migscope("--help")
+        XCTAssertEqual(top.status, 0)
+        XCTAssertTrue(top.out.contains("SUBCOMMANDS"), top.out)
+    }
+
+    func testDomainsListsAndShowsFromTheTestDriver() throws {
+        let list = try migscope("domains", "--on", "test:///default")
+        XCTAssertEqual(list.status, 0, list.err)
+        XCTAssertTrue(list.out.contains("test"), list.out)
+        XCTAssertTrue(list.out.contains("running"), list.out)
+        let one = try migscope("domains", "--on", Self.fixtureHost, "guest-off", "--json")
+        XCTAssertEqual(one.status, 0, one.err)
+        let json = try JSONSerialization.jsonObject(with: Data(one.out.utf8)) as? [String: Any]
+        XCTAssertEqual(json?["name"] as? String, "guest-off")
+        XCTAssertEqual(json?["state"] as? String, "shut off")
+        XCTAssertEqual(json?["memoryBytes"] as? Int, 128 << 20)
+    }
+
+    func testUnknownDomainIsARuntimeError() throws {
+        assertOneLineError(try migscope("migrate", "nope", "--from", "test:///default", "--to", "qemu:///system"), status: 1, contains: "no domain 'nope'", "test:///default")
+        assertOneLineError(try migscope("domains", "--on", "test:///default", "nope"), status: 1, contains: "no domain 'nope'")
+    }
+
+    func testADomainThatIsNotRunningIsRefusedBeforeAnythingStarts() throws {
+        assertOneLineError(try migscope("migrate", "guest-off", "--from", Self.fixtureHost, "--to", "qemu:///system"), status: 1, contains: "'guest-off' is shut off", "start it")
+    }
+
+    func testAnUnreachableURIIsARuntimeError() throws {
+        assertOneLineError(try migscope("migrate", "g", "--from", "nosuchdriver:///system", "--to", "qemu:///system"), status: 1, contains: "cannot connect to source nosuchdriver:///system")
+        assertOneLineError(try migscope("migrate", "g", "--from", "qemu+unix:///system?socket=/nonexistent/sock", "--to", "qemu:///system"), status: 1, contains: "cannot connect to source")
+    }
+
+    func testDestinationEqualToSourceIsAUsageError() throws {
+        assertOneLineError(try migscope("migrate", "test", "--from", "test:///default", "--to", "TEST:///default/"), status: 2, contains: "is the source itself")
+    }
+
+    func testBadNumbersAreUsageErrorsNamingTheValue() throws {
+        for (option, value, expected) in [
+            ("--bandwidth", "0", "positive whole number of MiB/s, got '0'"),
+            ("--bandwidth", "-5", "got '-5'"),
+            ("--bandwidth", "fast", "got 'fast'"),
+            ("--max-downtime", "0", "milliseconds, got '0'"),
+            ("--max-downtime", "1.5x", "got '1.5x'"),
+            ("--timeout", "-1", "seconds, got '-1'"),
+            ("--abort-after", "never", "seconds, got 'never'"),
+        ] {
+            assertOneLineError(try migscope("migrate", "test", "--from", "test:///default", "--to", "qemu:///system", option, value), status: 2, contains: option, expected)
+        }
+    }
+
+    func testMissingArgumentsAreUsageErrors() throws {
+        assertOneLineError(try migscope("migrate", "test", "--from", "test:///default"), status: 2, contains: "--to")
+        assertOneLineError(try migscope("migrate", "test", "--to", "qemu:///system", "--live", "--non-live"), status: 2)
+        assertOneLineError(try migscope("frobnicate"), status: 2)
+    }
+
+    func testTheTestDriverCannotMigrateAndTheErrorSaysSoWithoutPretending() throws {
+        // The test driver has no migration support; migscope must say it failed, not invent a result.
+        let r = try migscope("migrate", "guest-on", "--from", Self.fixtureHost, "--to", "test:///default", "--p2p")
+        XCTAssertEqual(r.status, 1, r.err)
+        XCTAssertFalse(r.out.contains("completed"), r.out)
+    }
+}

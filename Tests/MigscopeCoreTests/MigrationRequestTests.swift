@@ -1,0 +1,62 @@
+import XCTest
+
+@testable import MigscopeCore
+
+final class MigrationRequestTests: XCTestCase {
+    func request(_ change: (inout MigrationRequest) -> Void = { _ in }) -> MigrationRequest {
+        var r = MigrationRequest(domain: "guest", source: "qemu+tcp://198.18.0.1/system", destination: "qemu+tcp://198.18.0.2/system")
+        change(&r)
+        return r
+    }
+
+    func testAGoodRequestHasNoProblems() {
+        XCTAssertEqual(request().problems(), [])
+    }
+
+    func testTheSameHostSpelledDifferentlyIsStillTheSameHost() {
+        XCTAssertTrue(HostURI.sameHost("qemu+tcp://198.18.0.1/system", "QEMU+TCP://198.18.0.1/system/"))
+        XCTAssertFalse(HostURI.sameHost("qemu:///system?socket=/a", "qemu:///system?socket=/b"))
+        let p = request { $0.destination = "qemu+tcp://198.18.0.1/system/" }.problems()
+        XCTAssertEqual(p.map(\.field), ["to"])
+        XCTAssertTrue(p[0].message.contains("is the source itself"), p[0].message)
+    }
+
+    func testZeroRatesAndNonPositiveTimesAreNamed() {
+        let p = request {
+            $0.bandwidthMiBps = 0
+            $0.maxDowntimeMs = 0
+            $0.pauseAfterSeconds = -1
+            $0.abortAfterSeconds = .infinity
+        }.problems()
+        XCTAssertEqual(p.map(\.field), ["bandwidth", "max-downtime", "timeout", "abort-after"])
+    }
+
+    func testATimeoutMakesNoSenseForANonLiveMigration() {
+        let p = request { $0.mode = .nonLive; $0.pauseAfterSeconds = 5 }.problems()
+        XCTAssertEqual(p.map(\.field), ["timeout"])
+    }
+
+    func testEmptyNamesAreProblems() {
+        XCTAssertEqual(request { $0.domain = " " }.problems().map(\.field), ["domain"])
+        XCTAssertEqual(request { $0.source = "" }.problems().map(\.field), ["from"])
+    }
+}
+
+final class JobProgressTests: XCTestCase {
+    func testFractionAndDirtyRateNeedTheirInputs() {
+        var p = JobProgress(dirtyRatePagesPerSecond: 100, memoryTotalBytes: 1000, memoryRemainingBytes: 250)
+        XCTAssertEqual(p.fractionDone, 0.75)
+        XCTAssertNil(p.dirtyRateBytesPerSecond)
+        p.pageSizeBytes = 4096
+        XCTAssertEqual(p.dirtyRateBytesPerSecond, 409_600)
+        XCTAssertNil(JobProgress(memoryRemainingBytes: 5).fractionDone)
+    }
+
+    func testFormatUsesBinaryUnits() {
+        XCTAssertEqual(Format.bytes(UInt64(512)), "512 B")
+        XCTAssertEqual(Format.bytes(UInt64(1536)), "1.5 KiB")
+        XCTAssertEqual(Format.bytes(UInt64(1 << 30)), "1.0 GiB")
+        XCTAssertEqual(Format.seconds(1.234), "1.23 s")
+        XCTAssertEqual(Format.seconds(123.4), "123 s")
+    }
+}

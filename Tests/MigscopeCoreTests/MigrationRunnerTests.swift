@@ -1,0 +1,148 @@
+import Foundation
+import XCTest
+
+@testable import MigscopeCore
+
+/// The runner's own logic (timeouts, aborts, cancellation, round counting) on a scripted session.
+/// Real migrations are tested against the lab; this fake stands in for a hypervisor only here.
+final class MigrationRunnerTests: XCTestCase {
+    func testRoundsAndFinalFiguresComeFromTheSession() async {
+        let s = ScriptedSession(duration: .milliseconds(300), rounds: 3, final: JobProgress(iteration: 3, memoryProcessedBytes: 900, downtimeMs: 40))
+        let summary = await MigrationRunner(pollInterval: .milliseconds(20), completionGrace: .milliseconds(50)).run(s)
+        XCTAssertEqual(summary.outcome, .completed)
+        XCTAssertEqual(summary.roundsSignalled, 3)
+        XCTAssertEqual(summary.rounds, 3)
+        XCTAssertEqual(summary.bytesSent, 900)
+        XCTAssertEqual(summary.final?.downtimeMs, 40)
+        XCTAssertGreaterThanOrEqual(summary.elapsedSeconds, 0.3)
+        XCTAssertGreaterThan(s.progressPolls, 5)
+        XCTAssertEqual(summary.location.place, .destination)
+    }
+
+    func testTimeoutPausesTheGuestAndTheMigrationCompletes() async {
+        let s = ScriptedSession(duration: .seconds(5), rounds: 1, completesWhenPaused: true)
+        var r = s.request
+        r.pauseAfterSeconds = 0.2
+        s.request = r
+        let summary = await MigrationRunner(pollInterval: .milliseconds(20), completionGrace: .milliseconds(10)).run(s)
+        XCTAssertEqual(summary.outcome, .completed)
+        XCTAssertTrue(summary.pausedForTimeout)
+        XCTAssertEqual(s.calls, ["pause"])
+        XCTAssertLessThan(summary.elapsedSeconds, 2)
+    }
+
+    func testAbortAfterAbortsAndTheGuestStaysOnTheSource() async {
+        let s = ScriptedSession(duration: .seconds(5), rounds: 1)
+        s.request.abortAfterSeconds = 0.2
+        let summary = await MigrationRunner(pollInterval: .milliseconds(20), completionGrace: .milliseconds(10)).run(s)
+        XCTAssertEqual(summary.outcome, .aborted("aborted after 0.20 s (--abort-after)"))
+        XCTAssertEqual(s.calls, ["abort"])
+        XCTAssertEqual(summary.location.place, .source)
+    }
+
+    func testCancellingTheRunAbortsTheMigration() async {
+        let s = ScriptedSession(duration: .seconds(5), rounds: 1)
+        let task = Task { await MigrationRunner(pollInterval: .milliseconds(20), completionGrace: .milliseconds(10)).run(s) }
+        try? await Task.sleep(for: .milliseconds(200))
+        task.cancel()
+        let summary = await task.value
+        XCTAssertEqual(summary.outcome, .aborted("interrupted"))
+        XCTAssertEqual(s.calls, ["abort"])
+        XCTAssertEqual(summary.location.place, .source)
+    }
+
+    func testAFailureIsReportedWithItsMessage() async {
+        let s = ScriptedSession(duration: .milliseconds(50), rounds: 0, failure: MigrationError(.failed, "migration failed: boom"))
+        let summary = await MigrationRunner(pollInterval: .milliseconds(20), completionGrace: .milliseconds(10)).run(s)
+        XCTAssertEqual(summary.outcome, .failed("migration failed: boom"))
+    }
+
+    func testTheObserverSeesStartProgressSignalsAndTheEnd() async {
+        let s = ScriptedSession(duration: .milliseconds(200), rounds: 2)
+        let o = RecordingObserver()
+        _ = await MigrationRunner(pollInterval: .milliseconds(20), completionGrace: .milliseconds(50)).run(s, observer: o)
+        XCTAssertEqual(o.log.first, "started")
+        XCTAssertEqual(o.log.last, "finished")
+        XCTAssertEqual(o.log.filter { $0 == "round" }.count, 2)
+        XCTAssertTrue(o.log.contains("progress"))
+    }
+}
+
+final class RecordingObserver: MigrationObserver, @unchecked Sendable {
+    private let lock = NSLock()
+    private var _log: [String] = []
+    var log: [String] { lock.withLock { _log } }
+    func add(_ s: String) { lock.withLock { _log.append(s) } }
+    func migrationStarted(_ request: MigrationRequest, at: ContinuousClock.Instant) { add("started") }
+    func progressed(_ progress: JobProgress, at: ContinuousClock.Instant) { add("progress") }
+    func signalled(_ signal: MigrationSignal) { if case .roundStarted = signal.kind { add("round") } }
+    func migrationFinished(_ summary: MigrationSummary) { add("finished") }
+}
+
+/// A session that "migrates" for a fixed time, emitting round signals; pause or abort end it early.
+final class ScriptedSession: MigrationSession, @unchecked Sendable {
+    private let lock = NSLock()
+    private var _request = MigrationRequest(domain: "g", source: "test:///a", destination: "test:///b")
+    var request: MigrationRequest {
+        get { lock.withLock { _request } }
+        set { lock.withLock { _request = newValue } }
+    }
+    let domainFacts = DomainFacts(name: "g", uuid: "u")
+    let duration: Duration
+    let rounds: Int
+    let final: JobProgress?
+    let failure: Error?
+    let completesWhenPaused: Bool
+    private var _calls: [String] = []
+    private var _polls = 0
+    private var ended = false
+    private var aborted = false
+    private var continuation: AsyncStream<MigrationSignal>.Continuation?
+
+    var calls: [String] { lock.withLock { _calls } }
+    var progressPolls: Int { lock.withLock { _polls } }
+
+    init(duration: Duration, rounds: Int, final: JobProgress? = nil, failure: Error? = nil, completesWhenPaused: Bool = false) {
+        self.duration = duration
+        self.rounds = rounds
+        self.final = final
+        self.failure = failure
+        self.completesWhenPaused = completesWhenPaused
+    }
+
+    func signals() throws -> AsyncStream<MigrationSignal> {
+        let (s, c) = AsyncStream<MigrationSignal>.makeStream()
+        lock.withLock { continuation = c }
+        return s
+    }
+
+    func run() async throws {
+        let step = duration / max(1, rounds)
+        for i in 0..<max(1, rounds) {
+            if i < rounds { lock.withLock { continuation }?.yield(MigrationSignal(.roundStarted(UInt64(i + 1)), at: .now)) }
+            let deadline = ContinuousClock.now + step
+            while ContinuousClock.now < deadline {
+                try? await Task.sleep(for: .milliseconds(5))
+                if lock.withLock({ aborted }) { throw MigrationError(.aborted, "operation aborted") }
+                if lock.withLock({ ended }) { return }
+            }
+        }
+        if let failure { throw failure }
+        lock.withLock { ended = true }
+    }
+
+    func progress() throws -> JobProgress? {
+        lock.withLock { _polls += 1 }
+        return JobProgress(iteration: 1)
+    }
+    func completedProgress() throws -> JobProgress? { final }
+    func guestIO(on host: HostRole) throws -> GuestIOCounters? { nil }
+    func abort() throws { lock.withLock { _calls.append("abort"); aborted = true } }
+    func pauseGuest() throws { lock.withLock { _calls.append("pause"); if completesWhenPaused { ended = true } } }
+    func setMaxDowntime(milliseconds: UInt64) throws { lock.withLock { _calls.append("downtime") } }
+    func setMaxSpeed(mebibytesPerSecond: UInt64) throws { lock.withLock { _calls.append("speed") } }
+    func locate() -> DomainLocation {
+        let done = lock.withLock { ended && !aborted }
+        return DomainLocation(place: done ? .destination : .source, sourceURI: "test:///a", destinationURI: "test:///b")
+    }
+}
