@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "MigscopeCore", targets: ["MigscopeCore"]),
         .library(name: "Libvirt", targets: ["Libvirt"]),
         .library(name: "MigscopeLibvirt", targets: ["MigscopeLibvirt"]),
+        .library(name: "MigscopeLab", targets: ["MigscopeLab"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -34,11 +35,14 @@ let package = Package(
         // Backends: translate each C world into core values.
         .target(name: "MigscopeLibvirt", dependencies: ["MigscopeCore", "Libvirt"]),
 
+        // The embedded lab: namespaces, tc, iSCSI target, daemons, guest.
+        .target(name: "MigscopeLab", dependencies: ["MigscopeCore", "Libvirt"]),
+
         // The command line: parsing and printing only.
         .target(
             name: "MigscopeCLI",
             dependencies: [
-                "MigscopeCore", "MigscopeLibvirt",
+                "MigscopeCore", "MigscopeLibvirt", "MigscopeLab",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(name: "migscope", dependencies: ["MigscopeCLI"]),

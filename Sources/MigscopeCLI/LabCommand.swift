@@ -1,0 +1,168 @@
+import ArgumentParser
+import Foundation
+import MigscopeCore
+import MigscopeLab
+
+/// `migscope lab ...`: the embedded one-machine lab.
+struct LabCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "lab",
+        abstract: "Build, inspect and remove the embedded lab (hosts A, B and an iSCSI target on this machine; needs root).",
+        subcommands: [LabUp.self, LabStatusCommand.self, LabSet.self, LabStartGuest.self, LabStopGuest.self, LabDown.self])
+}
+
+extension LinkRate: ExpressibleByArgument {
+    public init?(argument: String) { self.init(argument) }
+}
+extension LinkModel: ExpressibleByArgument {}
+extension Workload.ReadMode: ExpressibleByArgument {}
+extension AcceleratorChoice: ExpressibleByArgument {}
+
+struct LabUp: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "up", abstract: "Build the lab and start the guest on host A.")
+
+    @Option(help: ArgumentHelp("Link rate, e.g. 100mbit, 10mbit, or none for unshaped.", valueName: "rate"))
+    var bandwidth: LinkRate = .mbit(100)
+
+    @Option(help: ArgumentHelp("full-duplex (each direction its own rate) or shared (both directions share it, the paper's contention).", valueName: "model"))
+    var link: LinkModel = .shared
+
+    @Option(name: .customLong("guest-memory"), help: ArgumentHelp("Guest memory.", valueName: "MiB"))
+    var guestMemory: Int = 1024
+
+    @Option(help: ArgumentHelp("buffered (through the page cache) or direct (O_DIRECT).", valueName: "mode"))
+    var workload: Workload.ReadMode = .buffered
+
+    @Option(name: .customLong("block-size"), help: ArgumentHelp("Read block size.", valueName: "KiB"))
+    var blockSize: Int = 1024
+
+    @Option(name: .customLong("read-amount"), help: ArgumentHelp("How much the guest reads; 0 reads forever.", valueName: "MiB"))
+    var readAmount: Int = 0
+
+    @Option(name: .customLong("disk-size"), help: ArgumentHelp("Size of the iSCSI disk (random data, cached per size).", valueName: "MiB"))
+    var diskSize: Int = 4096
+
+    @Option(help: ArgumentHelp("auto (KVM where it really runs a guest), tcg or kvm.", valueName: "accel"))
+    var accel: AcceleratorChoice = .auto
+
+    @Flag(name: .customLong("no-guest"), help: "Do not start the guest.")
+    var noGuest = false
+
+    var settings: LabSettings {
+        LabSettings(
+            bandwidth: bandwidth, link: link, guestMemoryMiB: guestMemory,
+            workload: Workload(mode: workload, blockSizeKiB: blockSize, amountMiB: readAmount),
+            diskSizeMiB: diskSize, accelerator: accel, startGuest: !noGuest)
+    }
+
+    func validate() throws {
+        if let p = settings.problems().first { throw ValidationError(p) }
+    }
+
+    func run() async throws {
+        do {
+            let status = try await Lab.up(settings) { printNote($0) }
+            print(LabStatusText.render(status))
+        } catch let e as LabAlreadyUp {
+            printNote(e.description)
+            print(LabStatusText.render(e.status))
+        } catch let e as LabError {
+            throw CLIFailure(e.message)
+        }
+    }
+}
+
+struct LabStatusCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "status", abstract: "Show the lab's hosts, links, daemon URIs and where the guest runs.")
+    @Flag(help: "Print JSON.") var json = false
+
+    func run() async throws {
+        let s = await Lab.status()
+        print(json ? try JSONText.encode(s) : LabStatusText.render(s))
+    }
+}
+
+struct LabSet: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "set", abstract: "Change the links' rate or model without rebuilding the lab.")
+    @Option(help: ArgumentHelp("Link rate, e.g. 100mbit, 10mbit, none.", valueName: "rate")) var bandwidth: LinkRate?
+    @Option(help: ArgumentHelp("full-duplex or shared.", valueName: "model")) var link: LinkModel?
+
+    func validate() throws {
+        if bandwidth == nil && link == nil { throw ValidationError("nothing to set: give --bandwidth and/or --link") }
+    }
+
+    func run() async throws {
+        do {
+            let l = try Lab.set(bandwidth: bandwidth, link: link)
+            print("links: \(l.bandwidth), \(l.model)")
+        } catch let e as LabError { throw CLIFailure(e.message) }
+    }
+}
+
+struct LabStartGuest: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "start-guest", abstract: "(Re)start the guest, on host A unless told otherwise.")
+    @Option(help: ArgumentHelp("hostA or hostB.", valueName: "host")) var on: String = "hostA"
+    @Option(name: .customLong("guest-memory"), help: ArgumentHelp("Guest memory.", valueName: "MiB")) var guestMemory: Int?
+    @Option(help: ArgumentHelp("buffered or direct.", valueName: "mode")) var workload: Workload.ReadMode?
+    @Option(name: .customLong("block-size"), help: ArgumentHelp("Read block size.", valueName: "KiB")) var blockSize: Int?
+    @Option(name: .customLong("read-amount"), help: ArgumentHelp("How much to read; 0 forever.", valueName: "MiB")) var readAmount: Int?
+
+    func validate() throws {
+        guard LabMachine(rawValue: on).map(LabMachine.hypervisors.contains) == true else {
+            throw ValidationError("--on must be hostA or hostB, got '\(on)'")
+        }
+    }
+
+    func run() async throws {
+        do {
+            var w: Workload? = nil
+            if workload != nil || blockSize != nil || readAmount != nil {
+                let current = await Lab.status().guest?.workload ?? Workload()
+                w = Workload(mode: workload ?? current.mode, blockSizeKiB: blockSize ?? current.blockSizeKiB, amountMiB: readAmount ?? current.amountMiB)
+            }
+            try await Lab.startGuest(on: LabMachine(rawValue: on)!, memoryMiB: guestMemory, workload: w)
+            print(LabStatusText.render(await Lab.status()))
+        } catch let e as LabError { throw CLIFailure(e.message) }
+    }
+}
+
+struct LabStopGuest: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "stop-guest", abstract: "Stop the guest wherever it runs.")
+    func run() async throws { Lab.stopGuest() }
+}
+
+struct LabDown: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "down", abstract: "Remove everything the lab made (safe to run twice).")
+    @Flag(help: "Print nothing unless something is left behind.") var quiet = false
+
+    func run() async throws {
+        let t = Lab.down { if !quiet { printNote($0) } }
+        if !t.leftovers.isEmpty {
+            throw CLIFailure("lab down left behind: \(t.leftovers.joined(separator: "; "))")
+        }
+        if !quiet { print(t.removed.isEmpty ? "no lab was up" : "lab removed") }
+    }
+}
+
+enum LabStatusText {
+    static func render(_ s: LabStatus) -> String {
+        guard s.up, let link = s.link else {
+            return s.up ? "lab: partly built (no state file); 'migscope lab down' cleans it up" : "lab: down"
+        }
+        var lines: [String] = []
+        lines.append("lab: up since \(s.since.map { ISO8601DateFormatter().string(from: $0) } ?? "?")")
+        lines.append("accelerator: \(s.accelerator ?? "?") (\(s.acceleratorReason ?? ""))")
+        lines.append("links: \(link.bandwidth), \(link.model)")
+        for h in s.hosts {
+            lines.append("  \(h.name.padding(toLength: 8, withPad: " ", startingAt: 0)) \(h.address.padding(toLength: 12, withPad: " ", startingAt: 0)) \(h.daemon)")
+            if let uri = h.uri { lines.append("           uri: \(uri)") }
+        }
+        if let t = s.iscsiTarget { lines.append("iSCSI target: \(t), \(s.diskSizeMiB ?? 0) MiB") }
+        if let g = s.guest {
+            let w = g.workload
+            lines.append("guest: \(g.name) \(g.state)\(g.host.map { " on \($0)" } ?? ""), \(g.memoryMiB) MiB, reads \(w.mode.rawValue) in \(w.blockSizeKiB) KiB blocks, \(w.amountMiB == 0 ? "forever" : "\(w.amountMiB) MiB")")
+            lines.append("       console: \(g.consoleLog)")
+        }
+        return lines.joined(separator: "\n")
+    }
+}

@@ -1,0 +1,83 @@
+/// The lab guest's /init: a busybox shell script that loads the virtio modules, then reads its disk
+/// sequentially and prints its own rate once a second on the serial console.
+///
+/// Settings come from the kernel command line (migscope.*), so one initramfs serves every workload.
+/// Rate lines look like
+///   MIGSCOPE rate seq=12 up=15.02 read_bps=12058624 write_bps=0 read_total=150994944
+/// and the reader's end like
+///   MIGSCOPE done read_total=4294967296 seconds=462.10
+/// `up` is the guest's own uptime; the host stamps each line as it arrives, which is what puts the
+/// guest's view on migscope's clock (the guest's clock stops while it is paused).
+enum GuestInit {
+    static let script = #"""
+    #!/bin/busybox sh
+    /bin/busybox mkdir -p /proc /sys /dev /tmp
+    /bin/busybox mount -t proc proc /proc
+    /bin/busybox mount -t sysfs sys /sys
+    /bin/busybox mount -t devtmpfs dev /dev
+    for applet in $(/bin/busybox --list); do
+      [ "$applet" = busybox ] || [ -e /bin/$applet ] || /bin/busybox ln -s busybox /bin/$applet
+    done
+    export PATH=/bin
+    for m in virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci virtio_blk; do
+      [ -f /modules/$m.ko ] && insmod /modules/$m.ko 2>/dev/null
+    done
+
+    arg() { # value of migscope.$1 on the kernel command line, or $2
+      v=$(tr ' ' '\n' < /proc/cmdline | grep "^migscope.$1=" | head -n 1 | cut -d= -f2-)
+      echo "${v:-$2}"
+    }
+    MODE=$(arg mode buffered)
+    BS_KIB=$(arg bs_kib 1024)
+    AMOUNT_MIB=$(arg amount_mib 0)
+    if [ "$(arg probe 0)" = 1 ]; then
+      echo "MIGSCOPE probe ok"
+      poweroff -f
+    fi
+
+    i=0
+    while [ ! -b /dev/vda ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done
+    if [ ! -b /dev/vda ]; then echo "MIGSCOPE error no disk /dev/vda"; fi
+    DISK_MIB=$(( $(cat /sys/block/vda/size) / 2048 ))
+    echo "MIGSCOPE start mode=$MODE bs_kib=$BS_KIB amount_mib=$AMOUNT_MIB disk_mib=$DISK_MIB"
+
+    uptime_s() { cut -d' ' -f1 /proc/uptime; }
+    sectors() { set -- $(cat /sys/block/vda/stat); echo "$3 $7"; }
+
+    reader() {
+      flag=""
+      [ "$MODE" = direct ] && flag="iflag=direct"
+      chunk_mib=64
+      done_mib=0
+      pos_mib=0
+      start=$(uptime_s)
+      while [ "$AMOUNT_MIB" = 0 ] || [ $done_mib -lt "$AMOUNT_MIB" ]; do
+        n=$chunk_mib
+        [ "$AMOUNT_MIB" != 0 ] && [ $((AMOUNT_MIB - done_mib)) -lt $n ] && n=$((AMOUNT_MIB - done_mib))
+        [ $((DISK_MIB - pos_mib)) -lt $n ] && n=$((DISK_MIB - pos_mib))
+        dd if=/dev/vda of=/dev/null bs=${BS_KIB}k skip=$((pos_mib * 1024 / BS_KIB)) count=$((n * 1024 / BS_KIB)) $flag 2>/dev/null
+        done_mib=$((done_mib + n))
+        pos_mib=$((pos_mib + n))
+        if [ $pos_mib -ge $DISK_MIB ]; then
+          pos_mib=0
+          # Start the next pass cold, as the first one was.
+          echo 3 > /proc/sys/vm/drop_caches
+        fi
+      done
+      end=$(uptime_s)
+      echo "MIGSCOPE done read_total=$((done_mib * 1048576)) seconds=$(awk "BEGIN{printf \"%.2f\", $end - $start}")"
+    }
+    reader &
+
+    seq=0
+    set -- $(sectors); last_r=$1; last_w=$2; last_t=$(uptime_s)
+    while true; do
+      sleep 1
+      now=$(uptime_s)
+      set -- $(sectors); r=$1; w=$2
+      seq=$((seq + 1))
+      awk "BEGIN{dt=$now-$last_t; if (dt<=0) dt=1; printf \"MIGSCOPE rate seq=%d up=%s read_bps=%.0f write_bps=%.0f read_total=%.0f\n\", $seq, $now, ($r-$last_r)*512/dt, ($w-$last_w)*512/dt, $r*512}"
+      last_r=$r; last_w=$w; last_t=$now
+    done
+    """#
+}

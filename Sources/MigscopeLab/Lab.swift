@@ -1,0 +1,157 @@
+import Foundation
+import Libvirt
+import MigscopeCore
+
+/// The embedded lab: hosts A and B and a storage server as network namespaces on this machine,
+/// links shaped with tc, an iSCSI target, one libvirt daemon per host, and a guest reading its disk.
+public enum Lab {
+    /// Builds the lab. On any failure, what was built is torn down again and the error says why.
+    @discardableResult
+    public static func up(_ settings: LabSettings, progress: @escaping (String) -> Void = { _ in }) async throws -> LabStatus {
+        try requireRoot()
+        if let p = settings.problems().first { throw LabError(p) }
+        if isUp() {
+            throw LabAlreadyUp(status: await status())
+        }
+        try Tools.require(["ip", "tc", "nsenter", "unshare", "mount", "umount", "setsid", "libvirtd", "qemu-system-x86_64", "tgtd", "tgtadm", "busybox", "cpio", "dd"])
+        let kernelVersion = try LabGuest.kernelVersion()
+        let fm = FileManager.default
+        do {
+            try fm.createDirectory(atPath: LabLayout.guestDirectory, withIntermediateDirectories: true)
+            progress("building the guest's initramfs (kernel \(kernelVersion))")
+            try LabGuest.buildInitramfs(into: LabGuest.initramfs)
+            let (accel, why) = try LabGuest.chooseAccelerator(settings.accelerator, progress: progress)
+            progress("guest accelerator: \(accel) (\(why))")
+            let image = try StorageTarget.ensureDiskImage(sizeMiB: settings.diskSizeMiB, progress: progress)
+            var state = LabState(settings: settings, accelerator: accel, acceleratorReason: why, createdAt: Date(), kernelVersion: kernelVersion)
+            try state.save()
+            progress("creating namespaces \(LabNetwork.labNamespaces.joined(separator: ", ")) on 198.18.0.0/24")
+            try LabNetwork.build()
+            progress("shaping links: \(settings.bandwidth), \(settings.link.rawValue)")
+            try LabNetwork.shape(rate: settings.bandwidth, model: settings.link)
+            progress("starting the iSCSI target on storage (\(LabMachine.storage.address):3260)")
+            try StorageTarget.start(image: image)
+            try HypervisorDaemon.prepareNamespaceFolder()
+            for h in LabMachine.hypervisors {
+                progress("starting libvirtd on \(h.rawValue) (\(h.address))")
+                try HypervisorDaemon.setUp(h)
+                try await HypervisorDaemon.start(h)
+            }
+            if settings.startGuest {
+                progress("starting the guest on hostA (\(settings.guestMemoryMiB) MiB, \(accel))")
+                try await LabGuest.start(on: .hostA, settings: settings, accelerator: accel)
+            }
+            state.settings = settings
+            try state.save()
+        } catch {
+            progress("lab up failed; removing what was built")
+            _ = down(progress: { _ in })
+            throw error
+        }
+        return await status()
+    }
+
+    /// Removes everything the lab made. Safe to run twice, or after a half-built `up`.
+    @discardableResult
+    public static func down(progress: (String) -> Void = { _ in }) -> LabTeardown {
+        var removed: [String] = []
+        if Processes.inNamespace(LabMachine.hostA.namespace).isEmpty == false
+            || Processes.inNamespace(LabMachine.hostB.namespace).isEmpty == false {
+            LabGuest.destroyEverywhere()
+        }
+        if LabNetwork.existingNamespaces().contains(LabMachine.storage.namespace) { StorageTarget.stop() }
+        for ns in LabNetwork.labNamespaces {
+            let pids = Processes.inNamespace(ns)
+            if !pids.isEmpty {
+                progress("stopping \(pids.count) process(es) in \(ns)")
+                Processes.end(pids)
+                removed.append("\(pids.count) process(es) in \(ns)")
+            }
+        }
+        for h in LabMachine.hypervisors { HypervisorDaemon.releaseNamespaces(h) }
+        for m in Mounts.labMounts().sorted(by: { $0.count > $1.count }) {
+            _ = try? Command.run(["umount", "-l", m], check: false)
+            removed.append("mount \(m)")
+        }
+        let existing = LabNetwork.existingNamespaces().filter(LabNetwork.labNamespaces.contains)
+        if !existing.isEmpty {
+            progress("removing namespaces \(existing.joined(separator: ", "))")
+            LabNetwork.remove()
+            removed += existing.map { "namespace \($0)" }
+        }
+        if FileManager.default.fileExists(atPath: LabLayout.stateDirectory) {
+            try? FileManager.default.removeItem(atPath: LabLayout.stateDirectory)
+            removed.append(LabLayout.stateDirectory)
+        }
+        return LabTeardown(removed: removed, leftovers: leftovers())
+    }
+
+    /// What of the lab still exists: nothing, after a clean `down`.
+    public static func leftovers() -> [String] {
+        var left: [String] = []
+        let ns = LabNetwork.existingNamespaces().filter(LabNetwork.labNamespaces.contains)
+        left += ns.map { "namespace \($0)" }
+        left += Mounts.labMounts().map { "mount \($0)" }
+        left += labProcesses().map { "process \($0.pid): \($0.command)" }
+        if FileManager.default.fileExists(atPath: LabLayout.stateDirectory) { left.append("folder \(LabLayout.stateDirectory)") }
+        return left
+    }
+
+    /// Processes that belong to a lab: its daemons and guests, found by their command lines.
+    static func labProcesses() -> [(pid: Int32, command: String)] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap(Int32.init).compactMap { pid in
+            let c = Processes.command(of: pid)
+            let ours = c.contains(LabLayout.stateDirectory) || c.contains("guest=\(LabLayout.guestName)")
+            return ours && pid != getpid() ? (pid, c) : nil
+        }
+    }
+
+    public static func isUp() -> Bool {
+        FileManager.default.fileExists(atPath: LabLayout.stateFile)
+            || !LabNetwork.existingNamespaces().filter(LabNetwork.labNamespaces.contains).isEmpty
+    }
+
+    /// Changes the links' rate and model on a running lab, without rebuilding it.
+    public static func set(bandwidth: LinkRate?, link: LinkModel?) throws -> LabStatus.Link {
+        try requireRoot()
+        guard var state = LabState.load() else { throw LabError("no lab is up; 'migscope lab up' builds one") }
+        if let bandwidth { state.settings.bandwidth = bandwidth }
+        if let link { state.settings.link = link }
+        if let p = state.settings.problems().first { throw LabError(p) }
+        try LabNetwork.shape(rate: state.settings.bandwidth, model: state.settings.link)
+        try state.save()
+        return LabStatus.Link(bandwidth: state.settings.bandwidth.description, model: state.settings.link.rawValue)
+    }
+
+    /// (Re)starts the guest on a host, optionally with another workload or memory size.
+    public static func startGuest(on host: LabMachine = .hostA, memoryMiB: Int? = nil, workload: Workload? = nil) async throws {
+        try requireRoot()
+        guard var state = LabState.load() else { throw LabError("no lab is up; 'migscope lab up' builds one") }
+        if let memoryMiB { state.settings.guestMemoryMiB = memoryMiB }
+        if let workload { state.settings.workload = workload }
+        if let p = state.settings.problems().first { throw LabError(p) }
+        LabGuest.destroyEverywhere()
+        try await LabGuest.start(on: host, settings: state.settings, accelerator: state.accelerator)
+        try state.save()
+    }
+
+    public static func stopGuest() { LabGuest.destroyEverywhere() }
+
+    static func requireRoot() throws {
+        if getuid() != 0 { throw LabError("the lab needs root (namespaces, tc, daemons): run migscope as root") }
+    }
+}
+
+/// `up` found a lab already there.
+public struct LabAlreadyUp: Error, CustomStringConvertible {
+    public var status: LabStatus
+    public var description: String {
+        "a lab is already up; 'migscope lab status' shows it, 'migscope lab set' changes its links, 'migscope lab down' removes it"
+    }
+}
+
+public struct LabTeardown: Sendable {
+    public var removed: [String]
+    public var leftovers: [String]
+}

@@ -1,0 +1,158 @@
+import Foundation
+import Libvirt
+import MigscopeCore
+
+/// The lab's guest: Debian's kernel and a busybox initramfs whose /init reads the iSCSI disk.
+enum LabGuest {
+    static var initramfs: String { LabLayout.guestDirectory + "/initramfs.cpio" }
+    static var kernel: String { LabLayout.kernelDirectory + "/vmlinuz" }
+
+    static func kernelVersion() throws -> String {
+        guard let v = try? String(contentsOfFile: LabLayout.kernelDirectory + "/version", encoding: .utf8),
+              FileManager.default.fileExists(atPath: kernel)
+        else { throw LabError("no guest kernel in \(LabLayout.kernelDirectory); run scripts/install-deps.sh") }
+        return v.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// Builds the initramfs: static busybox, the virtio modules, and /init.
+    static func buildInitramfs(into path: String) throws {
+        let fm = FileManager.default
+        let root = (path as NSString).deletingLastPathComponent + "/initramfs-root"
+        try? fm.removeItem(atPath: root)
+        for d in ["bin", "modules", "proc", "sys", "dev", "tmp"] {
+            try fm.createDirectory(atPath: root + "/" + d, withIntermediateDirectories: true)
+        }
+        guard let busybox = ["/bin/busybox", "/usr/bin/busybox"].first(where: fm.fileExists) else {
+            throw LabError("busybox is not installed; run scripts/install-deps.sh (package busybox-static)")
+        }
+        try fm.copyItem(atPath: busybox, toPath: root + "/bin/busybox")
+        let modules = LabLayout.kernelDirectory + "/modules"
+        for m in (try? fm.contentsOfDirectory(atPath: modules)) ?? [] {
+            try fm.copyItem(atPath: modules + "/" + m, toPath: root + "/modules/" + m)
+        }
+        try GuestInit.script.write(toFile: root + "/init", atomically: true, encoding: .utf8)
+        try fm.setAttributes([.posixPermissions: 0o755], ofItemAtPath: root + "/init")
+        let list = try Command.run(["find", ".", "-mindepth", "1"], in: root).stdout
+        try? fm.removeItem(atPath: path)
+        try Command.run(["cpio", "--quiet", "-o", "-H", "newc", "-O", path], input: Data(list.utf8), in: root)
+        try? fm.removeItem(atPath: root)
+    }
+
+    static func commandLine(_ w: Workload, probe: Bool = false) -> String {
+        var parts = ["console=ttyS0", "panic=-1", "quiet", "migscope.mode=\(w.mode.rawValue)",
+                     "migscope.bs_kib=\(w.blockSizeKiB)", "migscope.amount_mib=\(w.amountMiB)"]
+        if probe { parts.append("migscope.probe=1") }
+        return parts.joined(separator: " ")
+    }
+
+    /// Whether KVM really runs a guest here: boots the guest kernel under KVM with a probe flag and
+    /// waits for its line. /dev/kvm existing is not enough (a para-virtualised KVM opens, then fails).
+    static func chooseAccelerator(_ choice: AcceleratorChoice, progress: (String) -> Void) throws -> (String, String) {
+        if choice == .tcg { return ("tcg", "chosen with --accel tcg") }
+        guard FileManager.default.fileExists(atPath: "/dev/kvm") else {
+            if choice == .kvm { throw LabError("--accel kvm: this machine has no /dev/kvm; use --accel tcg") }
+            return ("tcg", "no /dev/kvm")
+        }
+        progress("probing whether KVM runs a guest here")
+        let probe = try Command.run(
+            ["qemu-system-x86_64", "-accel", "kvm", "-cpu", "host", "-m", "128", "-display", "none", "-serial", "stdio",
+             "-monitor", "none", "-no-reboot", "-kernel", kernel, "-initrd", initramfs,
+             "-append", commandLine(Workload(), probe: true)],
+            check: false, timeout: 40)
+        if probe.stdout.contains("MIGSCOPE probe ok") { return ("kvm", "KVM probe booted a guest") }
+        let why = (probe.stderr.split(separator: "\n").first.map(String.init) ?? "guest did not boot").prefix(120)
+        if choice == .kvm { throw LabError("--accel kvm: KVM cannot run a guest here (\(why)); use --accel tcg") }
+        return ("tcg", "KVM probe failed: \(why)")
+    }
+
+    static func domainXML(_ s: LabSettings, accelerator: String) -> String {
+        let cpu = accelerator == "kvm" ? "<cpu mode='host-passthrough'/>" : ""
+        return """
+        <domain type='\(accelerator == "kvm" ? "kvm" : "qemu")'>
+          <name>\(LabLayout.guestName)</name>
+          <memory unit='MiB'>\(s.guestMemoryMiB)</memory>
+          <vcpu>\(s.guestCPUs)</vcpu>
+          <os>
+            <type arch='x86_64' machine='pc'>hvm</type>
+            <kernel>\(kernel)</kernel>
+            <initrd>\(initramfs)</initrd>
+            <cmdline>\(commandLine(s.workload))</cmdline>
+          </os>
+          \(cpu)
+          <on_poweroff>destroy</on_poweroff>
+          <on_reboot>destroy</on_reboot>
+          <on_crash>destroy</on_crash>
+          <devices>
+            <emulator>/usr/bin/qemu-system-x86_64</emulator>
+            <disk type='network' device='disk'>
+              <driver name='qemu' type='raw' cache='none'/>
+              <source protocol='iscsi' name='\(LabLayout.targetIQN)/1'>
+                <host name='\(LabMachine.storage.address)' port='3260'/>
+              </source>
+              <target dev='vda' bus='virtio'/>
+            </disk>
+            <serial type='file'>
+              <source path='\(LabLayout.consoleLog)' append='on'/>
+              <target port='0'/>
+            </serial>
+            <memballoon model='none'/>
+          </devices>
+        </domain>
+        """
+    }
+
+    /// Starts the guest on `host` and waits until its /init reports that reading began.
+    static func start(on host: LabMachine, settings: LabSettings, accelerator: String) async throws {
+        let conn = try Connection(uri: host.libvirtURI)
+        if let old = try? conn.domain(named: LabLayout.guestName), old.isActive { try? old.destroy() }
+        let startedAt = consoleSize()
+        do {
+            _ = try conn.createDomain(xml: domainXML(settings, accelerator: accelerator))
+        } catch {
+            throw LabError("the guest did not start on \(host.rawValue): \(error.message)")
+        }
+        let deadline = Date().addingTimeInterval(90)
+        while Date() < deadline {
+            if let text = consoleText(from: startedAt) {
+                if text.contains("MIGSCOPE start") { return }
+                if text.contains("MIGSCOPE error") || text.contains("Kernel panic") {
+                    let line = text.split(separator: "\n").first { $0.contains("MIGSCOPE error") || $0.contains("Kernel panic") } ?? ""
+                    throw LabError("the guest failed to boot: \(line); see \(LabLayout.consoleLog)")
+                }
+            }
+            try await Task.sleep(for: .milliseconds(250))
+        }
+        throw LabError("the guest did not report within 90 s; see \(LabLayout.consoleLog)")
+    }
+
+    /// Which host runs the guest now, and in what state.
+    static func locate() -> (host: LabMachine, state: String)? {
+        for h in LabMachine.hypervisors {
+            guard let conn = try? Connection(uri: h.libvirtURI), let d = try? conn.domain(named: LabLayout.guestName),
+                  d.isActive, let st = try? d.state().state
+            else { continue }
+            return (h, st.description)
+        }
+        return nil
+    }
+
+    static func destroyEverywhere() {
+        for h in LabMachine.hypervisors {
+            if let conn = try? Connection(uri: h.libvirtURI), let d = try? conn.domain(named: LabLayout.guestName), d.isActive {
+                try? d.destroy()
+            }
+        }
+    }
+
+    static func consoleSize() -> UInt64 {
+        ((try? FileManager.default.attributesOfItem(atPath: LabLayout.consoleLog))?[.size] as? UInt64) ?? 0
+    }
+
+    static func consoleText(from offset: UInt64) -> String? {
+        guard let h = FileHandle(forReadingAtPath: LabLayout.consoleLog) else { return nil }
+        defer { try? h.close() }
+        guard (try? h.seek(toOffset: offset)) != nil else { return nil }
+        let d = h.readDataToEndOfFile()
+        return d.isEmpty ? nil : String(decoding: d, as: UTF8.self)
+    }
+}

@@ -1,0 +1,48 @@
+import Foundation
+
+/// The iSCSI target: tgtd in the storage namespace, one LUN backed by a file of real data.
+enum StorageTarget {
+    static func diskImage(sizeMiB: Int) -> String { LabLayout.cacheDirectory + "/disk-\(sizeMiB)MiB.img" }
+
+    /// Makes the disk image once per size: random data, because zeros (or a sparse file) read too
+    /// fast to be honest and compress; kept in the cache across labs since it is slow to make.
+    static func ensureDiskImage(sizeMiB: Int, progress: (String) -> Void) throws -> String {
+        let path = diskImage(sizeMiB: sizeMiB)
+        let attrs = try? FileManager.default.attributesOfItem(atPath: path)
+        if let size = attrs?[.size] as? UInt64, size == UInt64(sizeMiB) << 20 { return path }
+        try FileManager.default.createDirectory(atPath: LabLayout.cacheDirectory, withIntermediateDirectories: true)
+        progress("writing a \(sizeMiB) MiB disk image of random data (once per size) to \(path)")
+        let partial = path + ".partial"
+        try Command.run(["dd", "if=/dev/urandom", "of=\(partial)", "bs=1M", "count=\(sizeMiB)", "status=none"], timeout: 1800)
+        try FileManager.default.moveItem(atPath: partial, toPath: path)
+        return path
+    }
+
+    static func tgtadm(_ args: [String], check: Bool = true) throws -> Command.Output {
+        try Command.run(LabNetwork.inNamespace(LabMachine.storage.namespace, ["tgtadm", "--lld", "iscsi"] + args), check: check)
+    }
+
+    static func start(image: String) throws {
+        let log = LabMachine.storage.directory + "/tgtd.log"
+        try FileManager.default.createDirectory(atPath: LabMachine.storage.directory, withIntermediateDirectories: true)
+        // tgtd stays in the foreground here so it cannot escape our process accounting.
+        _ = try Command.spawnDetached(LabNetwork.inNamespace(LabMachine.storage.namespace, ["tgtd", "-f"]), logTo: log)
+        // Its control socket appears when it is ready.
+        var ready = false
+        for _ in 0..<50 {
+            if let r = try? tgtadm(["--mode", "target", "--op", "show"], check: false), r.status == 0 { ready = true; break }
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        guard ready else { throw LabError("the iSCSI target (tgtd) did not start; see \(log)") }
+        _ = try tgtadm(["--mode", "target", "--op", "new", "--tid", "1", "--targetname", LabLayout.targetIQN])
+        _ = try tgtadm(["--mode", "logicalunit", "--op", "new", "--tid", "1", "--lun", "1", "--backing-store", image])
+        _ = try tgtadm(["--mode", "target", "--op", "bind", "--tid", "1", "--initiator-address", "ALL"])
+    }
+
+    /// tgtd ignores SIGTERM: delete the target, take the system offline, then ask it to exit.
+    static func stop() {
+        _ = try? tgtadm(["--mode", "target", "--op", "delete", "--force", "--tid", "1"], check: false)
+        _ = try? tgtadm(["--mode", "system", "--op", "update", "--name", "State", "-v", "offline"], check: false)
+        _ = try? tgtadm(["--mode", "system", "--op", "delete"], check: false)
+    }
+}
