@@ -50,5 +50,6 @@ let package = Package(
         .testTarget(name: "MigscopeCoreTests", dependencies: ["MigscopeCore"]),
         .testTarget(name: "LibvirtTests", dependencies: ["Libvirt"]),
         .testTarget(name: "MigscopeCLITests", dependencies: ["MigscopeCLI", "MigscopeCore"]),
+        .testTarget(name: "LabTests", dependencies: ["MigscopeLab", "MigscopeLibvirt", "MigscopeCore", "Libvirt"]),
     ]
 )

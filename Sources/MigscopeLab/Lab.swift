@@ -64,7 +64,7 @@ public enum Lab {
             let pids = Processes.inNamespace(ns)
             if !pids.isEmpty {
                 progress("stopping \(pids.count) process(es) in \(ns)")
-                Processes.end(pids)
+                Processes.end(pids, grace: 2)
                 removed.append("\(pids.count) process(es) in \(ns)")
             }
         }

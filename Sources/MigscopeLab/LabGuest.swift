@@ -116,7 +116,7 @@ enum LabGuest {
             if let text = consoleText(from: startedAt) {
                 if text.contains("MIGSCOPE start") { return }
                 if text.contains("MIGSCOPE error") || text.contains("Kernel panic") {
-                    let line = text.split(separator: "\n").first { $0.contains("MIGSCOPE error") || $0.contains("Kernel panic") } ?? ""
+                    let line = text.split(whereSeparator: \.isNewline).first { $0.contains("MIGSCOPE error") || $0.contains("Kernel panic") } ?? ""
                     throw LabError("the guest failed to boot: \(line); see \(LabLayout.consoleLog)")
                 }
             }

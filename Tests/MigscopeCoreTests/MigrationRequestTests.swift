@@ -60,3 +60,21 @@ final class JobProgressTests: XCTestCase {
         XCTAssertEqual(Format.seconds(123.4), "123 s")
     }
 }
+
+final class GuestConsoleLineTests: XCTestCase {
+    func testRateStartAndDoneLinesParse() {
+        XCTAssertEqual(
+            GuestConsoleLine("MIGSCOPE rate seq=12 up=15.02 read_bps=12058624 write_bps=0 read_total=150994944\r"),
+            .rate(sequence: 12, uptimeSeconds: 15.02, readBytesPerSecond: 12_058_624, writeBytesPerSecond: 0, readTotalBytes: 150_994_944))
+        XCTAssertEqual(
+            GuestConsoleLine("[    3.1] MIGSCOPE start mode=direct bs_kib=1024 amount_mib=0 disk_mib=512"),
+            .start(mode: "direct", blockSizeKiB: 1024, amountMiB: 0, diskMiB: 512))
+        XCTAssertEqual(GuestConsoleLine("MIGSCOPE done read_total=4294967296 seconds=462.10"), .done(readTotalBytes: 4_294_967_296, seconds: 462.1))
+    }
+
+    func testOtherLinesAreNotReports() {
+        XCTAssertNil(GuestConsoleLine("[    0.000000] Linux version 6.1.0"))
+        XCTAssertNil(GuestConsoleLine("MIGSCOPE rate seq=x"))
+        XCTAssertNil(GuestConsoleLine("MIGSCOPE"))
+    }
+}
