@@ -19,6 +19,7 @@ final class LabNetworkTests: XCTestCase {
 
     func assertClose(_ measured: Double, to rate: Double, within: Double = 0.15, _ what: String, file: StaticString = #filePath, line: UInt = #line) {
         let ratio = measured / rate
+        print("measured \(what): \(String(format: "%.1f", measured / 1e6)) Mbit/s for \(Int(rate / 1e6)) Mbit/s")
         XCTAssertTrue(abs(ratio - 1) <= within, "\(what): measured \(Int(measured / 1e6)) Mbit/s for \(Int(rate / 1e6)) Mbit/s (ratio \(ratio))", file: file, line: line)
     }
 
