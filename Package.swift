@@ -13,7 +13,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
-        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         // C libraries: a module map and a shim header each, nothing else.
@@ -35,6 +35,12 @@ let package = Package(
         // Backends: translate each C world into core values.
         .target(name: "MigscopeLibvirt", dependencies: ["MigscopeCore", "Libvirt"]),
 
+        // The results database (SQLite through GRDB): runs written as they are recorded.
+        .target(name: "MigscopeStore", dependencies: ["MigscopeCore", .product(name: "GRDB", package: "GRDB.swift")]),
+
+        // Exports, analysis tables and (next) figures, from core values only.
+        .target(name: "MigscopeReport", dependencies: ["MigscopeCore"]),
+
         // The embedded lab: namespaces, tc, iSCSI target, daemons, guest.
         .target(name: "MigscopeLab", dependencies: ["MigscopeCore", "Libvirt"]),
 
@@ -42,7 +48,7 @@ let package = Package(
         .target(
             name: "MigscopeCLI",
             dependencies: [
-                "MigscopeCore", "MigscopeLibvirt", "MigscopeLab",
+                "MigscopeCore", "MigscopeLibvirt", "MigscopeLab", "MigscopeStore", "MigscopeReport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(name: "migscope", dependencies: ["MigscopeCLI"]),
@@ -50,7 +56,8 @@ let package = Package(
         .testTarget(name: "MigscopeCoreTests", dependencies: ["MigscopeCore"]),
         .testTarget(name: "LibvirtTests", dependencies: ["Libvirt"]),
         .testTarget(name: "MigscopeCLITests", dependencies: ["MigscopeCLI", "MigscopeCore"]),
+        .testTarget(name: "MigscopeStoreTests", dependencies: ["MigscopeStore", "MigscopeCore"]),
         .testTarget(name: "MigscopeLabTests", dependencies: ["MigscopeLab", "MigscopeCore"]),
-        .testTarget(name: "LabTests", dependencies: ["MigscopeLab", "MigscopeLibvirt", "MigscopeCore", "Libvirt"]),
+        .testTarget(name: "LabTests", dependencies: ["MigscopeLab", "MigscopeLibvirt", "MigscopeCore", "MigscopeStore", "MigscopeReport", "Libvirt"]),
     ]
 )

@@ -11,6 +11,15 @@ enum ArgumentValue {
         }
     }
 
+    static func nonNegativeSeconds(_ what: String) -> @Sendable (String) throws -> Double {
+        { text in
+            guard let v = Double(text.trimmingCharacters(in: .whitespaces)), v >= 0, v.isFinite else {
+                throw ValidationError("\(what) must be zero or a positive number of seconds, got '\(text)'")
+            }
+            return v
+        }
+    }
+
     static func positiveSeconds(_ what: String) -> @Sendable (String) throws -> Double {
         { text in
             guard let v = Double(text.trimmingCharacters(in: .whitespaces)), v > 0, v.isFinite else {

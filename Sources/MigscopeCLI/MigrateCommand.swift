@@ -1,7 +1,9 @@
 import ArgumentParser
 import Foundation
 import MigscopeCore
+import MigscopeLab
 import MigscopeLibvirt
+import MigscopeStore
 
 /// `migscope migrate DOMAIN --from URI --to URI ...`: one migration, with a live progress line.
 struct MigrateCommand: AsyncParsableCommand {
@@ -66,6 +68,26 @@ struct MigrateCommand: AsyncParsableCommand {
     @Flag(help: "Print the summary as JSON on stdout (progress still goes to stderr).")
     var json = false
 
+    @Flag(help: "Record rounds, guest I/O, links and events into the results database.")
+    var record = false
+
+    @Option(help: ArgumentHelp("Results database (with --record).", valueName: "file"))
+    var db: String = ResultsLocation.defaultDatabase
+
+    @Option(parsing: .unconditional, help: ArgumentHelp("Seconds recorded before the migration starts (with --record).", valueName: "s"),
+            transform: ArgumentValue.nonNegativeSeconds("--baseline"))
+    var baseline: Double = 15
+
+    @Option(parsing: .unconditional, help: ArgumentHelp("Seconds recorded after it ends (with --record).", valueName: "s"),
+            transform: ArgumentValue.nonNegativeSeconds("--tail"))
+    var tail: Double = 15
+
+    @Option(help: ArgumentHelp("A guest console log to follow for the guest's own rate lines (the lab's is followed by itself).", valueName: "file"))
+    var console: String?
+
+    @Option(name: .customLong("interface"), help: ArgumentHelp("A local network interface whose counters to record (repeatable; the lab's links are recorded by themselves).", valueName: "name"))
+    var interfaces: [String] = []
+
     var request: MigrationRequest {
         MigrationRequest(
             domain: domain, source: from, destination: to, mode: mode == .live ? .live : .nonLive,
@@ -76,18 +98,51 @@ struct MigrateCommand: AsyncParsableCommand {
 
     func validate() throws {
         if let problem = request.problems().first { throw ValidationError(problem.message) }
+        if !record && (console != nil || !interfaces.isEmpty) { throw ValidationError("--console and --interface record data: add --record") }
+        if let console, !FileManager.default.fileExists(atPath: console) {
+            throw ValidationError("--console: no file \(console); give the path of the guest's serial console log")
+        }
     }
 
     func run() async throws {
+        // Open the database before anything moves, so a bad --db costs nothing.
+        let store = record ? try openStore(db) : nil
         let session = try await LibvirtBackend().prepare(request)
         let printer = ProgressPrinter(domain: session.domainFacts.name)
-        let runner = MigrationRunner(pollInterval: .milliseconds(Int64(pollInterval)))
-        let summary = await Interrupts.cancellingOnCtrlC { [printer] in
-            await runner.run(session, observer: printer)
-        } onFirst: {
-            printer.note("interrupted: aborting the migration (Ctrl-C again quits without waiting)")
+        let interval = Duration.milliseconds(Int64(pollInterval))
+        let summary: MigrationSummary
+        if let store {
+            let lab = Lab.recordingContext(source: from, destination: to)
+            let links: (any LinkCounterSource)? = !interfaces.isEmpty ? LocalInterfaces(interfaces) : lab?.links
+            let consolePath = console ?? lab?.consolePath
+            let recorder = Recorder(
+                settings: RecorderSettings(interval: interval, baseline: .milliseconds(Int64(baseline * 1000)), tail: .milliseconds(Int64(tail * 1000))),
+                sink: store, console: consolePath.map(ConsoleTailer.init), links: links)
+            let info = RunInfo(
+                backend: "libvirt", request: request, domain: session.domainFacts, anchor: Date(), linkRate: lab?.linkRate,
+                linkModel: lab?.linkModel, accelerator: lab?.accelerator, workload: lab?.workload)
+            printer.note("recording into \(store.path) (baseline \(Format.seconds(baseline)), tail \(Format.seconds(tail)); \(links?.description ?? "no link counters: not the embedded lab and no --interface"))")
+            let recorded = await Interrupts.cancellingOnCtrlC { [printer] in
+                do { return Result<RecordedRun, Error>.success(try await recorder.record(session, info: info, observer: printer)) } catch { return .failure(error) }
+            } onFirst: {
+                printer.note("interrupted: aborting the migration, keeping what was recorded (Ctrl-C again quits without waiting)")
+            }
+            printer.finish()
+            let run = try recorded.get()
+            guard let m = run.migration else {
+                throw CLIFailure("interrupted before the migration started; run \(run.info.id ?? 0) kept in \(store.path)")
+            }
+            summary = m
+            printNote("recorded run \(run.info.id ?? 0) into \(store.path): \(run.summary.rounds) rounds, 'migscope export \(run.info.id ?? 0) --out DIR' writes its CSV files")
+        } else {
+            let runner = MigrationRunner(pollInterval: interval)
+            summary = await Interrupts.cancellingOnCtrlC { [printer] in
+                await runner.run(session, observer: printer)
+            } onFirst: {
+                printer.note("interrupted: aborting the migration (Ctrl-C again quits without waiting)")
+            }
+            printer.finish()
         }
-        printer.finish()
         if json {
             print(try JSONText.encode(summary))
         } else {

@@ -48,6 +48,8 @@ public struct MigrationSummary: Sendable, Equatable {
     public var request: MigrationRequest
     public var outcome: Outcome
     public var elapsedSeconds: Double
+    /// When the migration call returned (before any grace period for late events).
+    public var endedAt: ContinuousClock.Instant
     /// The hypervisor's final figures (downtime, bytes, iteration), when it kept them.
     public var final: JobProgress?
     /// Rounds seen as events; the hypervisor's own count is `final?.iteration`.
@@ -133,6 +135,7 @@ public struct MigrationRunner: Sendable {
                 while let end = await group.next() {
                     if case .migration(let e) = end { result = e; break }
                 }
+                state.endedAt = clock.now
                 // Give the completion event a moment, then stop watching.
                 try? await Task.sleep(for: completionGrace)
                 group.cancelAll()
@@ -143,7 +146,8 @@ public struct MigrationRunner: Sendable {
             try? session.abort()
         }
 
-        let elapsed = (clock.now - start).secondsDouble
+        let endedAt = state.endedAt ?? clock.now
+        let elapsed = (endedAt - start).secondsDouble
         if state.abortReason == "interrupted" { observer?.intervened(.interrupted, at: clock.now) }
         let final = state.completed ?? ((try? session.completedProgress()) ?? nil)
         let outcome: MigrationSummary.Outcome
@@ -159,7 +163,7 @@ public struct MigrationRunner: Sendable {
             outcome = .completed
         }
         let summary = MigrationSummary(
-            request: request, outcome: outcome, elapsedSeconds: elapsed, final: final,
+            request: request, outcome: outcome, elapsedSeconds: elapsed, endedAt: endedAt, final: final,
             roundsSignalled: state.rounds, pausedForTimeout: state.pausedForTimeout,
             location: session.locate())
         observer?.migrationFinished(summary)
@@ -179,6 +183,12 @@ private final class RunState: @unchecked Sendable {
     private var _completed: JobProgress?
     private var _pausedForTimeout = false
     private var _abortReason: String?
+    private var _endedAt: ContinuousClock.Instant?
+
+    var endedAt: ContinuousClock.Instant? {
+        get { lock.withLock { _endedAt } }
+        set { lock.withLock { _endedAt = newValue } }
+    }
 
     var rounds: Int { lock.withLock { _rounds } }
     var completed: JobProgress? { lock.withLock { _completed } }

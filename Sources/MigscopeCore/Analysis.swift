@@ -1,0 +1,185 @@
+import Foundation
+
+/// What a run shows, computed from its trace alone. Pure: unit tested on constructed traces.
+public struct RunAnalysis: Sendable, Equatable, Codable {
+    /// Seconds on the run clock.
+    public var migrationStartS: Double?
+    /// The guest runs on the destination again (or, failed/aborted, the job ended).
+    public var migrationEndS: Double?
+    public var recordingEndS: Double?
+    /// Where the guest's pause began (stop-and-copy, or the whole copy non-live).
+    public var pausedAtS: Double?
+
+    public var migrationSeconds: Double? {
+        guard let a = migrationStartS, let b = migrationEndS else { return nil }
+        return b - a
+    }
+
+    /// The guest's I/O in each phase, from its own rate lines where there are any, else the host's counters.
+    public var ioSeries: IOSample.Series?
+    public var before: PhaseStats?
+    public var during: PhaseStats?
+    public var after: PhaseStats?
+    /// during / before: the paper's "about 10 %".
+    public var ioDuringRatio: Double? {
+        guard let d = during?.meanReadBytesPerSecond, let b = before?.meanReadBytesPerSecond, b > 0 else { return nil }
+        return d / b
+    }
+
+    /// The longest the guest went without a rate line during the migration, less its usual interval:
+    /// the downtime the guest itself saw.
+    public var guestGapMs: Double?
+
+    public struct PhaseStats: Sendable, Equatable, Codable {
+        public var samples: Int
+        public var meanReadBytesPerSecond: Double
+        public var p10ReadBytesPerSecond: Double
+        public var p50ReadBytesPerSecond: Double
+        public var p90ReadBytesPerSecond: Double
+        public var meanWriteBytesPerSecond: Double
+    }
+
+    public init(trace: Trace) {
+        migrationStartS = trace.firstEvent(.migrationStarted)?.t
+        let resumed = trace.events.first { $0.kind == .guestResumed && $0.detail == HostRole.destination.rawValue }
+        let ended = trace.events.first { [.migrationCompleted, .migrationFailed, .migrationAborted].contains($0.kind) }
+        migrationEndS = resumed?.t ?? ended?.t
+        recordingEndS = trace.lastEvent(.recordingEnded)?.t ?? trace.samples.last?.t
+        pausedAtS = trace.events.first { $0.kind == .guestPaused && $0.detail == HostRole.source.rawValue }?.t
+
+        let guest = trace.samples.filter { $0.series == .guest }
+        let series: [IOSample]
+        if !guest.isEmpty {
+            series = guest
+            ioSeries = .guest
+        } else {
+            series = Self.stitchedHostSeries(trace.samples, handoverS: migrationEndS, completed: trace.firstEvent(.migrationCompleted) != nil)
+            ioSeries = series.isEmpty ? nil : .host
+        }
+        if let s = migrationStartS, let e = migrationEndS {
+            before = Self.stats(series.filter { $0.t < s })
+            // A rate line reports the second before it: lines up to one interval after the end still
+            // describe the migration.
+            during = Self.stats(series.filter { $0.t >= s && $0.t <= e })
+            after = Self.stats(series.filter { $0.t > e + 1 })
+            guestGapMs = Self.longestGap(guest, from: s, to: e).map { $0 * 1000 }
+        }
+    }
+
+    /// One continuous host-side series: the source's counters until the handover, the destination's after.
+    public static func stitchedHostSeries(_ samples: [IOSample], handoverS: Double?, completed: Bool) -> [IOSample] {
+        let host = samples.filter { $0.series == .host }
+        guard completed, let handover = handoverS else {
+            return host.filter { $0.host == HostRole.source.rawValue }
+        }
+        return host.filter {
+            $0.t < handover ? $0.host == HostRole.source.rawValue : $0.host == HostRole.destination.rawValue
+        }.sorted { $0.t < $1.t }
+    }
+
+    static func stats(_ s: [IOSample]) -> PhaseStats? {
+        guard !s.isEmpty else { return nil }
+        let reads = s.map(\.readBytesPerSecond).sorted()
+        func pct(_ p: Double) -> Double { reads[min(reads.count - 1, Int((Double(reads.count - 1) * p).rounded()))] }
+        return PhaseStats(
+            samples: s.count, meanReadBytesPerSecond: reads.reduce(0, +) / Double(reads.count),
+            p10ReadBytesPerSecond: pct(0.1), p50ReadBytesPerSecond: pct(0.5), p90ReadBytesPerSecond: pct(0.9),
+            meanWriteBytesPerSecond: s.map(\.writeBytesPerSecond).reduce(0, +) / Double(s.count))
+    }
+
+    /// Longest interval between consecutive guest lines overlapping [from, to], less the median interval.
+    static func longestGap(_ guest: [IOSample], from: Double, to: Double) -> Double? {
+        let t = guest.map(\.t).sorted()
+        guard t.count >= 3 else { return nil }
+        let gaps = zip(t, t.dropFirst()).map { ($0, $1 - $0) }
+        let usual = gaps.map(\.1).sorted()[gaps.count / 2]
+        let inWindow = gaps.filter { $0.0 + $0.1 >= from && $0.0 <= to + usual }.map(\.1)
+        guard let longest = inWindow.max() else { return nil }
+        return max(0, longest - usual)
+    }
+}
+
+/// The one-row summary of a run: what `summary.csv` holds and tables compare.
+public struct RunSummary: Sendable, Equatable, Codable {
+    public var mode: String
+    public var bandwidth: String?
+    public var linkModel: String?
+    public var outcome: String
+    public var migrationSeconds: Double?
+    public var downtimeMs: Double?
+    public var guestGapMs: Double?
+    public var rounds: Int
+    public var bytesSent: UInt64?
+    public var ioBefore: Double?
+    public var ioDuring: Double?
+    public var ioAfter: Double?
+    public var ioDuringRatio: Double?
+    public var workloadSeconds: Double?
+
+    public init(info: RunInfo, trace: Trace, analysis: RunAnalysis) {
+        mode = info.request.mode.rawValue
+        bandwidth = info.linkRate
+        linkModel = info.linkModel
+        outcome = info.outcome ?? "incomplete"
+        migrationSeconds = analysis.migrationSeconds
+        let completed = trace.events.last { $0.kind == .migrationCompleted }
+        downtimeMs = completed.flatMap { e in e.detail.split(separator: " ").first { $0.hasPrefix("downtime_ms=") }.flatMap { Double($0.dropFirst(12)) } }
+        guestGapMs = analysis.guestGapMs
+        rounds = trace.rounds.count
+        bytesSent = trace.rounds.isEmpty ? nil : trace.rounds.reduce(0) { $0 + $1.bytesSent }
+        ioBefore = analysis.before?.meanReadBytesPerSecond
+        ioDuring = analysis.during?.meanReadBytesPerSecond
+        ioAfter = analysis.after?.meanReadBytesPerSecond
+        ioDuringRatio = analysis.ioDuringRatio
+        workloadSeconds = trace.events.first { $0.kind == .workloadDone }.flatMap { e in
+            e.detail.split(separator: " ").first { $0.hasPrefix("seconds=") }.flatMap { Double($0.dropFirst(8)) }
+        }
+    }
+}
+
+/// What is known about a run besides its trace.
+public struct RunInfo: Sendable, Equatable, Codable {
+    public var id: Int64?
+    public var backend: String
+    public var request: MigrationRequest
+    public var domain: DomainFacts?
+    /// Wall-clock time at t = 0 of the run clock.
+    public var anchor: Date
+    public var linkRate: String?
+    public var linkModel: String?
+    public var accelerator: String?
+    public var workload: Workload?
+    /// "recording" while it runs; then "completed", "failed", "aborted" (or still "recording": the
+    /// recorder died, the run is incomplete).
+    public var status: String
+    public var outcome: String?
+    public var error: String?
+    public var planName: String?
+    public var cell: String?
+    public var repetition: Int?
+    public var notes: [String]
+
+    public init(id: Int64? = nil, backend: String, request: MigrationRequest, domain: DomainFacts? = nil, anchor: Date,
+                linkRate: String? = nil, linkModel: String? = nil, accelerator: String? = nil, workload: Workload? = nil,
+                status: String = "recording", outcome: String? = nil, error: String? = nil,
+                planName: String? = nil, cell: String? = nil, repetition: Int? = nil, notes: [String] = []) {
+        self.id = id
+        self.backend = backend
+        self.request = request
+        self.domain = domain
+        self.anchor = anchor
+        self.linkRate = linkRate
+        self.linkModel = linkModel
+        self.accelerator = accelerator
+        self.workload = workload
+        self.status = status
+        self.outcome = outcome
+        self.error = error
+        self.planName = planName
+        self.cell = cell
+        self.repetition = repetition
+        self.notes = notes
+    }
+
+    public var isIncomplete: Bool { status == "recording" }
+}

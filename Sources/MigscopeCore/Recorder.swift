@@ -1,0 +1,277 @@
+import Foundation
+
+/// Receives a run as it is recorded: the store writes it to disk, tests keep it in memory.
+public protocol TraceSink: Sendable {
+    /// Registers the run before anything is measured; returns its id.
+    func begin(_ info: RunInfo) throws -> Int64
+    /// Samples and events since the last call; the sink makes them durable before returning.
+    func append(runID: Int64, _ batch: TraceBatch) throws
+    /// The rounds, the final status and the summary, once the run ends.
+    func finish(runID: Int64, info: RunInfo, rounds: [RoundRecord], summary: RunSummary) throws
+}
+
+public struct TraceBatch: Sendable, Equatable {
+    public var jobSamples: [JobSample] = []
+    public var samples: [IOSample] = []
+    public var links: [LinkSample] = []
+    public var events: [EventRecord] = []
+    public init() {}
+    public var isEmpty: Bool { jobSamples.isEmpty && samples.isEmpty && links.isEmpty && events.isEmpty }
+}
+
+public struct RecorderSettings: Sendable, Equatable {
+    /// Sampling and job-polling interval.
+    public var interval: Duration
+    /// Recording before the migration starts, to compare "during" with "before".
+    public var baseline: Duration
+    /// Recording after the guest resumes on the destination.
+    public var tail: Duration
+    /// How often buffered samples are committed to the sink (at most this much is lost on a crash).
+    public var flushEvery: Duration
+
+    public init(interval: Duration = .milliseconds(100), baseline: Duration = .seconds(15), tail: Duration = .seconds(15), flushEvery: Duration = .seconds(1)) {
+        self.interval = interval
+        self.baseline = baseline
+        self.tail = tail
+        self.flushEvery = flushEvery
+    }
+}
+
+/// A finished recording.
+public struct RecordedRun: Sendable {
+    public var info: RunInfo
+    public var trace: Trace
+    public var analysis: RunAnalysis
+    public var summary: RunSummary
+    public var migration: MigrationSummary?
+    /// Achieved sampling intervals, seconds: how well the recorder kept its clock.
+    public var intervals: [Double]
+}
+
+/// Records one migration: guest I/O, links and the job, from a baseline before to a tail after,
+/// on one monotonic clock, written to the sink at least every `flushEvery`.
+public final class Recorder: @unchecked Sendable {
+    public let settings: RecorderSettings
+    private let sink: (any TraceSink)?
+    private let console: ConsoleTailer?
+    private let links: (any LinkCounterSource)?
+    private let clock = ContinuousClock()
+    private let lock = NSLock()
+    private var t0: ContinuousClock.Instant
+    private var trace = Trace()
+    private var pending = TraceBatch()
+    private var roundStarts: [(number: Int, t: Double)] = []
+    private var finalProgress: JobProgress?
+    private var intervals: [Double] = []
+    private var runID: Int64 = 0
+    private var sinkError: String?
+
+    public init(settings: RecorderSettings = RecorderSettings(), sink: (any TraceSink)?, console: ConsoleTailer? = nil, links: (any LinkCounterSource)? = nil) {
+        self.settings = settings
+        self.sink = sink
+        self.console = console
+        self.links = links
+        t0 = clock.now
+    }
+
+    private func t(_ i: ContinuousClock.Instant) -> Double { (i - t0).secondsDouble }
+
+    func add(_ e: EventRecord) { lock.withLock { trace.events.append(e); pending.events.append(e) } }
+    func add(_ s: IOSample) { lock.withLock { trace.samples.append(s); pending.samples.append(s) } }
+    func add(_ l: LinkSample) { lock.withLock { trace.links.append(l); pending.links.append(l) } }
+    func add(_ j: JobSample) { lock.withLock { trace.jobSamples.append(j); pending.jobSamples.append(j) } }
+
+    /// Commits what is buffered. A failing sink is reported once, and recording goes on in memory.
+    func flush() {
+        let batch: TraceBatch = lock.withLock { let b = pending; pending = TraceBatch(); return b }
+        guard let sink, !batch.isEmpty else { return }
+        do { try sink.append(runID: runID, batch) } catch {
+            lock.withLock { if sinkError == nil { sinkError = "\(error)" } }
+        }
+    }
+
+    /// Records `session`'s migration. Cancelling the calling task aborts the migration (the guest
+    /// stays on the source) and ends the recording early; what was measured is kept.
+    public func record(_ session: any MigrationSession, info: RunInfo, runner: MigrationRunner? = nil, observer: (any MigrationObserver)? = nil) async throws -> RecordedRun {
+        var info = info
+        t0 = clock.now
+        info.anchor = Date()
+        if let sink { runID = try sink.begin(info) }
+        info.id = sink == nil ? nil : runID
+        add(EventRecord(t: 0, kind: .recordingStarted, detail: [
+            "interval_ms=\(Int(settings.interval.secondsDouble * 1000))",
+            links?.description ?? "no link counters", console.map { "guest console \($0.path)" } ?? "no guest console",
+        ].joined(separator: "; ")))
+
+        let sampler = Task { await self.sample(session) }
+        let flusher = Task {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: self.settings.flushEvery)
+                self.flush()
+            }
+        }
+
+        var migration: MigrationSummary? = nil
+        try? await Task.sleep(for: settings.baseline)
+        if Task.isCancelled {
+            add(EventRecord(t: t(clock.now), kind: .migrationAborted, detail: "interrupted before the migration started"))
+        } else {
+            add(EventRecord(t: t(clock.now), kind: .migrationRequested, detail: "\(info.request.mode.rawValue) \(info.request.source) -> \(info.request.destination)"))
+            var r = runner ?? MigrationRunner()
+            r.pollInterval = settings.interval
+            let watcher = RecordingObserver(recorder: self, outer: observer)
+            migration = await r.run(session, observer: watcher)
+            if !Task.isCancelled { try? await Task.sleep(for: settings.tail) }
+        }
+        sampler.cancel()
+        _ = await sampler.value
+        flusher.cancel()
+        add(EventRecord(t: t(clock.now), kind: .recordingEnded))
+        flush()
+
+        let (snapshot, starts, final, achieved) = lock.withLock { (trace, roundStarts, finalProgress, intervals) }
+        var finished = snapshot
+        let migrationStart = finished.firstEvent(.migrationStarted)?.t ?? 0
+        let endEvent = finished.events.first { [.migrationCompleted, .migrationFailed, .migrationAborted].contains($0.kind) }
+        finished.rounds = RoundBuilder.rounds(.init(
+            starts: starts, polls: finished.jobSamples, migrationStartT: migrationStart,
+            pausedAt: finished.events.first { $0.kind == .guestPaused && $0.detail == HostRole.source.rawValue }?.t,
+            endT: endEvent?.t ?? t(clock.now), final: final, completed: endEvent?.kind == .migrationCompleted))
+        let outcome: String
+        switch migration?.outcome {
+        case .completed?: outcome = "completed"
+        case .failed(let m)?: outcome = "failed"; info.error = m
+        case .aborted(let m)?: outcome = "aborted"; info.error = m
+        case nil: outcome = "aborted"; info.error = "interrupted before the migration started"
+        }
+        info.status = outcome
+        info.outcome = outcome
+        if let e = lock.withLock({ sinkError }) { info.notes.append("storage error during recording: \(e)") }
+        let analysis = RunAnalysis(trace: finished)
+        let summary = RunSummary(info: info, trace: finished, analysis: analysis)
+        if let sink { try sink.finish(runID: runID, info: info, rounds: finished.rounds, summary: summary) }
+        return RecordedRun(info: info, trace: finished, analysis: analysis, summary: summary, migration: migration, intervals: achieved)
+    }
+
+    /// The sampling loop: on a fixed grid of the run clock, so intervals do not drift.
+    private func sample(_ session: any MigrationSession) async {
+        var last: [HostRole: (t: Double, c: GuestIOCounters)] = [:]
+        var lastLinks: [String: (t: Double, c: LinkCounter)] = [:]
+        var previousTick: Double? = nil
+        var k: Int64 = 1
+        while !Task.isCancelled {
+            let deadline = t0 + settings.interval * k
+            k += 1
+            if clock.now < deadline { try? await Task.sleep(until: deadline, clock: clock) }
+            if Task.isCancelled { break }
+            // Skip ticks already missed rather than bunching them up.
+            while t0 + settings.interval * k <= clock.now { k += 1 }
+            let now = t(clock.now)
+            if let p = previousTick { lock.withLock { intervals.append(now - p) } }
+            previousTick = now
+
+            for role in [HostRole.source, .destination] {
+                guard let c = try? session.guestIO(on: role) else { last[role] = nil; continue }
+                let now = t(clock.now)
+                if let prev = last[role], now > prev.t, c.readBytes >= prev.c.readBytes, c.writeBytes >= prev.c.writeBytes {
+                    let dt = now - prev.t
+                    add(IOSample(
+                        t: now, series: .host, host: role.rawValue,
+                        readBytesPerSecond: Double(c.readBytes - prev.c.readBytes) / dt,
+                        writeBytesPerSecond: Double(c.writeBytes - prev.c.writeBytes) / dt,
+                        readOpsPerSecond: Double(c.readOps &- prev.c.readOps) / dt,
+                        writeOpsPerSecond: Double(c.writeOps &- prev.c.writeOps) / dt))
+                }
+                last[role] = (now, c)
+            }
+            if let links {
+                let now = t(clock.now)
+                for c in links.read() {
+                    if let prev = lastLinks[c.link], now > prev.t, c.sentBytes >= prev.c.sentBytes, c.receivedBytes >= prev.c.receivedBytes {
+                        let dt = now - prev.t
+                        add(LinkSample(t: now, link: c.link, direction: .sent, bytesPerSecond: Double(c.sentBytes - prev.c.sentBytes) / dt))
+                        add(LinkSample(t: now, link: c.link, direction: .received, bytesPerSecond: Double(c.receivedBytes - prev.c.receivedBytes) / dt))
+                    }
+                    lastLinks[c.link] = (now, c)
+                }
+            }
+            if let console {
+                let now = t(clock.now)
+                for line in console.newLines() {
+                    switch GuestConsoleLine(line) {
+                    case .rate(_, _, let r, let w, _)?:
+                        add(IOSample(t: now, series: .guest, host: "guest", readBytesPerSecond: r, writeBytesPerSecond: w))
+                    case .done(let total, let seconds)?:
+                        add(EventRecord(t: now, kind: .workloadDone, detail: "read_total=\(Int64(total)) seconds=\(seconds)"))
+                    case .start(let mode, _, _, _)?:
+                        add(EventRecord(t: now, kind: .note, detail: "guest workload started (\(mode))"))
+                    case nil:
+                        continue
+                    }
+                }
+            }
+        }
+    }
+
+    // Called by the observer.
+    func noteRound(_ n: Int, at: Double) { lock.withLock { roundStarts.append((n, at)) } }
+    func noteFinal(_ p: JobProgress) { lock.withLock { finalProgress = p } }
+    func time(_ i: ContinuousClock.Instant) -> Double { t(i) }
+}
+
+/// Turns the runner's callbacks into trace records, and passes them on to the caller's observer.
+private struct RecordingObserver: MigrationObserver {
+    let recorder: Recorder
+    let outer: (any MigrationObserver)?
+
+    func migrationStarted(_ request: MigrationRequest, at: ContinuousClock.Instant) {
+        recorder.add(EventRecord(t: recorder.time(at), kind: .migrationStarted, detail: request.mode.rawValue))
+        outer?.migrationStarted(request, at: at)
+    }
+
+    func progressed(_ progress: JobProgress, at: ContinuousClock.Instant) {
+        recorder.add(JobSample(t: recorder.time(at), progress: progress))
+        outer?.progressed(progress, at: at)
+    }
+
+    func signalled(_ signal: MigrationSignal) {
+        let t = recorder.time(signal.at)
+        switch signal.kind {
+        case .roundStarted(let n):
+            recorder.noteRound(Int(n), at: t)
+            recorder.add(EventRecord(t: t, kind: .roundStarted, detail: "\(n)"))
+        case .guestPaused(let h): recorder.add(EventRecord(t: t, kind: .guestPaused, detail: h.rawValue))
+        case .guestResumed(let h): recorder.add(EventRecord(t: t, kind: .guestResumed, detail: h.rawValue))
+        case .startedOnDestination: recorder.add(EventRecord(t: t, kind: .startedOnDestination))
+        case .stoppedOnSource: recorder.add(EventRecord(t: t, kind: .stoppedOnSource))
+        case .jobCompleted(let p): recorder.noteFinal(p)
+        case .other(let h, let text): recorder.add(EventRecord(t: t, kind: .note, detail: "\(h.rawValue): \(text)"))
+        }
+        outer?.signalled(signal)
+    }
+
+    func intervened(_ action: MigrationIntervention, at: ContinuousClock.Instant) {
+        let t = recorder.time(at)
+        switch action {
+        case .pausedForTimeout: recorder.add(EventRecord(t: t, kind: .pausedForTimeout, detail: "\(action)"))
+        case .abortedAfter, .interrupted: recorder.add(EventRecord(t: t, kind: .abortRequested, detail: "\(action)"))
+        case .failed: recorder.add(EventRecord(t: t, kind: .note, detail: "\(action)"))
+        }
+        outer?.intervened(action, at: at)
+    }
+
+    func migrationFinished(_ s: MigrationSummary) {
+        let t = recorder.time(s.endedAt)
+        if let f = s.final { recorder.noteFinal(f) }
+        var detail = ["location=\(s.location.place)"]
+        if let d = s.final?.downtimeMs { detail.append("downtime_ms=\(d)") }
+        if let b = s.bytesSent { detail.append("bytes=\(b)") }
+        detail.append("rounds=\(s.rounds)")
+        switch s.outcome {
+        case .completed: recorder.add(EventRecord(t: t, kind: .migrationCompleted, detail: detail.joined(separator: " ")))
+        case .failed(let m): recorder.add(EventRecord(t: t, kind: .migrationFailed, detail: m))
+        case .aborted(let m): recorder.add(EventRecord(t: t, kind: .migrationAborted, detail: m))
+        }
+        outer?.migrationFinished(s)
+    }
+}

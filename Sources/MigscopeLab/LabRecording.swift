@@ -1,0 +1,52 @@
+import Foundation
+import MigscopeCore
+
+/// Each lab machine's link counters, read from /proc/PID/net/dev of a process living in that
+/// machine's namespace (a plain file read, cheap enough for 20 samples a second).
+public struct LabLinks: LinkCounterSource {
+    let pids: [LabMachine: Int32]
+
+    public init() {
+        var p: [LabMachine: Int32] = [:]
+        for m in LabMachine.allCases {
+            if let pid = Processes.inNamespace(m.namespace).first { p[m] = pid }
+        }
+        pids = p
+    }
+
+    public var description: String {
+        "link counters of lab machines " + LabMachine.allCases.filter { pids[$0] != nil }.map(\.rawValue).joined(separator: ", ")
+    }
+
+    public func read() -> [LinkCounter] {
+        LabMachine.allCases.compactMap { m in
+            guard let pid = pids[m], let text = try? String(contentsOfFile: "/proc/\(pid)/net/dev", encoding: .utf8),
+                  let c = ProcNetDev.parse(text, interfaces: ["eth0"])["eth0"]
+            else { return nil }
+            return LinkCounter(link: m.rawValue, sentBytes: c.sent, receivedBytes: c.received)
+        }
+    }
+}
+
+/// What the lab adds to a recording between its hosts: link counters, the guest's console, and
+/// the settings to store with the run.
+public struct LabRecordingContext: Sendable {
+    public var links: LabLinks
+    public var consolePath: String
+    public var linkRate: String
+    public var linkModel: String
+    public var accelerator: String
+    public var workload: Workload
+}
+
+extension Lab {
+    /// The lab's context when both URIs are its hosts' daemons; nil otherwise.
+    public static func recordingContext(source: String, destination: String) -> LabRecordingContext? {
+        guard let state = LabState.load() else { return nil }
+        let uris = Set(LabMachine.hypervisors.map { HostURI.canonical($0.libvirtURI) })
+        guard uris.contains(HostURI.canonical(source)), uris.contains(HostURI.canonical(destination)) else { return nil }
+        return LabRecordingContext(
+            links: LabLinks(), consolePath: LabLayout.consoleLog, linkRate: state.settings.bandwidth.description,
+            linkModel: state.settings.link.rawValue, accelerator: state.accelerator, workload: state.settings.workload)
+    }
+}

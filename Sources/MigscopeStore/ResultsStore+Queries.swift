@@ -1,0 +1,89 @@
+import Foundation
+import GRDB
+import MigscopeCore
+
+/// One line of `migscope runs`.
+public struct RunListing: Sendable, Equatable, Codable {
+    public var id: Int64
+    public var createdAt: String
+    public var status: String
+    public var domain: String
+    public var mode: String
+    public var source: String
+    public var destination: String
+    public var linkRate: String?
+    public var linkModel: String?
+    public var plan: String?
+    public var cell: String?
+    public var summary: RunSummary?
+    /// Still "recording" but nobody is: the recorder died; what it committed is kept.
+    public var incomplete: Bool { status == "recording" }
+}
+
+/// A run read back from the database.
+public struct StoredRun: Sendable {
+    public var info: RunInfo
+    public var trace: Trace
+    public var summary: RunSummary?
+}
+
+extension ResultsStore {
+    public func runs() throws -> [RunListing] {
+        try reading { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM runs ORDER BY id").map { r in
+                RunListing(
+                    id: r["id"], createdAt: r["created_at"], status: r["status"], domain: r["domain"], mode: r["mode"],
+                    source: r["source"], destination: r["destination"], linkRate: r["link_rate"], linkModel: r["link_model"],
+                    plan: r["plan"], cell: r["cell"],
+                    summary: (r["summary_json"] as String?).flatMap { try? JSONCoding.decode(RunSummary.self, $0) })
+            }
+        }
+    }
+
+    public func run(_ id: Int64) throws -> StoredRun {
+        try reading { db in
+            guard let r = try Row.fetchOne(db, sql: "SELECT * FROM runs WHERE id = ?", arguments: [id]) else {
+                let ids = try Int64.fetchAll(db, sql: "SELECT id FROM runs ORDER BY id")
+                let known = ids.isEmpty ? "the database has no runs" : "runs are \(ids.first!)...\(ids.last!)"
+                throw StoreError("no run \(id) in \(path); \(known) ('migscope runs' lists them)")
+            }
+            var info = try JSONCoding.decode(RunInfo.self, r["info_json"])
+            info.id = id
+            info.status = r["status"]
+            var trace = Trace()
+            trace.rounds = try Row.fetchAll(db, sql: "SELECT * FROM rounds WHERE run_id = ? ORDER BY number", arguments: [id]).map { r in
+                RoundRecord(
+                    number: r["number"], startS: r["start_s"], endS: r["end_s"], bytesSent: UInt64(r["bytes_sent"] as Int64),
+                    dirtyPagesPerSecond: (r["dirty_pages_per_s"] as Int64?).map(UInt64.init),
+                    dirtyBytesPerSecond: (r["dirty_bytes_per_s"] as Int64?).map(UInt64.init),
+                    remainingBytesAtStart: (r["remaining_start_bytes"] as Int64?).map(UInt64.init),
+                    remainingBytesAtEnd: (r["remaining_end_bytes"] as Int64?).map(UInt64.init),
+                    pagesDirtied: (r["pages_dirtied"] as Int64?).map(UInt64.init),
+                    transferBytesPerSecond: r["transfer_bytes_per_s"], stopAndCopy: r["stop_and_copy"])
+            }
+            let u: (Row, String) -> UInt64? = { row, col in (row[col] as Int64?).map(UInt64.init) }
+            trace.jobSamples = try Row.fetchAll(db, sql: "SELECT * FROM job_samples WHERE run_id = ? ORDER BY t_s", arguments: [id]).map { r in
+                JobSample(t: r["t_s"], progress: JobProgress(
+                    iteration: u(r, "iteration"), dirtyRatePagesPerSecond: u(r, "dirty_pages_per_s"), pageSizeBytes: u(r, "page_size"),
+                    memoryTotalBytes: u(r, "total_bytes"), memoryProcessedBytes: u(r, "processed_bytes"),
+                    memoryRemainingBytes: u(r, "remaining_bytes"), memoryBytesPerSecond: u(r, "bytes_per_s"),
+                    downtimeMs: u(r, "downtime_ms"), expectedDowntimeMs: u(r, "expected_downtime_ms")))
+            }
+            trace.samples = try Row.fetchAll(db, sql: "SELECT * FROM samples WHERE run_id = ? ORDER BY t_s", arguments: [id]).compactMap { r in
+                guard let series = IOSample.Series(rawValue: r["series"]) else { return nil }
+                return IOSample(t: r["t_s"], series: series, host: r["host"], readBytesPerSecond: r["read_bps"],
+                                writeBytesPerSecond: r["write_bps"], readOpsPerSecond: r["read_ops"], writeOpsPerSecond: r["write_ops"])
+            }
+            trace.links = try Row.fetchAll(db, sql: "SELECT * FROM links WHERE run_id = ? ORDER BY t_s", arguments: [id]).compactMap { r in
+                guard let d = LinkSample.Direction(rawValue: r["direction"]) else { return nil }
+                return LinkSample(t: r["t_s"], link: r["link"], direction: d, bytesPerSecond: r["bytes_per_s"])
+            }
+            trace.events = try Row.fetchAll(db, sql: "SELECT * FROM events WHERE run_id = ? ORDER BY t_s", arguments: [id]).compactMap { r in
+                guard let k = EventRecord.Kind(rawValue: r["kind"]) else { return nil }
+                return EventRecord(t: r["t_s"], kind: k, detail: r["detail"])
+            }
+            let summary = (r["summary_json"] as String?).flatMap { try? JSONCoding.decode(RunSummary.self, $0) }
+            return StoredRun(info: info, trace: trace, summary: summary)
+        }
+    }
+}

@@ -1,0 +1,179 @@
+import Foundation
+import GRDB
+import MigscopeCore
+
+/// The results database: one SQLite file holding every recorded run, written while it is recorded.
+///
+/// Schema (version 1, kept in `PRAGMA user_version`); times are seconds on the run's clock, which
+/// `runs.anchor_unix` ties to wall time:
+///   runs(id, created_at, anchor_unix, status, outcome, error, backend, domain, source, destination,
+///        mode, transport, link_rate, link_model, accelerator, plan, cell, repetition, info_json, summary_json)
+///   rounds(run_id, number, start_s, end_s, bytes_sent, dirty_pages_per_s, dirty_bytes_per_s,
+///          remaining_start_bytes, remaining_end_bytes, pages_dirtied, transfer_bytes_per_s, stop_and_copy)
+///   job_samples(run_id, t_s, iteration, processed_bytes, remaining_bytes, total_bytes,
+///               dirty_pages_per_s, page_size, bytes_per_s, downtime_ms, expected_downtime_ms)
+///   samples(run_id, t_s, series, host, read_bps, write_bps, read_ops, write_ops)
+///   links(run_id, t_s, link, direction, bytes_per_s)
+///   events(run_id, t_s, kind, detail)
+public final class ResultsStore: TraceSink, @unchecked Sendable {
+    public static let schemaVersion = 1
+    public let path: String
+    private let db: DatabaseQueue
+
+    public init(path: String) throws {
+        self.path = path
+        let dir = (path as NSString).deletingLastPathComponent
+        if !dir.isEmpty, !FileManager.default.fileExists(atPath: dir) {
+            throw StoreError("cannot open results database \(path): folder \(dir) does not exist")
+        }
+        var config = Configuration()
+        config.prepareDatabase { db in
+            // WAL: a commit survives the recorder being killed; readers never block the writer.
+            try db.execute(sql: "PRAGMA journal_mode = WAL")
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+        }
+        config.busyMode = .timeout(10)
+        do {
+            db = try DatabaseQueue(path: path, configuration: config)
+        } catch {
+            throw StoreError("cannot open results database \(path): \(Self.reason(error))")
+        }
+        try migrate()
+    }
+
+    static func reason(_ error: Error) -> String {
+        if let e = error as? DatabaseError { return e.message ?? "\(e.resultCode)" }
+        return "\(error)"
+    }
+
+    func reading<T>(_ body: (Database) throws -> T) throws -> T {
+        do { return try db.read(body) } catch let e as StoreError { throw e } catch {
+            throw StoreError("cannot read results database \(path): \(Self.reason(error))")
+        }
+    }
+
+    private func migrate() throws {
+        let version = try db.read { try Int.fetchOne($0, sql: "PRAGMA user_version") ?? 0 }
+        if version > Self.schemaVersion {
+            throw StoreError("results database \(path) has schema \(version), newer than this migscope's \(Self.schemaVersion); use a newer migscope or another --db")
+        }
+        guard version < Self.schemaVersion else { return }
+        try db.write { db in
+            try db.execute(sql: """
+                CREATE TABLE runs (
+                  id INTEGER PRIMARY KEY AUTOINCREMENT, created_at TEXT NOT NULL, anchor_unix REAL NOT NULL,
+                  status TEXT NOT NULL, outcome TEXT, error TEXT, backend TEXT NOT NULL, domain TEXT NOT NULL,
+                  source TEXT NOT NULL, destination TEXT NOT NULL, mode TEXT NOT NULL, transport TEXT NOT NULL,
+                  link_rate TEXT, link_model TEXT, accelerator TEXT, plan TEXT, cell TEXT, repetition INTEGER,
+                  info_json TEXT NOT NULL, summary_json TEXT);
+                CREATE TABLE rounds (
+                  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE, number INTEGER NOT NULL,
+                  start_s REAL NOT NULL, end_s REAL NOT NULL, bytes_sent INTEGER NOT NULL,
+                  dirty_pages_per_s INTEGER, dirty_bytes_per_s INTEGER, remaining_start_bytes INTEGER,
+                  remaining_end_bytes INTEGER, pages_dirtied INTEGER, transfer_bytes_per_s REAL NOT NULL,
+                  stop_and_copy INTEGER NOT NULL, PRIMARY KEY (run_id, number));
+                CREATE TABLE job_samples (
+                  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE, t_s REAL NOT NULL,
+                  iteration INTEGER, processed_bytes INTEGER, remaining_bytes INTEGER, total_bytes INTEGER,
+                  dirty_pages_per_s INTEGER, page_size INTEGER, bytes_per_s INTEGER, downtime_ms INTEGER,
+                  expected_downtime_ms INTEGER);
+                CREATE INDEX job_samples_run ON job_samples(run_id, t_s);
+                CREATE TABLE samples (
+                  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE, t_s REAL NOT NULL,
+                  series TEXT NOT NULL, host TEXT NOT NULL, read_bps REAL NOT NULL, write_bps REAL NOT NULL,
+                  read_ops REAL, write_ops REAL);
+                CREATE INDEX samples_run ON samples(run_id, t_s);
+                CREATE TABLE links (
+                  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE, t_s REAL NOT NULL,
+                  link TEXT NOT NULL, direction TEXT NOT NULL, bytes_per_s REAL NOT NULL);
+                CREATE INDEX links_run ON links(run_id, t_s);
+                CREATE TABLE events (
+                  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE, t_s REAL NOT NULL,
+                  kind TEXT NOT NULL, detail TEXT NOT NULL);
+                CREATE INDEX events_run ON events(run_id, t_s);
+                PRAGMA user_version = 1;
+                """)
+        }
+    }
+
+    // MARK: TraceSink
+
+    public func begin(_ info: RunInfo) throws -> Int64 {
+        try db.write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO runs (created_at, anchor_unix, status, backend, domain, source, destination, mode, transport,
+                      link_rate, link_model, accelerator, plan, cell, repetition, info_json)
+                    VALUES (?, ?, 'recording', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    ISO8601DateFormatter().string(from: info.anchor), info.anchor.timeIntervalSince1970, info.backend,
+                    info.request.domain, info.request.source, info.request.destination, info.request.mode.rawValue,
+                    info.request.transport.rawValue, info.linkRate, info.linkModel, info.accelerator, info.planName,
+                    info.cell, info.repetition, try JSONCoding.string(info),
+                ])
+            return db.lastInsertedRowID
+        }
+    }
+
+    public func append(runID: Int64, _ b: TraceBatch) throws {
+        try db.write { db in
+            for j in b.jobSamples {
+                let p = j.progress
+                try db.execute(
+                    sql: "INSERT INTO job_samples VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    arguments: [runID, j.t, p.iteration.map(Int64.init), p.memoryProcessedBytes.map(Int64.init), p.memoryRemainingBytes.map(Int64.init),
+                                p.memoryTotalBytes.map(Int64.init), p.dirtyRatePagesPerSecond.map(Int64.init), p.pageSizeBytes.map(Int64.init),
+                                p.memoryBytesPerSecond.map(Int64.init), p.downtimeMs.map(Int64.init), p.expectedDowntimeMs.map(Int64.init)])
+            }
+            for s in b.samples {
+                try db.execute(
+                    sql: "INSERT INTO samples VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    arguments: [runID, s.t, s.series.rawValue, s.host, s.readBytesPerSecond, s.writeBytesPerSecond, s.readOpsPerSecond, s.writeOpsPerSecond])
+            }
+            for l in b.links {
+                try db.execute(sql: "INSERT INTO links VALUES (?, ?, ?, ?, ?)", arguments: [runID, l.t, l.link, l.direction.rawValue, l.bytesPerSecond])
+            }
+            for e in b.events {
+                try db.execute(sql: "INSERT INTO events VALUES (?, ?, ?, ?)", arguments: [runID, e.t, e.kind.rawValue, e.detail])
+            }
+        }
+    }
+
+    public func finish(runID: Int64, info: RunInfo, rounds: [RoundRecord], summary: RunSummary) throws {
+        try db.write { db in
+            try db.execute(sql: "DELETE FROM rounds WHERE run_id = ?", arguments: [runID])
+            for r in rounds {
+                try db.execute(
+                    sql: "INSERT INTO rounds VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    arguments: [runID, r.number, r.startS, r.endS, Int64(r.bytesSent), r.dirtyPagesPerSecond.map(Int64.init),
+                                r.dirtyBytesPerSecond.map(Int64.init), r.remainingBytesAtStart.map(Int64.init),
+                                r.remainingBytesAtEnd.map(Int64.init), r.pagesDirtied.map(Int64.init), r.transferBytesPerSecond, r.stopAndCopy])
+            }
+            try db.execute(
+                sql: "UPDATE runs SET status = ?, outcome = ?, error = ?, info_json = ?, summary_json = ? WHERE id = ?",
+                arguments: [info.status, info.outcome, info.error, try JSONCoding.string(info), try JSONCoding.string(summary), runID])
+        }
+    }
+}
+
+public struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var message: String
+    public init(_ m: String) { message = m }
+    public var description: String { message }
+}
+
+enum JSONCoding {
+    static func string(_ v: some Encodable) throws -> String {
+        let e = JSONEncoder()
+        e.dateEncodingStrategy = .iso8601
+        e.outputFormatting = [.sortedKeys]
+        return String(decoding: try e.encode(v), as: UTF8.self)
+    }
+
+    static func decode<T: Decodable>(_ t: T.Type, _ s: String) throws -> T {
+        let d = JSONDecoder()
+        d.dateDecodingStrategy = .iso8601
+        return try d.decode(t, from: Data(s.utf8))
+    }
+}
