@@ -37,7 +37,10 @@ getent group libvirt >/dev/null || groupadd --system libvirt
 # The lab guest's kernel and modules: unpacked from Debian's kernel package into a cache, not
 # installed (installing it would pull initramfs tools and ~400 MiB into the host's /lib/modules).
 kernel_dir=/var/cache/migscope/kernel
-if [ ! -f "$kernel_dir/vmlinuz" ]; then
+guest_modules="virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci virtio_blk virtio_console"
+have_all=1
+for m in $guest_modules; do [ -f "$kernel_dir/modules/$m.ko" ] || have_all=0; done
+if [ ! -f "$kernel_dir/vmlinuz" ] || [ $have_all = 0 ]; then
   echo "install-deps: unpacking Debian's kernel for the lab guest into $kernel_dir"
   apt-get update -q >/dev/null 2>&1 || true
   pkg=$(apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/ {print $2; exit}')
@@ -47,14 +50,14 @@ if [ ! -f "$kernel_dir/vmlinuz" ]; then
   fi
   tmp=$(mktemp -d)
   chmod 755 "$tmp"  # apt downloads as its own user
-  (cd "$tmp" && apt-get download -q "$pkg" >/dev/null)
+  (cd "$tmp" && apt-get download -q -o APT::Sandbox::User=root "$pkg" >/dev/null)
   mkdir -p "$kernel_dir.tmp"
   dpkg-deb -x "$tmp"/*.deb "$kernel_dir.tmp/root"
   version=$(ls "$kernel_dir.tmp/root/lib/modules")
   cp "$kernel_dir.tmp/root/boot/vmlinuz-$version" "$kernel_dir.tmp/vmlinuz"
   mkdir -p "$kernel_dir.tmp/modules"
-  # Only the modules the guest loads (virtio disk and network); the rest is left out.
-  for m in virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci virtio_blk virtio_net net_failover failover; do
+  # Only the modules the guest loads (virtio bus, disk and console); the rest is left out.
+  for m in $guest_modules; do
     f=$(find "$kernel_dir.tmp/root/lib/modules/$version" -name "$m.ko*" | head -n 1)
     [ -n "$f" ] && cp "$f" "$kernel_dir.tmp/modules/"
   done

@@ -39,3 +39,33 @@ extension Domain {
         return targets
     }
 }
+
+extension Domain {
+    /// Counters of all the domain's disks from its bulk statistics (`virDomainListGetStats`, block
+    /// group), without waiting for a running job: during an incoming migration the plain
+    /// `virDomainBlockStats` waits for the migration's job lock (up to 30 s); with NOWAIT libvirt
+    /// returns at once with what it can read. Nil when it reports no disks.
+    public func blockStatsNoWait() throws(LibvirtError) -> BlockStats? {
+        var doms: [virDomainPtr?] = [handle, nil]
+        var records: UnsafeMutablePointer<virDomainStatsRecordPtr?>? = nil
+        let flags = UInt32(VIR_CONNECT_GET_ALL_DOMAINS_STATS_NOWAIT.rawValue)
+        let n = virDomainListGetStats(&doms, UInt32(VIR_DOMAIN_STATS_BLOCK.rawValue), &records, flags)
+        try check(n, "read statistics of '\(name)'")
+        defer { virDomainStatsRecordListFree(records) }
+        guard n > 0, let record = records?[0] else { return nil }
+        let p = TypedParameters(decoding: record.pointee.params, count: record.pointee.nparams)
+        guard let count = p["block.count"]?.unsigned, count > 0 else { return nil }
+        var sum = BlockStats(readRequests: 0, readBytes: 0, writeRequests: 0, writeBytes: 0, errors: 0)
+        var any = false
+        for i in 0..<count {
+            guard let rb = p["block.\(i).rd.bytes"]?.unsigned else { continue }
+            any = true
+            sum.readBytes += Int64(rb)
+            sum.readRequests += Int64(p["block.\(i).rd.reqs"]?.unsigned ?? 0)
+            sum.writeBytes += Int64(p["block.\(i).wr.bytes"]?.unsigned ?? 0)
+            sum.writeRequests += Int64(p["block.\(i).wr.reqs"]?.unsigned ?? 0)
+            sum.errors += Int64(p["block.\(i).errors"]?.unsigned ?? 0)
+        }
+        return any ? sum : nil
+    }
+}

@@ -161,7 +161,7 @@ enum LabStatusText {
         if let g = s.guest {
             let w = g.workload
             lines.append("guest: \(g.name) \(g.state)\(g.host.map { " on \($0)" } ?? ""), \(g.memoryMiB) MiB, reads \(w.mode.rawValue) in \(w.blockSizeKiB) KiB blocks, \(w.amountMiB == 0 ? "forever" : "\(w.amountMiB) MiB")")
-            lines.append("       console: \(g.consoleLog)")
+            lines.append("       reports: \(g.reportLog)  (boot console: \(g.consoleLog))")
         }
         return lines.joined(separator: "\n")
     }

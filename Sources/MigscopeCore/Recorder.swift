@@ -44,8 +44,22 @@ public struct RecordedRun: Sendable {
     public var analysis: RunAnalysis
     public var summary: RunSummary
     public var migration: MigrationSummary?
-    /// Achieved sampling intervals, seconds: how well the recorder kept its clock.
-    public var intervals: [Double]
+    /// Achieved sampling intervals: how well the recorder kept its clock.
+    public var intervals: SamplingIntervals
+}
+
+/// Achieved intervals between samples, seconds, of each sampling loop.
+public struct SamplingIntervals: Sendable, Equatable {
+    /// The hypervisors' counters (RPCs).
+    public var hypervisor: [Double]
+    /// Links and the guest's console (local reads).
+    public var local: [Double]
+
+    public static func percentile(_ values: [Double], _ p: Double) -> Double? {
+        guard !values.isEmpty else { return nil }
+        let s = values.sorted()
+        return s[min(s.count - 1, Int((Double(s.count - 1) * p).rounded()))]
+    }
 }
 
 /// Records one migration: guest I/O, links and the job, from a baseline before to a tail after,
@@ -62,7 +76,6 @@ public final class Recorder: @unchecked Sendable {
     private var pending = TraceBatch()
     private var roundStarts: [(number: Int, t: Double)] = []
     private var finalProgress: JobProgress?
-    private var intervals: [Double] = []
     private var runID: Int64 = 0
     private var sinkError: String?
 
@@ -103,7 +116,8 @@ public final class Recorder: @unchecked Sendable {
             links?.description ?? "no link counters", console.map { "guest console \($0.path)" } ?? "no guest console",
         ].joined(separator: "; ")))
 
-        let sampler = Task { await self.sample(session) }
+        let hypervisorSampler = Task { await self.sampleHypervisors(session) }
+        let localSampler = Task { await self.sampleLocal() }
         let flusher = Task {
             while !Task.isCancelled {
                 try? await Task.sleep(for: self.settings.flushEvery)
@@ -123,13 +137,15 @@ public final class Recorder: @unchecked Sendable {
             migration = await r.run(session, observer: watcher)
             if !Task.isCancelled { try? await Task.sleep(for: settings.tail) }
         }
-        sampler.cancel()
-        _ = await sampler.value
+        hypervisorSampler.cancel()
+        localSampler.cancel()
+        let hypervisorIntervals = await hypervisorSampler.value
+        let localIntervals = await localSampler.value
         flusher.cancel()
         add(EventRecord(t: t(clock.now), kind: .recordingEnded))
         flush()
 
-        let (snapshot, starts, final, achieved) = lock.withLock { (trace, roundStarts, finalProgress, intervals) }
+        let (snapshot, starts, final) = lock.withLock { (trace, roundStarts, finalProgress) }
         var finished = snapshot
         let migrationStart = finished.firstEvent(.migrationStarted)?.t ?? 0
         let endEvent = finished.events.first { [.migrationCompleted, .migrationFailed, .migrationAborted].contains($0.kind) }
@@ -150,26 +166,35 @@ public final class Recorder: @unchecked Sendable {
         let analysis = RunAnalysis(trace: finished)
         let summary = RunSummary(info: info, trace: finished, analysis: analysis)
         if let sink { try sink.finish(runID: runID, info: info, rounds: finished.rounds, summary: summary) }
-        return RecordedRun(info: info, trace: finished, analysis: analysis, summary: summary, migration: migration, intervals: achieved)
+        return RecordedRun(info: info, trace: finished, analysis: analysis, summary: summary, migration: migration,
+                           intervals: SamplingIntervals(hypervisor: hypervisorIntervals, local: localIntervals))
     }
 
-    /// The sampling loop: on a fixed grid of the run clock, so intervals do not drift.
-    private func sample(_ session: any MigrationSession) async {
-        var last: [HostRole: (t: Double, c: GuestIOCounters)] = [:]
-        var lastLinks: [String: (t: Double, c: LinkCounter)] = [:]
-        var previousTick: Double? = nil
+    /// Runs `tick` on a fixed grid of the run clock, so intervals do not drift; a tick that overruns
+    /// skips the grid points it missed rather than bunching up. Returns the achieved intervals.
+    private func onGrid(_ tick: (Double) -> Void) async -> [Double] {
+        var achieved: [Double] = []
+        var previous: Double? = nil
         var k: Int64 = 1
         while !Task.isCancelled {
             let deadline = t0 + settings.interval * k
             k += 1
             if clock.now < deadline { try? await Task.sleep(until: deadline, clock: clock) }
             if Task.isCancelled { break }
-            // Skip ticks already missed rather than bunching them up.
             while t0 + settings.interval * k <= clock.now { k += 1 }
             let now = t(clock.now)
-            if let p = previousTick { lock.withLock { intervals.append(now - p) } }
-            previousTick = now
+            if let p = previous { achieved.append(now - p) }
+            previous = now
+            tick(now)
+        }
+        return achieved
+    }
 
+    /// The hypervisors' block counters of the guest, on each host (an RPC each, so a loop of its own:
+    /// a slow answer must not delay the console and link samples).
+    private func sampleHypervisors(_ session: any MigrationSession) async -> [Double] {
+        var last: [HostRole: (t: Double, c: GuestIOCounters)] = [:]
+        return await onGrid { _ in
             for role in [HostRole.source, .destination] {
                 guard let c = try? session.guestIO(on: role) else { last[role] = nil; continue }
                 let now = t(clock.now)
@@ -184,8 +209,14 @@ public final class Recorder: @unchecked Sendable {
                 }
                 last[role] = (now, c)
             }
+        }
+    }
+
+    /// Link counters and the guest's console: local file reads.
+    private func sampleLocal() async -> [Double] {
+        var lastLinks: [String: (t: Double, c: LinkCounter)] = [:]
+        return await onGrid { now in
             if let links {
-                let now = t(clock.now)
                 for c in links.read() {
                     if let prev = lastLinks[c.link], now > prev.t, c.sentBytes >= prev.c.sentBytes, c.receivedBytes >= prev.c.receivedBytes {
                         let dt = now - prev.t
@@ -196,7 +227,6 @@ public final class Recorder: @unchecked Sendable {
                 }
             }
             if let console {
-                let now = t(clock.now)
                 for line in console.newLines() {
                     switch GuestConsoleLine(line) {
                     case .rate(_, _, let r, let w, _)?:

@@ -50,8 +50,8 @@ public enum LabChecks {
         }
     }
 
-    /// The guest's console from a byte offset, and the current end.
-    public static func console(from offset: UInt64) -> (text: String, end: UInt64) {
-        (LabGuest.consoleText(from: offset) ?? "", LabGuest.consoleSize())
+    /// The guest's report lines from a byte offset, and the current end.
+    public static func reports(from offset: UInt64) -> (text: String, end: UInt64) {
+        (LabGuest.text(of: LabLayout.reportLog, from: offset) ?? "", LabGuest.reportSize())
     }
 }

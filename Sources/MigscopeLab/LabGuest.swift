@@ -95,6 +95,10 @@ enum LabGuest {
               <source path='\(LabLayout.consoleLog)' append='on'/>
               <target port='0'/>
             </serial>
+            <console type='file'>
+              <source path='\(LabLayout.reportLog)' append='on'/>
+              <target type='virtio' port='1'/>
+            </console>
             <memballoon model='none'/>
           </devices>
         </domain>
@@ -106,6 +110,7 @@ enum LabGuest {
         let conn = try Connection(uri: host.libvirtURI)
         if let old = try? conn.domain(named: LabLayout.guestName), old.isActive { try? old.destroy() }
         let startedAt = consoleSize()
+        let reportsAt = reportSize()
         do {
             _ = try conn.createDomain(xml: domainXML(settings, accelerator: accelerator))
         } catch {
@@ -113,8 +118,8 @@ enum LabGuest {
         }
         let deadline = Date().addingTimeInterval(90)
         while Date() < deadline {
+            if let reports = text(of: LabLayout.reportLog, from: reportsAt), reports.contains("MIGSCOPE start") { return }
             if let text = consoleText(from: startedAt) {
-                if text.contains("MIGSCOPE start") { return }
                 if text.contains("MIGSCOPE error") || text.contains("Kernel panic") {
                     let line = text.split(whereSeparator: \.isNewline).first { $0.contains("MIGSCOPE error") || $0.contains("Kernel panic") } ?? ""
                     throw LabError("the guest failed to boot: \(line); see \(LabLayout.consoleLog)")
@@ -144,12 +149,15 @@ enum LabGuest {
         }
     }
 
-    static func consoleSize() -> UInt64 {
-        ((try? FileManager.default.attributesOfItem(atPath: LabLayout.consoleLog))?[.size] as? UInt64) ?? 0
+    static func size(of path: String) -> UInt64 {
+        ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? UInt64) ?? 0
     }
+    static func consoleSize() -> UInt64 { size(of: LabLayout.consoleLog) }
+    static func reportSize() -> UInt64 { size(of: LabLayout.reportLog) }
+    static func consoleText(from offset: UInt64) -> String? { text(of: LabLayout.consoleLog, from: offset) }
 
-    static func consoleText(from offset: UInt64) -> String? {
-        guard let h = FileHandle(forReadingAtPath: LabLayout.consoleLog) else { return nil }
+    static func text(of path: String, from offset: UInt64) -> String? {
+        guard let h = FileHandle(forReadingAtPath: path) else { return nil }
         defer { try? h.close() }
         guard (try? h.seek(toOffset: offset)) != nil else { return nil }
         let d = h.readDataToEndOfFile()

@@ -13,7 +13,10 @@ public enum LabLayout {
     public static let targetIQN = "iqn.2026-11.org.migscope:lab-disk"
     public static let guestName = "migscope-guest"
     public static var guestDirectory: String { stateDirectory + "/guest" }
+    /// The guest's serial console: boot messages.
     public static var consoleLog: String { guestDirectory + "/console.log" }
+    /// The guest's virtio console: its MIGSCOPE report lines, appended to by whichever QEMU runs it.
+    public static var reportLog: String { guestDirectory + "/reports.log" }
     /// The folders each libvirt daemon gets a private copy of (bind-mounted in its mount namespace).
     public static let daemonPrivateFolders = ["/etc/libvirt", "/run/libvirt", "/var/lib/libvirt", "/var/cache/libvirt", "/var/log/libvirt"]
 }

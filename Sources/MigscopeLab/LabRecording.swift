@@ -46,7 +46,7 @@ extension Lab {
         let uris = Set(LabMachine.hypervisors.map { HostURI.canonical($0.libvirtURI) })
         guard uris.contains(HostURI.canonical(source)), uris.contains(HostURI.canonical(destination)) else { return nil }
         return LabRecordingContext(
-            links: LabLinks(), consolePath: LabLayout.consoleLog, linkRate: state.settings.bandwidth.description,
+            links: LabLinks(), consolePath: LabLayout.reportLog, linkRate: state.settings.bandwidth.description,
             linkModel: state.settings.link.rawValue, accelerator: state.accelerator, workload: state.settings.workload)
     }
 }

@@ -22,6 +22,7 @@ public struct LabStatus: Sendable, Codable, Equatable {
         public var memoryMiB: Int
         public var workload: Workload
         public var consoleLog: String
+        public var reportLog: String
     }
     public var up: Bool
     public var since: Date?
@@ -54,7 +55,7 @@ extension Lab {
         let located = LabGuest.locate()
         let guest = LabStatus.Guest(
             name: LabLayout.guestName, host: located?.host.rawValue, state: located?.state ?? "not running",
-            memoryMiB: state.settings.guestMemoryMiB, workload: state.settings.workload, consoleLog: LabLayout.consoleLog)
+            memoryMiB: state.settings.guestMemoryMiB, workload: state.settings.workload, consoleLog: LabLayout.consoleLog, reportLog: LabLayout.reportLog)
         return LabStatus(
             up: true, since: state.createdAt, accelerator: state.accelerator, acceleratorReason: state.acceleratorReason,
             link: .init(bandwidth: state.settings.bandwidth.description, model: state.settings.link.rawValue),

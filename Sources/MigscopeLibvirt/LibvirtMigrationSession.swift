@@ -136,16 +136,10 @@ final class LibvirtMigrationSession: MigrationSession, @unchecked Sendable {
                 d = found
             }
         }
-        guard d.isActive else { return nil }
-        var sum = GuestIOCounters(host: host, readBytes: 0, writeBytes: 0, readOps: 0, writeOps: 0)
-        for disk in domainFacts.disks {
-            guard let s = try? d.blockStats(device: disk) else { return nil }
-            sum.readBytes += UInt64(max(0, s.readBytes))
-            sum.writeBytes += UInt64(max(0, s.writeBytes))
-            sum.readOps += UInt64(max(0, s.readRequests))
-            sum.writeOps += UInt64(max(0, s.writeRequests))
-        }
-        return sum
+        guard d.isActive, let s = try? d.blockStatsNoWait() else { return nil }
+        return GuestIOCounters(
+            host: host, readBytes: UInt64(max(0, s.readBytes)), writeBytes: UInt64(max(0, s.writeBytes)),
+            readOps: UInt64(max(0, s.readRequests)), writeOps: UInt64(max(0, s.writeRequests)))
     }
 
     func abort() throws {

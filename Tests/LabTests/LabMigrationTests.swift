@@ -30,7 +30,7 @@ final class LabMigrationTests: XCTestCase {
             transport: transport,
             // Safety net only: a guest that dirties memory faster than the link may never converge.
             pauseAfterSeconds: mode == .live ? 90 : nil)
-        let consoleBefore = LabChecks.console(from: 0).end
+        let consoleBefore = LabChecks.reports(from: 0).end
         let session = try await LibvirtBackend().prepare(request)
         let summary = await MigrationRunner().run(session)
 
@@ -64,7 +64,7 @@ final class LabMigrationTests: XCTestCase {
     static func waitForReading(after offset: UInt64, lines: Int, timeout: Duration = .seconds(60)) async throws -> Bool {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
-            let text = LabChecks.console(from: offset).text
+            let text = LabChecks.reports(from: offset).text
             let readingLines = text.split(whereSeparator: \.isNewline).compactMap(GuestConsoleLine.init).filter {
                 if case .rate(_, _, let r, _, _) = $0 { return r > 0 }
                 return false
@@ -111,7 +111,7 @@ final class LabMigrationTests: XCTestCase {
         XCTAssertEqual(summary.location.place, .source)
         XCTAssertEqual(summary.location.state, "running")
         XCTAssertEqual(Self.guestHost(), .hostA)
-        let reading = try await Self.waitForReading(after: LabChecks.console(from: 0).end, lines: 2)
+        let reading = try await Self.waitForReading(after: LabChecks.reports(from: 0).end, lines: 2)
         XCTAssertTrue(reading)
     }
 
