@@ -56,7 +56,8 @@ let package = Package(
         .testTarget(name: "MigscopeCoreTests", dependencies: ["MigscopeCore"]),
         .testTarget(name: "LibvirtTests", dependencies: ["Libvirt"]),
         .testTarget(name: "MigscopeCLITests", dependencies: ["MigscopeCLI", "MigscopeCore"]),
-        .testTarget(name: "MigscopeStoreTests", dependencies: ["MigscopeStore", "MigscopeCore"]),
+        .testTarget(name: "MigscopeStoreTests", dependencies: ["MigscopeStore", "MigscopeCore", .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(name: "MigscopeReportTests", dependencies: ["MigscopeReport", "MigscopeCore"]),
         .testTarget(name: "MigscopeLabTests", dependencies: ["MigscopeLab", "MigscopeCore"]),
         .testTarget(name: "LabTests", dependencies: ["MigscopeLab", "MigscopeLibvirt", "MigscopeCore", "MigscopeStore", "MigscopeReport", "Libvirt"]),
     ]

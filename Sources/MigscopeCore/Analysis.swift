@@ -57,10 +57,10 @@ public struct RunAnalysis: Sendable, Equatable, Codable {
             ioSeries = series.isEmpty ? nil : .host
         }
         if let s = migrationStartS, let e = migrationEndS {
-            before = Self.stats(series.filter { $0.t < s })
-            // A rate line reports the second before it: lines up to one interval after the end still
-            // describe the migration.
-            during = Self.stats(series.filter { $0.t >= s && $0.t <= e })
+            // A sample reports the interval before it: the one stamped at the start still describes
+            // "before", and the first one after the end straddles it and belongs to neither.
+            before = Self.stats(series.filter { $0.t <= s })
+            during = Self.stats(series.filter { $0.t > s && $0.t <= e })
             after = Self.stats(series.filter { $0.t > e + 1 })
             guestGapMs = Self.longestGap(guest, from: s, to: e).map { $0 * 1000 }
         }

@@ -1,0 +1,177 @@
+import XCTest
+
+@testable import MigscopeCore
+
+/// Rounds from iteration events and job polls, on sequences shaped like the lab's recorded ones.
+final class RoundBuilderTests: XCTestCase {
+    func poll(_ t: Double, it: UInt64, processed: UInt64, remaining: UInt64, dirty: UInt64? = nil) -> JobSample {
+        JobSample(t: t, progress: JobProgress(iteration: it, dirtyRatePagesPerSecond: dirty, pageSizeBytes: 4096,
+                                              memoryTotalBytes: 1000, memoryProcessedBytes: processed, memoryRemainingBytes: remaining))
+    }
+
+    /// Three rounds: bulk copy 0-10 s, a re-send 10-14 s, the final copy after the pause at 14 s.
+    var live: RoundBuilder.Input {
+        .init(
+            starts: [(1, 0.5), (2, 10), (3, 14.05)],
+            polls: [
+                poll(1, it: 1, processed: 50, remaining: 950), poll(5, it: 1, processed: 450, remaining: 550),
+                poll(9.5, it: 1, processed: 900, remaining: 100), poll(11, it: 2, processed: 1100, remaining: 300, dirty: 60),
+                poll(13.5, it: 2, processed: 1350, remaining: 50, dirty: 60), poll(14.5, it: 3, processed: 1420, remaining: 20, dirty: 25),
+            ],
+            migrationStartT: 0, pausedAt: 14, endT: 15, final: JobProgress(iteration: 3, memoryProcessedBytes: 1500), completed: true)
+    }
+
+    func testOneRoundPerStartEachEndingWhereTheNextBegins() {
+        let r = RoundBuilder.rounds(live)
+        XCTAssertEqual(r.map(\.number), [1, 2, 3])
+        XCTAssertEqual(r.map(\.startS), [0.5, 10, 14.05])
+        XCTAssertEqual(r.map(\.endS), [10, 14.05, 15])
+    }
+
+    func testBytesSentAreTheProcessedCounterDifferencedAndSumToTheTotal() {
+        let r = RoundBuilder.rounds(live)
+        // Interpolated: at 0.5 s between 0 (start) and 50 (1 s) -> 25; at 10 s between 900 (9.5 s)
+        // and 1100 (11 s) -> 966.67.
+        XCTAssertEqual(Double(r[0].bytesSent), 966.67 - 25, accuracy: 1)
+        XCTAssertEqual(Double(r.reduce(0) { $0 + $1.bytesSent }), 1500 - 25, accuracy: 2)
+        XCTAssertEqual(r[1].transferBytesPerSecond, Double(r[1].bytesSent) / 4.05, accuracy: 0.5)
+    }
+
+    func testDirtyRateOfARoundIsTheOneReportedAtTheNextSync() {
+        let r = RoundBuilder.rounds(live)
+        XCTAssertEqual(r[0].dirtyPagesPerSecond, 60, "round 1's dirtying is measured when round 2 begins")
+        XCTAssertEqual(r[1].dirtyPagesPerSecond, 25)
+        XCTAssertEqual(r[2].dirtyPagesPerSecond, 25, "the last round keeps the last rate seen")
+        XCTAssertEqual(r[0].dirtyBytesPerSecond, 60 * 4096)
+    }
+
+    func testTheRoundsAfterThePauseAreTheStopAndCopy() {
+        let r = RoundBuilder.rounds(live)
+        XCTAssertEqual(r.map(\.stopAndCopy), [false, false, true])
+        XCTAssertEqual(r[2].remainingBytesAtEnd, 0, "a completed job leaves nothing")
+    }
+
+    func testAPauseInTheMiddleOfARoundMarksThatRound() {
+        var input = live
+        input.starts = [(1, 0.5), (2, 10)]
+        input.pausedAt = 12
+        let r = RoundBuilder.rounds(input)
+        XCTAssertEqual(r.map(\.stopAndCopy), [false, true])
+    }
+
+    func testWithoutEventsRoundsComeFromTheIterationNumbersPolled() {
+        var input = live
+        input.starts = []
+        let r = RoundBuilder.rounds(input)
+        XCTAssertEqual(r.map(\.number), [1, 2, 3])
+        XCTAssertEqual(r.map(\.startS), [1, 11, 14.5])
+    }
+
+    func testWhatARoundLeftDirtyIsWhatTheNextStartedWith() {
+        let r = RoundBuilder.rounds(live)
+        // Round 2 began with ~300 + (1100 - 966.67) bytes left.
+        XCTAssertEqual(Double(r[1].remainingBytesAtStart ?? 0), 433, accuracy: 2)
+        XCTAssertEqual(r[0].pagesDirtied, (r[1].remainingBytesAtStart ?? 0) / 4096)
+    }
+
+    func testNoStartsAndNoPollsGiveNoRounds() {
+        XCTAssertEqual(RoundBuilder.rounds(.init(starts: [], polls: [], migrationStartT: 0, pausedAt: nil, endT: 1, final: nil, completed: false)), [])
+    }
+}
+
+final class AnalysisTests: XCTestCase {
+    /// A guest reading 10 MB/s, 2 MB/s during a migration from 10 to 20 s, paused 19-20.5 s.
+    func trace(guestLines: Bool = true) -> Trace {
+        var t = Trace()
+        t.events = [
+            EventRecord(t: 0, kind: .recordingStarted), EventRecord(t: 10, kind: .migrationStarted),
+            EventRecord(t: 19, kind: .guestPaused, detail: "source"), EventRecord(t: 20.5, kind: .guestResumed, detail: "destination"),
+            EventRecord(t: 21, kind: .migrationCompleted, detail: "location=destination downtime_ms=900 bytes=100 rounds=3"),
+            EventRecord(t: 30, kind: .recordingEnded),
+        ]
+        if guestLines {
+            for s in stride(from: 1.0, through: 30, by: 1) where !(s > 19 && s < 21) {
+                t.samples.append(IOSample(t: s, series: .guest, host: "guest", readBytesPerSecond: s <= 10 || s > 21 ? 10e6 : 2e6, writeBytesPerSecond: 0))
+            }
+        }
+        for s in stride(from: 0.5, through: 30, by: 0.5) {
+            t.samples.append(IOSample(t: s, series: .host, host: "source", readBytesPerSecond: s < 20.5 ? 9e6 : 0, writeBytesPerSecond: 0))
+            if s > 10 { t.samples.append(IOSample(t: s, series: .host, host: "destination", readBytesPerSecond: s >= 20.5 ? 8e6 : 0, writeBytesPerSecond: 0)) }
+        }
+        return t
+    }
+
+    func testPhasesAndTheDuringOverBeforeRatio() {
+        let a = RunAnalysis(trace: trace())
+        XCTAssertEqual(a.migrationStartS, 10)
+        XCTAssertEqual(a.migrationEndS, 20.5)
+        XCTAssertEqual(a.migrationSeconds, 10.5)
+        XCTAssertEqual(a.ioSeries, .guest)
+        XCTAssertEqual(a.before?.meanReadBytesPerSecond, 10e6)
+        XCTAssertEqual(a.before?.samples, 10)
+        XCTAssertEqual(a.during?.meanReadBytesPerSecond, 2e6)
+        XCTAssertEqual(a.after?.meanReadBytesPerSecond, 10e6)
+        XCTAssertEqual(a.ioDuringRatio ?? 0, 0.2, accuracy: 1e-9)
+    }
+
+    func testTheGuestSeenGapIsTheLongestSilenceLessTheUsualInterval() {
+        // Lines at 19 and 21: a 2 s interval where 1 s is usual.
+        XCTAssertEqual(RunAnalysis(trace: trace()).guestGapMs ?? 0, 1000, accuracy: 1)
+    }
+
+    func testWithoutGuestLinesTheHostSeriesIsStitchedAtTheHandover() {
+        let a = RunAnalysis(trace: trace(guestLines: false))
+        XCTAssertEqual(a.ioSeries, .host)
+        XCTAssertNil(a.guestGapMs)
+        let stitched = RunAnalysis.stitchedHostSeries(trace().samples, handoverS: 20.5, completed: true)
+        XCTAssertTrue(stitched.allSatisfy { $0.t < 20.5 ? $0.host == "source" : $0.host == "destination" })
+        XCTAssertEqual(stitched.count, 60, "one sample per instant, no double counting of the paused destination")
+        XCTAssertEqual(a.after?.meanReadBytesPerSecond, 8e6)
+        // A migration that did not complete stays on the source.
+        XCTAssertTrue(RunAnalysis.stitchedHostSeries(trace().samples, handoverS: 20.5, completed: false).allSatisfy { $0.host == "source" })
+    }
+
+    func testTheSummaryCarriesDowntimeRoundsAndRatio() {
+        var t = trace()
+        t.rounds = [RoundRecord(number: 1, startS: 10, endS: 21, bytesSent: 1234, dirtyPagesPerSecond: nil, dirtyBytesPerSecond: nil,
+                                remainingBytesAtStart: nil, remainingBytesAtEnd: nil, transferBytesPerSecond: 0, stopAndCopy: true)]
+        let info = RunInfo(backend: "test", request: MigrationRequest(domain: "g", source: "a", destination: "b"), anchor: Date(),
+                           linkRate: "100mbit", linkModel: "shared", status: "completed", outcome: "completed")
+        let s = RunSummary(info: info, trace: t, analysis: RunAnalysis(trace: t))
+        XCTAssertEqual(s.downtimeMs, 900)
+        XCTAssertEqual(s.rounds, 1)
+        XCTAssertEqual(s.bytesSent, 1234)
+        XCTAssertEqual(s.ioDuringRatio ?? 0, 0.2, accuracy: 1e-9)
+        XCTAssertEqual(s.bandwidth, "100mbit")
+    }
+}
+
+final class SourcesTests: XCTestCase {
+    func testProcNetDevGivesReceivedAndSentBytesOfNamedInterfaces() {
+        let text = """
+            Inter-|   Receive                                                |  Transmit
+             face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed
+                lo:    1000      10    0    0    0     0          0         0     1000      10    0    0    0     0       0          0
+              eth0: 123456789  90000    0    0    0     0          0         0 987654321  80000    0    0    0     0       0          0
+            """
+        let c = ProcNetDev.parse(text, interfaces: ["eth0"])
+        XCTAssertEqual(c.count, 1)
+        XCTAssertEqual(c["eth0"]?.received, 123_456_789)
+        XCTAssertEqual(c["eth0"]?.sent, 987_654_321)
+    }
+
+    func testTheTailerReturnsOnlyCompleteNewLines() throws {
+        let path = NSTemporaryDirectory() + "/migscope-tailer-\(getpid()).log"
+        try "old line\n".write(toFile: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let tailer = ConsoleTailer(path: path)
+        XCTAssertEqual(tailer.newLines(), [])
+        let h = FileHandle(forWritingAtPath: path)!
+        h.seekToEndOfFile()
+        h.write(Data("MIGSCOPE rate seq=1\r\nhalf a li".utf8))
+        XCTAssertEqual(tailer.newLines(), ["MIGSCOPE rate seq=1"])
+        h.write(Data("ne\n".utf8))
+        XCTAssertEqual(tailer.newLines(), ["half a line"])
+        try h.close()
+    }
+}

@@ -1,0 +1,102 @@
+import Foundation
+import GRDB
+import MigscopeCore
+import XCTest
+
+@testable import MigscopeStore
+
+final class ResultsStoreTests: XCTestCase {
+    var dir: String!
+
+    override func setUp() {
+        dir = NSTemporaryDirectory() + "/migscope-store-\(UUID().uuidString)"
+        try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    }
+
+    override func tearDown() { try? FileManager.default.removeItem(atPath: dir) }
+
+    var info: RunInfo {
+        RunInfo(backend: "libvirt", request: MigrationRequest(domain: "g", source: "qemu:///a", destination: "qemu:///b"),
+                domain: DomainFacts(name: "g", uuid: "u", memoryBytes: 1 << 30), anchor: Date(timeIntervalSince1970: 1_800_000_000),
+                linkRate: "100mbit", linkModel: "shared", accelerator: "tcg", workload: Workload(mode: .buffered))
+    }
+
+    func batch() -> TraceBatch {
+        var b = TraceBatch()
+        b.events = [EventRecord(t: 0, kind: .recordingStarted), EventRecord(t: 1, kind: .migrationStarted, detail: "live"),
+                    EventRecord(t: 1.2, kind: .roundStarted, detail: "1")]
+        b.samples = [IOSample(t: 0.5, series: .guest, host: "guest", readBytesPerSecond: 12e6, writeBytesPerSecond: 0),
+                     IOSample(t: 0.6, series: .host, host: "source", readBytesPerSecond: 11e6, writeBytesPerSecond: 1, readOpsPerSecond: 10, writeOpsPerSecond: 0)]
+        b.links = [LinkSample(t: 0.6, link: "hostA", direction: .received, bytesPerSecond: 12e6)]
+        b.jobSamples = [JobSample(t: 1.5, progress: JobProgress(iteration: 1, dirtyRatePagesPerSecond: 0, pageSizeBytes: 4096, memoryTotalBytes: 1 << 30,
+                                                                memoryProcessedBytes: 1000, memoryRemainingBytes: 5000, memoryBytesPerSecond: 12_000_000))]
+        return b
+    }
+
+    func testARunRoundTripsWithEverySeries() throws {
+        let store = try ResultsStore(path: dir + "/r.sqlite")
+        let id = try store.begin(info)
+        try store.append(runID: id, batch())
+        var done = info
+        done.status = "completed"
+        done.outcome = "completed"
+        let rounds = [RoundRecord(number: 1, startS: 1.2, endS: 3, bytesSent: 900, dirtyPagesPerSecond: 5, dirtyBytesPerSecond: 20480,
+                                  remainingBytesAtStart: 5000, remainingBytesAtEnd: 0, pagesDirtied: 2, transferBytesPerSecond: 500, stopAndCopy: true)]
+        var trace = Trace()
+        trace.rounds = rounds
+        let summary = RunSummary(info: done, trace: trace, analysis: RunAnalysis(trace: trace))
+        try store.finish(runID: id, info: done, rounds: rounds, summary: summary)
+
+        let back = try ResultsStore(path: dir + "/r.sqlite").run(id)
+        XCTAssertEqual(back.info.status, "completed")
+        XCTAssertEqual(back.info.request, info.request)
+        XCTAssertEqual(back.info.workload, info.workload)
+        XCTAssertEqual(back.trace.rounds, rounds)
+        XCTAssertEqual(back.trace.events, batch().events)
+        XCTAssertEqual(back.trace.samples, batch().samples)
+        XCTAssertEqual(back.trace.links, batch().links)
+        XCTAssertEqual(back.trace.jobSamples, batch().jobSamples)
+        XCTAssertEqual(back.summary, summary)
+        let list = try store.runs()
+        XCTAssertEqual(list.map(\.id), [id])
+        XCTAssertFalse(list[0].incomplete)
+    }
+
+    func testARunWhoseRecorderDiedIsListedIncompleteWithWhatWasCommitted() throws {
+        let store = try ResultsStore(path: dir + "/r.sqlite")
+        let id = try store.begin(info)
+        try store.append(runID: id, batch())
+        // No finish: the recorder was killed.
+        let reopened = try ResultsStore(path: dir + "/r.sqlite")
+        XCTAssertTrue(try reopened.runs()[0].incomplete)
+        let run = try reopened.run(id)
+        XCTAssertTrue(run.info.isIncomplete)
+        XCTAssertEqual(run.trace.samples.count, 2)
+        XCTAssertNil(run.summary)
+    }
+
+    func testADatabaseFromANewerSchemaIsRefusedInOneLine() throws {
+        let path = dir + "/new.sqlite"
+        let q = try DatabaseQueue(path: path)
+        try q.write { try $0.execute(sql: "PRAGMA user_version = 99") }
+        XCTAssertThrowsError(try ResultsStore(path: path)) { e in
+            XCTAssertTrue("\(e)".contains("schema 99, newer than this migscope's 1"), "\(e)")
+        }
+    }
+
+    func testAMissingFolderAndAnUnknownRunAreClearErrors() throws {
+        XCTAssertThrowsError(try ResultsStore(path: dir + "/nope/r.sqlite")) { e in
+            XCTAssertTrue("\(e)".contains("does not exist"), "\(e)")
+        }
+        let store = try ResultsStore(path: dir + "/r.sqlite")
+        XCTAssertThrowsError(try store.run(7)) { e in XCTAssertTrue("\(e)".contains("no run 7"), "\(e)") }
+    }
+
+    func testNotADatabaseIsAClearError() throws {
+        let path = dir + "/junk.sqlite"
+        try "this is not sqlite, it is a text file long enough to have a header of sorts".write(toFile: path, atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try ResultsStore(path: path)) { e in
+            XCTAssertTrue("\(e)".contains("cannot"), "\(e)")
+        }
+    }
+}
