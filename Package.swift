@@ -52,6 +52,8 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(name: "migscope", dependencies: ["MigscopeCLI"]),
+        // Benchmarks that print figures (the recorder's cost and sampling fidelity in the lab).
+        .executableTarget(name: "migscope-bench", dependencies: ["MigscopeCore", "MigscopeLab", "MigscopeLibvirt", "MigscopeStore", "MigscopeReport", "Libvirt"]),
 
         .testTarget(name: "MigscopeCoreTests", dependencies: ["MigscopeCore"]),
         .testTarget(name: "LibvirtTests", dependencies: ["Libvirt"]),

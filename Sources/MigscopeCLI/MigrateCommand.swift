@@ -118,12 +118,15 @@ struct MigrateCommand: AsyncParsableCommand {
             let recorder = Recorder(
                 settings: RecorderSettings(interval: interval, baseline: .milliseconds(Int64(baseline * 1000)), tail: .milliseconds(Int64(tail * 1000))),
                 sink: store, console: consolePath.map(ConsoleTailer.init), links: links)
-            let info = RunInfo(
+            var info = RunInfo(
                 backend: "libvirt", request: request, domain: session.domainFacts, anchor: Date(), linkRate: lab?.linkRate,
                 linkModel: lab?.linkModel, accelerator: lab?.accelerator, workload: lab?.workload)
+            info.sourceLink = lab?.sourceLink
+            info.destinationLink = lab?.destinationLink
+            let runInfo = info
             printer.note("recording into \(store.path) (baseline \(Format.seconds(baseline)), tail \(Format.seconds(tail)); \(links?.description ?? "no link counters: not the embedded lab and no --interface"))")
             let recorded = await Interrupts.cancellingOnCtrlC { [printer] in
-                do { return Result<RecordedRun, Error>.success(try await recorder.record(session, info: info, observer: printer)) } catch { return .failure(error) }
+                do { return Result<RecordedRun, Error>.success(try await recorder.record(session, info: runInfo, observer: printer)) } catch { return .failure(error) }
             } onFirst: {
                 printer.note("interrupted: aborting the migration, keeping what was recorded (Ctrl-C again quits without waiting)")
             }

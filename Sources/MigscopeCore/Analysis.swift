@@ -115,6 +115,10 @@ public struct RunSummary: Sendable, Equatable, Codable {
     public var ioAfter: Double?
     public var ioDuringRatio: Double?
     public var workloadSeconds: Double?
+    /// Bytes sent over the guest's memory: how much pre-copy re-sent.
+    public var bytesSentOverMemory: Double?
+    /// Why the migration ended as it did, in words.
+    public var convergence: String?
 
     public init(info: RunInfo, trace: Trace, analysis: RunAnalysis) {
         mode = info.request.mode.rawValue
@@ -134,6 +138,23 @@ public struct RunSummary: Sendable, Equatable, Codable {
         workloadSeconds = trace.events.first { $0.kind == .workloadDone }.flatMap { e in
             e.detail.split(separator: " ").first { $0.hasPrefix("seconds=") }.flatMap { Double($0.dropFirst(8)) }
         }
+        if let b = bytesSent, let m = info.domain?.memoryBytes, m > 0 { bytesSentOverMemory = Double(b) / Double(m) }
+        convergence = Self.convergence(mode: info.request.mode, outcome: outcome, trace: trace)
+    }
+
+    /// Converged by itself, forced by a pause, non-live, or not finished; and the trend of what each
+    /// pre-copy round left to send.
+    public static func convergence(mode: MigrationRequest.Mode, outcome: String, trace: Trace) -> String {
+        if outcome == "aborted" || outcome == "failed" { return "did not finish (\(outcome))" }
+        if outcome == "incomplete" || outcome == "recording" { return "unknown: the recording is incomplete" }
+        if mode == .nonLive { return "non-live: guest paused for the whole copy" }
+        let precopy = trace.rounds.filter { !$0.stopAndCopy }.compactMap(\.remainingBytesAtStart)
+        let shrinking = precopy.count >= 2 && zip(precopy, precopy.dropFirst()).allSatisfy { $1 < $0 }
+        let trend = precopy.count < 2 ? "" : shrinking ? "; what each round left shrank" : "; what each round left did not keep shrinking"
+        if let forced = trace.firstEvent(.pausedForTimeout) {
+            return "forced: guest paused at t=\(String(format: "%.1f", forced.t)) s by the timeout\(trend)"
+        }
+        return "converged: the last dirty pages fit the downtime limit\(trend)"
     }
 }
 
@@ -157,6 +178,10 @@ public struct RunInfo: Sendable, Equatable, Codable {
     public var planName: String?
     public var cell: String?
     public var repetition: Int?
+    /// Names of the source's and the destination's links in the link samples, when known (the lab's
+    /// "hostA", "hostB"): what tells the migration stream from the storage traffic in figures.
+    public var sourceLink: String?
+    public var destinationLink: String?
     public var notes: [String]
 
     public init(id: Int64? = nil, backend: String, request: MigrationRequest, domain: DomainFacts? = nil, anchor: Date,

@@ -138,6 +138,9 @@ public enum Lab {
 
     public static func stopGuest() { LabGuest.destroyEverywhere() }
 
+    /// The libvirt daemons' process ids (for measuring what a recorder costs them).
+    public static func daemonPIDs() -> [Int32] { LabMachine.hypervisors.compactMap(HypervisorDaemon.pid) }
+
     static func requireRoot() throws {
         if getuid() != 0 { throw LabError("the lab needs root (namespaces, tc, daemons): run migscope as root") }
     }

@@ -37,16 +37,22 @@ public struct LabRecordingContext: Sendable {
     public var linkModel: String
     public var accelerator: String
     public var workload: Workload
+    /// The lab machines the source and destination URIs name.
+    public var sourceLink: String
+    public var destinationLink: String
 }
 
 extension Lab {
     /// The lab's context when both URIs are its hosts' daemons; nil otherwise.
     public static func recordingContext(source: String, destination: String) -> LabRecordingContext? {
         guard let state = LabState.load() else { return nil }
-        let uris = Set(LabMachine.hypervisors.map { HostURI.canonical($0.libvirtURI) })
-        guard uris.contains(HostURI.canonical(source)), uris.contains(HostURI.canonical(destination)) else { return nil }
+        func machine(_ uri: String) -> LabMachine? {
+            LabMachine.hypervisors.first { HostURI.canonical($0.libvirtURI) == HostURI.canonical(uri) }
+        }
+        guard let s = machine(source), let d = machine(destination) else { return nil }
         return LabRecordingContext(
             links: LabLinks(), consolePath: LabLayout.reportLog, linkRate: state.settings.bandwidth.description,
-            linkModel: state.settings.link.rawValue, accelerator: state.accelerator, workload: state.settings.workload)
+            linkModel: state.settings.link.rawValue, accelerator: state.accelerator, workload: state.settings.workload,
+            sourceLink: s.rawValue, destinationLink: d.rawValue)
     }
 }

@@ -18,7 +18,11 @@ public enum RunExport {
     public static func tables(info: RunInfo, trace input: Trace) -> [Table] {
         let trace = completed(info: info, trace: input)
         let analysis = RunAnalysis(trace: trace)
-        let summary = RunSummary(info: info, trace: trace, analysis: analysis)
+        return tables(info: info, trace: trace, analysis: analysis, summary: RunSummary(info: info, trace: trace, analysis: analysis))
+    }
+
+    /// The tables of a run already completed and analysed (the report has done both).
+    static func tables(info: RunInfo, trace: Trace, analysis: RunAnalysis, summary: RunSummary) -> [Table] {
         let t0 = analysis.migrationStartS ?? 0
         func t(_ x: Double) -> String { num(x - t0, 3) }
 
@@ -81,6 +85,10 @@ public enum RunExport {
 
     /// Writes every table to `directory` as CSV or JSON; returns the files written.
     public static func write(info: RunInfo, trace: Trace, to directory: String, format: Format) throws -> [String] {
+        try write(tables(info: info, trace: trace), to: directory, format: format)
+    }
+
+    static func write(_ tables: [Table], to directory: String, format: Format) throws -> [String] {
         let fm = FileManager.default
         do {
             try fm.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -89,7 +97,7 @@ public enum RunExport {
         }
         guard fm.isWritableFile(atPath: directory) else { throw ExportError("output folder \(directory) is not writable") }
         var written: [String] = []
-        for table in tables(info: info, trace: trace) {
+        for table in tables {
             let path = directory + "/" + table.name + "." + format.rawValue
             let text: String
             switch format {
@@ -106,9 +114,21 @@ public enum RunExport {
 
     public static func csv(_ t: Table) -> String {
         func field(_ s: String) -> String {
-            s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" }) ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
+            s.utf8.contains(where: { $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\n") })
+                ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
         }
-        return ([t.header] + t.rows).map { $0.map(field).joined(separator: ",") }.joined(separator: "\n") + "\n"
+        var out = ""
+        out.reserveCapacity((t.rows.count + 1) * 48)
+        for row in [t.header] + t.rows {
+            var first = true
+            for cell in row {
+                if !first { out += "," }
+                out += field(cell)
+                first = false
+            }
+            out += "\n"
+        }
+        return out
     }
 
     /// An array of objects; numbers stay numbers, empty cells become null.
@@ -122,7 +142,7 @@ public enum RunExport {
         return String(decoding: data, as: UTF8.self) + "\n"
     }
 
-    static func num(_ x: Double, _ digits: Int) -> String { String(format: "%.\(digits)f", x) }
+    static func num(_ x: Double, _ digits: Int) -> String { NumberText.fixed(x, digits) }
     static func opt(_ x: UInt64?) -> String { x.map(String.init) ?? "" }
 }
 

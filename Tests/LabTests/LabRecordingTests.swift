@@ -34,8 +34,10 @@ final class LabRecordingTests: XCTestCase {
         let recorder = Recorder(
             settings: RecorderSettings(interval: .milliseconds(100), baseline: .seconds(4), tail: .seconds(4)),
             sink: store, console: ConsoleTailer(path: lab.consolePath), links: lab.links)
-        let info = RunInfo(backend: "libvirt", request: request, domain: session.domainFacts, anchor: Date(),
+        var info = RunInfo(backend: "libvirt", request: request, domain: session.domainFacts, anchor: Date(),
                            linkRate: lab.linkRate, linkModel: lab.linkModel, accelerator: lab.accelerator, workload: lab.workload)
+        info.sourceLink = lab.sourceLink
+        info.destinationLink = lab.destinationLink
         let run = try await recorder.record(session, info: info)
         XCTAssertEqual(run.migration?.outcome, .completed)
         let trace = run.trace
@@ -90,6 +92,16 @@ final class LabRecordingTests: XCTestCase {
                                                        summaryCSV[1].split(separator: ",", omittingEmptySubsequences: false)))
         XCTAssertEqual(row["rounds"].map(String.init), "\(trace.rounds.count)")
         XCTAssertEqual(Double(row["io_during_ratio"].map(String.init) ?? "") ?? -1, analysis.ioDuringRatio ?? -2, accuracy: 0.0001)
+
+        // The report of this real run: page, pictures and tables, with the analysis' numbers.
+        let page = try RunReport.write([.init(info: stored.info, trace: stored.trace)], to: dir + "/report")
+        let id = try XCTUnwrap(run.info.id)
+        for f in ["report.html", "run-\(id)/timeline.png", "run-\(id)/timeline.svg", "run-\(id)/network.png", "run-\(id)/rounds.png", "run-\(id)/rounds.csv"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/report/" + f), "missing \(f)")
+        }
+        XCTAssertTrue(try String(contentsOfFile: page, encoding: .utf8).contains("migration stream out"), "the network figure names the stream")
+        let reportRounds = try String(contentsOfFile: dir + "/report/run-\(id)/rounds.csv", encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(reportRounds.count - 1, trace.rounds.count)
 
         _ = await MigrationRunner().run(try await LibvirtBackend().prepare(
             MigrationRequest(domain: LabLayout.guestName, source: b, destination: a, mode: .nonLive)))

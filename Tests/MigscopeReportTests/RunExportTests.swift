@@ -4,8 +4,9 @@ import XCTest
 
 @testable import MigscopeReport
 
-final class RunExportTests: XCTestCase {
-    func trace() -> Trace {
+/// A small recorded-looking run: a migration from 10 to 16 s, guest at 4 MB/s, 1 MB/s during.
+enum ReportFixture {
+    static func trace() -> Trace {
         var t = Trace()
         t.events = [EventRecord(t: 0, kind: .recordingStarted), EventRecord(t: 10, kind: .migrationStarted),
                     EventRecord(t: 10.5, kind: .roundStarted, detail: "1"), EventRecord(t: 15, kind: .guestPaused, detail: "source"),
@@ -20,10 +21,15 @@ final class RunExportTests: XCTestCase {
         return t
     }
 
-    func info(status: String) -> RunInfo {
+    static func info(status: String) -> RunInfo {
         RunInfo(id: 3, backend: "libvirt", request: MigrationRequest(domain: "g", source: "a", destination: "b"), anchor: Date(),
                 linkRate: "10mbit", linkModel: "full-duplex", status: status, outcome: status == "recording" ? nil : status)
     }
+}
+
+final class RunExportTests: XCTestCase {
+    func trace() -> Trace { ReportFixture.trace() }
+    func info(status: String) -> RunInfo { ReportFixture.info(status: status) }
 
     func testTablesUseTimesFromTheMigrationStartAndTheSummaryMatchesTheAnalysis() {
         var t = trace()
@@ -64,6 +70,42 @@ final class RunExportTests: XCTestCase {
     func testWritingToAnUnwritableFolderIsAClearError() {
         XCTAssertThrowsError(try RunExport.write(info: info(status: "completed"), trace: trace(), to: "/proc/migscope-cannot", format: .csv)) { e in
             XCTAssertTrue("\(e)".contains("cannot create output folder /proc/migscope-cannot"), "\(e)")
+        }
+    }
+}
+
+final class RunReportTests: XCTestCase {
+    func testAReportOfTwoRunsHasThePageTheFiguresAndTheTables() throws {
+        guard Gnuplot.executable != nil else { throw XCTSkip("gnuplot is not installed (scripts/install-deps.sh installs gnuplot-nox)") }
+        let dir = NSTemporaryDirectory() + "/migscope-report-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let base = ReportFixture.self
+        var t = base.trace()
+        t.links = stride(from: 0.5, through: 26, by: 0.5).map { LinkSample(t: $0, link: "hostA", direction: .sent, bytesPerSecond: $0 > 10 && $0 < 16 ? 9e6 : 1e4) }
+        t.rounds = RoundBuilder.rounds(.init(starts: [(1, 10.5), (2, 15.2)], polls: t.jobSamples, migrationStartT: 10, pausedAt: 15, endT: 16.1,
+                                             final: JobProgress(memoryProcessedBytes: 2000), completed: true))
+        var second = base.info(status: "recording")
+        second.id = 4
+        let page = try RunReport.write([.init(info: base.info(status: "completed"), trace: t), .init(info: second, trace: base.trace())], to: dir)
+        let html = try String(contentsOfFile: page, encoding: .utf8)
+        XCTAssertTrue(html.contains("<h2>Comparison</h2>"))
+        XCTAssertTrue(html.contains("Incomplete run"), "the incomplete run says so")
+        XCTAssertGreaterThanOrEqual(html.components(separatedBy: "data:image/png;base64,").count - 1, 6, "images embedded")
+        XCTAssertFalse(html.contains("src='http"), "no network needed to open it")
+        for f in ["run-3/timeline.png", "run-3/timeline.svg", "run-3/network.png", "run-3/rounds.png", "run-3/rounds.csv", "run-3/summary.csv",
+                  "run-4/timeline.png", "comparison/comparison.png", "comparison/comparison.svg", "comparison/comparison.csv"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/" + f), "missing \(f)")
+        }
+        let png = try XCTUnwrap(FileManager.default.contents(atPath: dir + "/run-3/timeline.png"))
+        XCTAssertEqual(Array(png.prefix(4)), [0x89, 0x50, 0x4E, 0x47], "a real PNG")
+        XCTAssertGreaterThan(png.count, 10_000)
+        let cmp = try String(contentsOfFile: dir + "/comparison/comparison.csv", encoding: .utf8)
+        XCTAssertTrue(cmp.contains("25 %"), cmp)
+    }
+
+    func testNumbersAreWrittenWithoutFoundationFormattingButTheSame() {
+        for (x, d) in [(1.5, 3), (-0.0004, 3), (12345.678, 0), (0.1, 4), (-2.5, 1), (1e17, 2)] as [(Double, Int)] {
+            XCTAssertEqual(NumberText.fixed(x, d), x == 1e17 ? "100000000000000000" : String(format: "%.\(d)f", x).replacingOccurrences(of: "-0.000", with: "0.000"), "\(x) \(d)")
         }
     }
 }

@@ -1,0 +1,57 @@
+import Foundation
+
+/// Renders figures with gnuplot (Debian's gnuplot-nox): a script and its data files in, a PNG and
+/// an SVG out. The scripts are written next to the images, so a figure can be restyled by hand.
+public enum Gnuplot {
+    public static var executable: String? {
+        ["/usr/bin/gnuplot", "/usr/local/bin/gnuplot", "/bin/gnuplot"].first { FileManager.default.isExecutableFile(atPath: $0) }
+    }
+
+    /// Writes `name.gp` and renders `name.png` and `name.svg` in `directory`. `body` is the script
+    /// without terminal and output lines.
+    /// With `render` false only the script is written (to time migscope's own share of a report).
+    public static func render(_ name: String, body: String, in directory: String, width: Int = 1200, height: Int = 520, render: Bool = true) throws -> (png: String, svg: String) {
+        guard let gnuplot = executable ?? (render ? nil : "") else {
+            throw ReportError("gnuplot is not installed; run scripts/install-deps.sh (package gnuplot-nox)")
+        }
+        let png = directory + "/" + name + ".png", svg = directory + "/" + name + ".svg"
+        let script = """
+            set terminal pngcairo size \(width),\(height) font "DejaVu Sans,10" noenhanced
+            set output '\(png)'
+            \(body)
+            set terminal svg size \(width),\(height) dynamic font "DejaVu Sans,10" noenhanced background rgb "white"
+            set output '\(svg)'
+            replot
+            unset output
+
+            """
+        let scriptPath = directory + "/" + name + ".gp"
+        try script.write(toFile: scriptPath, atomically: true, encoding: .utf8)
+        guard render else { return (png, svg) }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: gnuplot)
+        p.arguments = [scriptPath]
+        p.currentDirectoryURL = URL(fileURLWithPath: directory)
+        let err = Pipe()
+        p.standardError = err
+        p.standardOutput = FileHandle.nullDevice
+        try p.run()
+        let e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        guard p.terminationStatus == 0, FileManager.default.fileExists(atPath: png) else {
+            let why = String(decoding: e, as: UTF8.self).split(whereSeparator: \.isNewline).last.map(String.init) ?? "exit \(p.terminationStatus)"
+            throw ReportError("gnuplot failed on \(scriptPath): \(why)")
+        }
+        return (png, svg)
+    }
+
+    /// Text safe inside a gnuplot double-quoted string.
+    static func quote(_ s: String) -> String {
+        "\"" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+    }
+}
+
+public struct ReportError: Error, Sendable, CustomStringConvertible {
+    public var description: String
+    public init(_ d: String) { description = d }
+}

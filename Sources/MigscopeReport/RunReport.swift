@@ -1,0 +1,331 @@
+import Foundation
+import MigscopeCore
+
+/// `migscope report`: for each run, the timeline (the paper's Figures 1-4), the network figure
+/// (Figure 5) and the rounds figure and table; for several runs, their comparison; all in one
+/// self-contained HTML page, with the images as PNG and SVG and the tables as CSV beside it.
+public enum RunReport {
+    public struct Input: Sendable {
+        public var info: RunInfo
+        public var trace: Trace
+        public init(info: RunInfo, trace: Trace) {
+            self.info = info
+            self.trace = trace
+        }
+    }
+
+    /// Writes the report into `directory`; returns the HTML page's path. With `render` false the
+    /// figures' scripts and data are written but gnuplot is not run (for timing migscope alone).
+    public static func write(_ runs: [Input], to directory: String, render: Bool = true) throws -> String {
+        let fm = FileManager.default
+        do { try fm.createDirectory(atPath: directory, withIntermediateDirectories: true) } catch {
+            throw ReportError("cannot create output folder \(directory): \(error.localizedDescription)")
+        }
+        guard fm.isWritableFile(atPath: directory) else { throw ReportError("output folder \(directory) is not writable") }
+        var sections: [String] = []
+        var prepared: [(Input, Trace, RunAnalysis, RunSummary)] = []
+        for run in runs {
+            let trace = RunExport.completed(info: run.info, trace: run.trace)
+            let analysis = RunAnalysis(trace: trace)
+            prepared.append((run, trace, analysis, RunSummary(info: run.info, trace: trace, analysis: analysis)))
+        }
+        if prepared.count > 1 {
+            sections.append(try comparison(prepared, in: directory, render: render))
+        }
+        for (run, trace, analysis, summary) in prepared {
+            sections.append(try section(run.info, trace, analysis, summary, in: directory, render: render))
+        }
+        let html = page(title: "migscope report: " + prepared.map { "run \($0.0.info.id ?? 0)" }.joined(separator: ", "), body: sections.joined(separator: "\n"), directory: directory)
+        let path = directory + "/report.html"
+        try html.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    static func label(_ info: RunInfo) -> String {
+        var parts = ["run \(info.id ?? 0)", info.request.mode.rawValue]
+        if let r = info.linkRate { parts.append(r) }
+        if let m = info.linkModel { parts.append(m) }
+        if let w = info.workload { parts.append(w.mode.rawValue) }
+        return parts.joined(separator: " ")
+    }
+
+    // MARK: one run
+
+    static func section(_ info: RunInfo, _ trace: Trace, _ a: RunAnalysis, _ s: RunSummary, in dir: String, render: Bool) throws -> String {
+        let id = info.id ?? 0
+        let runDir = dir + "/run-\(id)"
+        try FileManager.default.createDirectory(atPath: runDir, withIntermediateDirectories: true)
+        _ = try RunExport.write(RunExport.tables(info: info, trace: trace, analysis: a, summary: s), to: runDir, format: .csv)
+        let t0 = a.migrationStartS ?? 0
+        var html = "<section><h2>\(escape(label(info)))</h2>\n"
+        if info.isIncomplete {
+            let last = (trace.samples.map(\.t) + trace.events.map(\.t)).max() ?? 0
+            html += "<p class='warn'>Incomplete run: the recorder stopped at t = \(String(format: "%.1f", last - t0)) s (from the migration's start) before the run ended. What it committed is shown; rounds are rebuilt from its events and polls.</p>\n"
+        }
+        html += "<p>\(escape(info.request.source)) &rarr; \(escape(info.request.destination)); \(escape(s.convergence ?? ""))</p>\n"
+        html += table(summaryRows(info, s, a))
+
+        // Timeline: guest I/O, migration window, rounds, pause and resume.
+        let guest = trace.samples.filter { $0.series == .guest }
+        let host = RunAnalysis.stitchedHostSeries(trace.samples, handoverS: a.migrationEndS, completed: trace.firstEvent(.migrationCompleted) != nil)
+        try tsv(guest.map { [$0.t - t0, $0.readBytesPerSecond / 1e6] }, to: runDir + "/guest.tsv")
+        try tsv(binned(host, width: 1).map { [$0.t - t0, $0.v / 1e6] }, to: runDir + "/host.tsv")
+        var plots: [String] = []
+        if !host.isEmpty { plots.append("'host.tsv' using 1:2 with steps lw 1.5 lc rgb '#8a96a3' title 'host-side block counters, 1 s means (MB/s)'") }
+        if !guest.isEmpty { plots.append("'guest.tsv' using 1:2 with linespoints lw 2 pt 7 ps 0.4 lc rgb '#1f5fbf' title 'guest read rate, measured inside the VM (MB/s)'") }
+        if plots.isEmpty { plots.append("NaN notitle") }
+        let timeline = try Gnuplot.render("timeline", body: """
+            set title \(Gnuplot.quote("Guest read throughput during migration: " + label(info)))
+            set xlabel "time from migration start (s)"
+            set ylabel "read throughput (MB/s)"
+            set yrange [0:*]
+            set grid
+            set key top right box opaque
+            \(markers(trace, a, t0))
+            plot \(plots.joined(separator: ", \\\n     "))
+            """, in: runDir, render: render)
+
+        // Network: each link and direction, with the link's rate as the ceiling.
+        var netPlots: [String] = []
+        let links = Dictionary(grouping: trace.links) { "\($0.link) \($0.direction.rawValue)" }
+        // Directions that carried (almost) nothing only clutter the figure; they stay in links.csv.
+        for (i, key) in links.keys.sorted().enumerated() where (links[key]!.map(\.bytesPerSecond).max() ?? 0) * 8 > 500_000 {
+            let file = "link-\(i).tsv"
+            try tsv(links[key]!.map { [$0.t - t0, $0.bytesPerSecond * 8 / 1e6] }, to: runDir + "/" + file)
+            netPlots.append("'\(file)' using 1:2 with lines lw 2 title \(Gnuplot.quote(linkTitle(key, info)))")
+        }
+        var ceiling = ""
+        if let rate = info.linkRate.flatMap(LinkRate.init)?.bitsPerSecond {
+            ceiling = "set arrow from graph 0, first \(Double(rate) / 1e6) to graph 1, first \(Double(rate) / 1e6) nohead lw 2 dt 2 lc rgb '#c0392b' front\nset label 'link rate \(info.linkRate ?? "")' at graph 0.01, first \(Double(rate) / 1e6 * 1.03) tc rgb '#c0392b'"
+        }
+        var network = ""
+        if !netPlots.isEmpty {
+            let n = try Gnuplot.render("network", body: """
+                set title \(Gnuplot.quote("Link throughput: " + label(info)))
+                set xlabel "time from migration start (s)"
+                set ylabel "throughput (Mbit/s)"
+                set yrange [0:*]
+                set grid
+                set key outside right top
+                \(markers(trace, a, t0, rounds: false))
+                \(ceiling)
+                plot \(netPlots.joined(separator: ", \\\n     "))
+                """, in: runDir, render: render)
+            network = figure(n.png, "Figure 5 (network): what each link carried, each direction. Host A's 'sent' is the migration stream; its 'received' is the guest's iSCSI reads.")
+        } else {
+            network = "<p>No link counters were recorded for this run (not the embedded lab, and no --interface).</p>"
+        }
+
+        // Rounds: bytes sent and dirty rate per round.
+        var roundsFigure = ""
+        if !trace.rounds.isEmpty {
+            try tsv(trace.rounds.map { [Double($0.number), Double($0.bytesSent) / 1_048_576, Double($0.dirtyBytesPerSecond ?? 0) / 1e6, $0.stopAndCopy ? 1 : 0] }, to: runDir + "/rounds.tsv")
+            let r = try Gnuplot.render("rounds", body: """
+                set title \(Gnuplot.quote("Pre-copy rounds: " + label(info)))
+                set xlabel "round"
+                set ylabel "bytes sent in the round (MiB)"
+                set y2label "dirty rate (MB/s)"
+                set ytics nomirror
+                set y2tics
+                set yrange [0:*]
+                set y2range [0:*]
+                set grid
+                set style fill solid 0.7 border -1
+                set boxwidth 0.6
+                set xtics 1
+                set key top right box opaque
+                plot 'rounds.tsv' using 1:($4 == 0 ? $2 : NaN) with boxes lc rgb '#1f5fbf' title 'pre-copy round: MiB sent', \\
+                     'rounds.tsv' using 1:($4 == 1 ? $2 : NaN) with boxes lc rgb '#c0392b' title 'stop-and-copy: MiB sent', \\
+                     'rounds.tsv' using 1:3 axes x1y2 with linespoints lw 2 pt 7 lc rgb '#e67e22' title 'dirty rate (MB/s)'
+                """, in: runDir, height: 420, render: render)
+            roundsFigure = figure(r.png, "Rounds: how much each round sent, and how fast the guest dirtied memory meanwhile.")
+        }
+        html += figure(timeline.png, "Figures 1-4 (timeline): the guest's read throughput; the shaded band is the migration, dotted lines the pre-copy rounds, red the guest's pause (stop-and-copy), green its resume on the destination.")
+        html += network
+        html += roundsFigure
+        html += table(roundRows(trace.rounds, t0))
+        html += "<p class='files'>Data: <a href='run-\(id)/rounds.csv'>rounds.csv</a>, <a href='run-\(id)/samples.csv'>samples.csv</a>, <a href='run-\(id)/links.csv'>links.csv</a>, <a href='run-\(id)/events.csv'>events.csv</a>, <a href='run-\(id)/job.csv'>job.csv</a>, <a href='run-\(id)/summary.csv'>summary.csv</a>; figures as SVG: <a href='run-\(id)/timeline.svg'>timeline</a>, <a href='run-\(id)/network.svg'>network</a>, <a href='run-\(id)/rounds.svg'>rounds</a>.</p>\n"
+        return html + "</section>"
+    }
+
+    /// What a link direction carried, where the run says which link is whose.
+    static func linkTitle(_ key: String, _ info: RunInfo) -> String {
+        let parts = key.split(separator: " ").map(String.init)
+        guard parts.count == 2 else { return key }
+        let (link, direction) = (parts[0], parts[1])
+        let role: String? = switch (link == info.sourceLink, link == info.destinationLink, direction) {
+        case (true, _, "sent"): "source: migration stream out"
+        case (true, _, "received"): "source: the guest's storage reads"
+        case (_, true, "received"): "destination: migration stream in"
+        case (_, true, "sent"): "destination"
+        default: link == "storage" && direction == "sent" ? "iSCSI data to the hosts" : nil
+        }
+        return role.map { "\(key) (\($0))" } ?? key
+    }
+
+    /// Means over `width`-second bins: the host counters sampled every 100 ms are read in 1 MiB
+    /// requests and would draw as a comb; the CSV keeps every sample.
+    static func binned(_ samples: [IOSample], width: Double) -> [(t: Double, v: Double)] {
+        var bins: [Int: (sum: Double, n: Int)] = [:]
+        for s in samples {
+            let k = Int((s.t / width).rounded(.down))
+            bins[k, default: (0, 0)].sum += s.readBytesPerSecond
+            bins[k, default: (0, 0)].n += 1
+        }
+        return bins.keys.sorted().map { k in ((Double(k) + 1) * width, bins[k]!.sum / Double(bins[k]!.n)) }
+    }
+
+    /// gnuplot objects for the migration window, the rounds, the pause and the resume.
+    static func markers(_ trace: Trace, _ a: RunAnalysis, _ t0: Double, rounds: Bool = true) -> String {
+        var lines: [String] = []
+        if let s = a.migrationStartS, let e = a.migrationEndS {
+            lines.append("set object 1 rect from \(s - t0), graph 0 to \(e - t0), graph 1 fc rgb '#dbe6f5' fs solid 0.6 noborder behind")
+            lines.append("set label 'migration' at \(s - t0), graph 1.02 left")
+        }
+        if rounds {
+            let every = max(1, trace.rounds.count / 20)
+            for (i, r) in trace.rounds.enumerated() where !r.stopAndCopy {
+                lines.append("set arrow from \(r.startS - t0), graph 0 to \(r.startS - t0), graph 0.92 nohead dt 3 lc rgb '#555555'")
+                if i % every == 0 { lines.append("set label 'R\(r.number)' at \(r.startS - t0), graph 0.95 center font ',8'") }
+            }
+        }
+        if let p = a.pausedAtS {
+            lines.append("set arrow from \(p - t0), graph 0 to \(p - t0), graph 1 nohead lw 2 lc rgb '#c0392b'")
+            lines.append("set label 'paused' at \(p - t0), graph 0.88 right tc rgb '#c0392b' offset -0.5,0")
+        }
+        if let r = trace.events.first(where: { $0.kind == .guestResumed && $0.detail == "destination" }) {
+            lines.append("set arrow from \(r.t - t0), graph 0 to \(r.t - t0), graph 1 nohead lw 2 lc rgb '#27ae60'")
+            lines.append("set label 'resumed on destination' at \(r.t - t0), graph 0.82 left tc rgb '#27ae60' offset 0.5,0")
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    static func summaryRows(_ info: RunInfo, _ s: RunSummary, _ a: RunAnalysis) -> [[String]] {
+        func mbps(_ x: Double?) -> String { x.map { String(format: "%.2f MB/s", $0 / 1e6) } ?? "-" }
+        return [
+            ["", "value"],
+            ["status", info.isIncomplete ? "incomplete" : info.status],
+            ["mode / link", "\(s.mode) / \(s.bandwidth ?? "?") \(s.linkModel ?? "")"],
+            ["migration time", s.migrationSeconds.map { String(format: "%.2f s", $0) } ?? "-"],
+            ["downtime (libvirt)", s.downtimeMs.map { String(format: "%.0f ms", $0) } ?? "-"],
+            ["downtime the guest saw", s.guestGapMs.map { String(format: "%.0f ms", $0) } ?? "-"],
+            ["rounds", "\(s.rounds)"],
+            ["bytes sent", s.bytesSent.map { Format.bytes($0) } ?? "-"],
+            ["bytes sent / guest memory", s.bytesSentOverMemory.map { String(format: "%.2f", $0) } ?? "-"],
+            ["guest I/O before (mean, \(a.ioSeries?.rawValue ?? "-"))", mbps(s.ioBefore)],
+            ["guest I/O during", mbps(s.ioDuring)],
+            ["guest I/O after", mbps(s.ioAfter)],
+            ["during / before", s.ioDuringRatio.map { String(format: "%.0f %%", $0 * 100) } ?? "-"],
+            ["guest I/O during, p10 / p50 / p90", a.during.map { String(format: "%.2f / %.2f / %.2f MB/s", $0.p10ReadBytesPerSecond / 1e6, $0.p50ReadBytesPerSecond / 1e6, $0.p90ReadBytesPerSecond / 1e6) } ?? "-"],
+            ["workload's total time", s.workloadSeconds.map { String(format: "%.1f s", $0) } ?? "- (it reads forever)"],
+        ]
+    }
+
+    static func roundRows(_ rounds: [RoundRecord], _ t0: Double) -> [[String]] {
+        [["round", "start (s)", "duration (s)", "sent", "dirty rate", "pages dirtied", "left at start", "rate", "stop-and-copy"]]
+            + rounds.map { r in
+                ["\(r.number)", String(format: "%.2f", r.startS - t0), String(format: "%.2f", r.endS - r.startS), Format.bytes(r.bytesSent),
+                 r.dirtyBytesPerSecond.map { Format.rate(Double($0)) } ?? "-", r.pagesDirtied.map(String.init) ?? "-",
+                 r.remainingBytesAtStart.map { Format.bytes($0) } ?? "-", Format.rate(r.transferBytesPerSecond), r.stopAndCopy ? "yes" : ""]
+            }
+    }
+
+    // MARK: several runs
+
+    static func comparison(_ runs: [(Input, Trace, RunAnalysis, RunSummary)], in dir: String, render: Bool) throws -> String {
+        let cmpDir = dir + "/comparison"
+        try FileManager.default.createDirectory(atPath: cmpDir, withIntermediateDirectories: true)
+        var plots: [String] = []
+        for (run, trace, a, _) in runs {
+            let t0 = a.migrationStartS ?? 0
+            let guest = trace.samples.filter { $0.series == .guest }
+            let series = guest.isEmpty ? RunAnalysis.stitchedHostSeries(trace.samples, handoverS: a.migrationEndS, completed: trace.firstEvent(.migrationCompleted) != nil) : guest
+            let file = "run-\(run.info.id ?? 0).tsv"
+            try tsv(series.map { [$0.t - t0, $0.readBytesPerSecond / 1e6] }, to: cmpDir + "/" + file)
+            let end = a.migrationSeconds.map { String(format: ", migration %.0f s", $0) } ?? ""
+            plots.append("'\(file)' using 1:2 with lines lw 2 title \(Gnuplot.quote(label(run.info) + end))")
+        }
+        let fig = try Gnuplot.render("comparison", body: """
+            set title "Guest read throughput, runs overlaid (t = 0 at each migration's start)"
+            set xlabel "time from migration start (s)"
+            set ylabel "read throughput (MB/s)"
+            set yrange [0:*]
+            set grid
+            set key outside right top
+            set arrow from 0, graph 0 to 0, graph 1 nohead lw 2 dt 2 lc rgb '#555555'
+            plot \(plots.joined(separator: ", \\\n     "))
+            """, in: cmpDir, width: 1300, render: render)
+        var rows: [[String]] = [["run", "mode", "link", "migration (s)", "downtime (ms)", "guest-seen gap (ms)", "I/O during / before", "workload total (s)", "bytes sent", "rounds", "outcome"]]
+        for (run, _, _, s) in runs {
+            rows.append([
+                "\(run.info.id ?? 0)", s.mode, "\(s.bandwidth ?? "?") \(s.linkModel ?? "")",
+                s.migrationSeconds.map { String(format: "%.2f", $0) } ?? "-", s.downtimeMs.map { String(format: "%.0f", $0) } ?? "-",
+                s.guestGapMs.map { String(format: "%.0f", $0) } ?? "-", s.ioDuringRatio.map { String(format: "%.0f %%", $0 * 100) } ?? "-",
+                s.workloadSeconds.map { String(format: "%.1f", $0) } ?? "-", s.bytesSent.map { Format.bytes($0) } ?? "-", "\(s.rounds)",
+                run.info.isIncomplete ? "incomplete" : s.outcome,
+            ])
+        }
+        let csv = RunExport.csv(RunExport.Table(name: "comparison", header: rows[0], rows: Array(rows.dropFirst())))
+        try csv.write(toFile: cmpDir + "/comparison.csv", atomically: true, encoding: .utf8)
+        return "<section><h2>Comparison</h2>\n" + figure(fig.png, "The runs' guest read throughput on one time axis.") + table(rows)
+            + "<p class='files'>Data: <a href='comparison/comparison.csv'>comparison.csv</a>; figure as <a href='comparison/comparison.svg'>SVG</a>.</p></section>"
+    }
+
+    // MARK: HTML
+
+    static func figure(_ png: String, _ caption: String) -> String {
+        let data = (FileManager.default.contents(atPath: png) ?? Data()).base64EncodedString()
+        return "<figure><img alt='\(escape(caption))' src='data:image/png;base64,\(data)'/><figcaption>\(escape(caption))</figcaption></figure>\n"
+    }
+
+    static func table(_ rows: [[String]]) -> String {
+        guard let header = rows.first else { return "" }
+        var h = "<table><tr>" + header.map { "<th>\(escape($0))</th>" }.joined() + "</tr>\n"
+        for r in rows.dropFirst() { h += "<tr>" + r.map { "<td>\(escape($0))</td>" }.joined() + "</tr>\n" }
+        return h + "</table>\n"
+    }
+
+    static func page(title: String, body: String, directory: String) -> String {
+        """
+        <!doctype html>
+        <html><head><meta charset="utf-8"><title>\(escape(title))</title>
+        <style>
+        body { font-family: sans-serif; max-width: 1320px; margin: 1em auto; color: #222; }
+        h2 { border-bottom: 1px solid #ccc; padding-bottom: .2em; margin-top: 2em; }
+        figure { margin: 1em 0; } img { max-width: 100%; border: 1px solid #ddd; }
+        figcaption { font-size: .9em; color: #555; }
+        table { border-collapse: collapse; margin: 1em 0; font-size: .9em; }
+        td, th { border: 1px solid #ccc; padding: .25em .6em; text-align: right; }
+        td:first-child, th:first-child { text-align: left; }
+        .warn { background: #fff3cd; border: 1px solid #e0c36c; padding: .5em; }
+        .files { font-size: .85em; }
+        </style></head><body>
+        <h1>\(escape(title))</h1>
+        <p>Made by migscope \(Date().formatted(.iso8601)). Times are seconds from each migration's start.</p>
+        \(body)
+        </body></html>
+
+        """
+    }
+
+    static func escape(_ s: String) -> String {
+        s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+            .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "'", with: "&#39;")
+    }
+
+    static func tsv(_ rows: [[Double]], to path: String) throws {
+        var s = ""
+        s.reserveCapacity(rows.count * 24)
+        for r in rows {
+            var first = true
+            for v in r {
+                if !first { s += "\t" }
+                s += NumberText.fixed(v, 4)
+                first = false
+            }
+            s += "\n"
+        }
+        if rows.isEmpty { s = "NaN\tNaN\n" }
+        try s.write(toFile: path, atomically: true, encoding: .utf8)
+    }
+}
