@@ -14,6 +14,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         // C libraries: a module map and a shim header each, nothing else.
@@ -41,6 +42,12 @@ let package = Package(
         // Exports, analysis tables and (next) figures, from core values only.
         .target(name: "MigscopeReport", dependencies: ["MigscopeCore"]),
 
+        // Batches: YAML plans, their schedule, resuming, and the paper's built-in plans.
+        .target(
+            name: "MigscopeBatch",
+            dependencies: ["MigscopeCore", "MigscopeLab", "MigscopeLibvirt", "MigscopeStore", "MigscopeReport", "Libvirt", "Yams"],
+            resources: [.copy("Plans")]),
+
         // The embedded lab: namespaces, tc, iSCSI target, daemons, guest.
         .target(name: "MigscopeLab", dependencies: ["MigscopeCore", "Libvirt"]),
 
@@ -48,7 +55,7 @@ let package = Package(
         .target(
             name: "MigscopeCLI",
             dependencies: [
-                "MigscopeCore", "MigscopeLibvirt", "MigscopeLab", "MigscopeStore", "MigscopeReport",
+                "MigscopeCore", "MigscopeLibvirt", "MigscopeLab", "MigscopeStore", "MigscopeReport", "MigscopeBatch",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(name: "migscope", dependencies: ["MigscopeCLI"]),
@@ -60,6 +67,7 @@ let package = Package(
         .testTarget(name: "MigscopeCLITests", dependencies: ["MigscopeCLI", "MigscopeCore"]),
         .testTarget(name: "MigscopeStoreTests", dependencies: ["MigscopeStore", "MigscopeCore", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "MigscopeReportTests", dependencies: ["MigscopeReport", "MigscopeCore"]),
+        .testTarget(name: "MigscopeBatchTests", dependencies: ["MigscopeBatch", "MigscopeCore"]),
         .testTarget(name: "MigscopeLabTests", dependencies: ["MigscopeLab", "MigscopeCore"]),
         .testTarget(name: "LabTests", dependencies: ["MigscopeLab", "MigscopeLibvirt", "MigscopeCore", "MigscopeStore", "MigscopeReport", "Libvirt"]),
     ]

@@ -28,6 +28,11 @@ public enum MigscopeMain {
             print(Migscope.fullMessage(for: error))
             return 0
         }
+        if let invalid = error as? PlanInvalid {
+            // Every problem of a plan, one line each: a user fixes them all in one go.
+            for line in invalid.description.split(separator: "\n") { printError(String(line)) }
+            return 2
+        }
         if error is MigrationError || error is RequestProblem || error is CLIFailure {
             printError("\(error)")
             return 1

@@ -28,12 +28,19 @@ public struct RecorderSettings: Sendable, Equatable {
     public var tail: Duration
     /// How often buffered samples are committed to the sink (at most this much is lost on a crash).
     public var flushEvery: Duration
+    /// Keep recording after the migration until the guest says its read is done (then `tail` more),
+    /// for at most `maxTail`: the total time of the read is one of the paper's figures.
+    public var untilWorkloadDone: Bool
+    public var maxTail: Duration
 
-    public init(interval: Duration = .milliseconds(100), baseline: Duration = .seconds(15), tail: Duration = .seconds(15), flushEvery: Duration = .seconds(1)) {
+    public init(interval: Duration = .milliseconds(100), baseline: Duration = .seconds(15), tail: Duration = .seconds(15),
+                flushEvery: Duration = .seconds(1), untilWorkloadDone: Bool = false, maxTail: Duration = .seconds(3600)) {
         self.interval = interval
         self.baseline = baseline
         self.tail = tail
         self.flushEvery = flushEvery
+        self.untilWorkloadDone = untilWorkloadDone
+        self.maxTail = maxTail
     }
 }
 
@@ -135,6 +142,12 @@ public final class Recorder: @unchecked Sendable {
             r.pollInterval = settings.interval
             let watcher = RecordingObserver(recorder: self, outer: observer)
             migration = await r.run(session, observer: watcher)
+            if settings.untilWorkloadDone, migration?.succeeded == true {
+                let deadline = clock.now + settings.maxTail
+                while !Task.isCancelled, clock.now < deadline, lock.withLock({ trace.firstEvent(.workloadDone) }) == nil {
+                    try? await Task.sleep(for: .milliseconds(250))
+                }
+            }
             if !Task.isCancelled { try? await Task.sleep(for: settings.tail) }
         }
         hypervisorSampler.cancel()

@@ -14,15 +14,34 @@ public enum RunReport {
         }
     }
 
+    /// A table of the report's own (a plan's cell statistics, the paper's findings): shown first,
+    /// and written as `name.csv`.
+    public struct ExtraTable: Sendable {
+        public var name: String
+        public var title: String
+        public var note: String
+        public var rows: [[String]]
+        public init(name: String, title: String, note: String, rows: [[String]]) {
+            self.name = name
+            self.title = title
+            self.note = note
+            self.rows = rows
+        }
+    }
+
     /// Writes the report into `directory`; returns the HTML page's path. With `render` false the
     /// figures' scripts and data are written but gnuplot is not run (for timing migscope alone).
-    public static func write(_ runs: [Input], to directory: String, render: Bool = true) throws -> String {
+    public static func write(_ runs: [Input], to directory: String, render: Bool = true, title: String? = nil, tables: [ExtraTable] = []) throws -> String {
         let fm = FileManager.default
         do { try fm.createDirectory(atPath: directory, withIntermediateDirectories: true) } catch {
             throw ReportError("cannot create output folder \(directory): \(error.localizedDescription)")
         }
         guard fm.isWritableFile(atPath: directory) else { throw ReportError("output folder \(directory) is not writable") }
-        var sections: [String] = []
+        var sections: [String] = tables.map { "<section><h2>\(escape($0.title))</h2>\n<p>\(escape($0.note))</p>\n" + table($0.rows) + "<p class='files'>Data: <a href='\($0.name).csv'>\($0.name).csv</a></p></section>" }
+        for t in tables {
+            let csv = RunExport.csv(RunExport.Table(name: t.name, header: t.rows.first ?? [], rows: Array(t.rows.dropFirst())))
+            try csv.write(toFile: directory + "/" + t.name + ".csv", atomically: true, encoding: .utf8)
+        }
         var prepared: [(Input, Trace, RunAnalysis, RunSummary)] = []
         for run in runs {
             let trace = RunExport.completed(info: run.info, trace: run.trace)
@@ -35,7 +54,7 @@ public enum RunReport {
         for (run, trace, analysis, summary) in prepared {
             sections.append(try section(run.info, trace, analysis, summary, in: directory, render: render))
         }
-        let html = page(title: "migscope report: " + prepared.map { "run \($0.0.info.id ?? 0)" }.joined(separator: ", "), body: sections.joined(separator: "\n"), directory: directory)
+        let html = page(title: title ?? "migscope report: " + prepared.map { "run \($0.0.info.id ?? 0)" }.joined(separator: ", "), body: sections.joined(separator: "\n"), directory: directory)
         let path = directory + "/report.html"
         try html.write(toFile: path, atomically: true, encoding: .utf8)
         return path

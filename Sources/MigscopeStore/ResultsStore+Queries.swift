@@ -15,6 +15,7 @@ public struct RunListing: Sendable, Equatable, Codable {
     public var linkModel: String?
     public var plan: String?
     public var cell: String?
+    public var repetition: Int?
     public var summary: RunSummary?
     /// Still "recording" but nobody is: the recorder died; what it committed is kept.
     public var incomplete: Bool { status == "recording" }
@@ -34,7 +35,7 @@ extension ResultsStore {
                 RunListing(
                     id: r["id"], createdAt: r["created_at"], status: r["status"], domain: r["domain"], mode: r["mode"],
                     source: r["source"], destination: r["destination"], linkRate: r["link_rate"], linkModel: r["link_model"],
-                    plan: r["plan"], cell: r["cell"],
+                    plan: r["plan"], cell: r["cell"], repetition: r["repetition"],
                     summary: (r["summary_json"] as String?).flatMap { try? JSONCoding.decode(RunSummary.self, $0) })
             }
         }

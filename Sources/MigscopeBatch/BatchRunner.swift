@@ -1,0 +1,176 @@
+import Foundation
+import Libvirt
+import MigscopeCore
+import MigscopeLab
+import MigscopeLibvirt
+import MigscopeReport
+import MigscopeStore
+
+/// Runs a plan: each remaining run of its schedule, recorded into the results database, with the
+/// lab (or the real hosts) reset between runs as the plan says.
+public final class BatchRunner: @unchecked Sendable {
+    public enum Progress: Sendable {
+        /// A run starts: its position, its cell, elapsed time and the estimate of what is left.
+        case runStarting(index: Int, of: Int, cell: String, repetition: Int, elapsed: Double, remaining: Double?)
+        case note(String)
+        case runFinished(id: Int64, outcome: String, summary: RunSummary)
+    }
+
+    public let plan: Plan
+    public let store: ResultsStore
+    let progress: @Sendable (Progress) -> Void
+    let observer: (any MigrationObserver)?
+
+    public init(plan: Plan, store: ResultsStore, observer: (any MigrationObserver)? = nil, progress: @escaping @Sendable (Progress) -> Void) {
+        self.plan = plan
+        self.store = store
+        self.observer = observer
+        self.progress = progress
+    }
+
+    /// Runs already complete for this plan, by (cell, repetition).
+    public func completed() throws -> Set<PlannedRun.Key> {
+        Set(try store.runs().filter { $0.plan == plan.name && $0.status == "completed" }.compactMap { r in
+            r.cell.flatMap { c in r.repetition.map { PlannedRun.Key(cell: c, repetition: $0) } }
+        })
+    }
+
+    public struct Outcome: Sendable {
+        public var ran: [Int64]
+        public var skipped: Int
+        public var interrupted: Bool
+        public var guestLocation: String?
+    }
+
+    /// Runs the plan. With `resume`, runs already complete are skipped; without it, a plan that has
+    /// complete runs in the database is refused (so repetitions are never counted twice by accident).
+    public func run(resume: Bool) async throws -> Outcome {
+        let done = try completed()
+        if !resume && !done.isEmpty {
+            throw BatchError("plan '\(plan.name)' already has \(done.count) complete run(s) in \(store.path); add --resume to continue it, or use another --db")
+        }
+        let todo = plan.remaining(completed: done)
+        let skipped = plan.schedule.count - todo.count
+        if skipped > 0 { progress(.note("resuming plan '\(plan.name)': \(skipped) of \(plan.schedule.count) runs already complete")) }
+        if todo.isEmpty { return Outcome(ran: [], skipped: skipped, interrupted: false, guestLocation: nil) }
+        try await prepareHosts(first: todo[0].cell)
+
+        let clock = ContinuousClock()
+        let start = clock.now
+        var durations: [Double] = []
+        var ran: [Int64] = []
+        for (i, planned) in todo.enumerated() {
+            if Task.isCancelled { return Outcome(ran: ran, skipped: skipped, interrupted: true, guestLocation: whereIsTheGuest()) }
+            let elapsed = (clock.now - start).secondsDouble
+            let left = durations.isEmpty ? nil : durations.reduce(0, +) / Double(durations.count) * Double(todo.count - i)
+            progress(.runStarting(index: i + 1, of: todo.count, cell: planned.cell.key, repetition: planned.repetition, elapsed: elapsed, remaining: left))
+            let t0 = clock.now
+            let recorded = try await runOne(planned)
+            durations.append((clock.now - t0).secondsDouble)
+            if let id = recorded.info.id { ran.append(id) }
+            progress(.runFinished(id: recorded.info.id ?? 0, outcome: recorded.info.status, summary: recorded.summary))
+            if recorded.info.status != "completed" {
+                // An abort (Ctrl-C) or failure stops the batch; what finished is kept.
+                return Outcome(ran: ran, skipped: skipped, interrupted: true, guestLocation: recorded.migration.map { "\($0.location)" } ?? whereIsTheGuest())
+            }
+        }
+        return Outcome(ran: ran, skipped: skipped, interrupted: false, guestLocation: whereIsTheGuest())
+    }
+
+    /// The lab up with the plan's guest (built if needed), or the real hosts reachable.
+    func prepareHosts(first: PlanCell) async throws {
+        switch plan.hosts {
+        case .lab(let memory, let disk, let accel):
+            if !Lab.isUp() {
+                progress(.note("bringing up the embedded lab (\(memory) MiB guest, \(disk) MiB disk)"))
+                let settings = LabSettings(
+                    bandwidth: first.bandwidth, link: first.link, guestMemoryMiB: memory, workload: plan.workload, diskSizeMiB: disk,
+                    accelerator: AcceleratorChoice(rawValue: accel) ?? .auto, startGuest: false)
+                try await Lab.up(settings) { [progress] in progress(.note($0)) }
+            } else if let status = Optional(await Lab.status()), let d = status.diskSizeMiB, d != disk {
+                progress(.note("the lab that is up has a \(d) MiB disk, the plan asks for \(disk) MiB; reads wrap around the disk that is there"))
+            }
+        case .uris(let source, let destination, let domain):
+            for uri in [source, destination] {
+                do { _ = try await LibvirtInventory.domains(on: uri, timeout: 15) } catch {
+                    throw BatchError("cannot reach \(uri): \(error)")
+                }
+            }
+            _ = domain
+        }
+    }
+
+    func runOne(_ planned: PlannedRun) async throws -> RecordedRun {
+        let cell = planned.cell
+        let source: String, destination: String, domain: String
+        var lab: LabRecordingContext? = nil
+        switch plan.hosts {
+        case .lab(let memory, _, _):
+            source = LabMachine.hostA.libvirtURI
+            destination = LabMachine.hostB.libvirtURI
+            domain = LabLayout.guestName
+            if plan.reset.reshape { _ = try Lab.set(bandwidth: cell.bandwidth, link: cell.link) }
+            if plan.reset.dropCaches { Lab.dropPageCache() }
+            if plan.reset.restartGuest || LabGuestPlace.current() != .hostA {
+                try await Lab.startGuest(on: .hostA, memoryMiB: memory, workload: plan.workload)
+            }
+            lab = Lab.recordingContext(source: source, destination: destination)
+        case .uris(let s, let d, let dom):
+            (source, destination, domain) = (s, d, dom)
+            try await bringBack(domain: dom, from: d, to: s)
+        }
+        let request = MigrationRequest(
+            domain: domain, source: source, destination: destination, mode: cell.mode,
+            transport: plan.peerToPeer ? .peerToPeer : .clientManaged, bandwidthMiBps: cell.bandwidthCapMiBps,
+            maxDowntimeMs: cell.maxDowntimeMs, pauseAfterSeconds: cell.mode == .live ? cell.timeoutSeconds : nil)
+        let session = try await LibvirtBackend().prepare(request)
+        var info = RunInfo(
+            backend: "libvirt", request: request, domain: session.domainFacts, anchor: Date(),
+            linkRate: lab?.linkRate ?? cell.bandwidth.description, linkModel: lab?.linkModel ?? cell.link.rawValue,
+            accelerator: lab?.accelerator, workload: lab?.workload ?? plan.workload,
+            planName: plan.name, cell: cell.key, repetition: planned.repetition)
+        info.sourceLink = lab?.sourceLink
+        info.destinationLink = lab?.destinationLink
+        let recorder = Recorder(
+            settings: RecorderSettings(
+                interval: .milliseconds(Int64(plan.pollIntervalMs)), baseline: .milliseconds(Int64(plan.baselineSeconds * 1000)),
+                tail: .milliseconds(Int64(plan.tailSeconds * 1000)), untilWorkloadDone: plan.untilWorkloadDone,
+                maxTail: .milliseconds(Int64(plan.maxTailSeconds * 1000))),
+            sink: store, console: lab.map { ConsoleTailer(path: $0.consolePath) }, links: lab?.links)
+        return try await recorder.record(session, info: info, observer: observer)
+    }
+
+    /// Real hosts: a domain left on the destination by the previous run is moved back, unrecorded.
+    func bringBack(domain: String, from destination: String, to source: String) async throws {
+        guard let d = try? await LibvirtInventory.domain(domain, on: destination, timeout: 15), d.state == "running" else { return }
+        progress(.note("moving '\(domain)' back to \(source) before the next run"))
+        let session = try await LibvirtBackend().prepare(MigrationRequest(domain: domain, source: destination, destination: source, mode: .live, pauseAfterSeconds: 120))
+        let s = await MigrationRunner().run(session)
+        if !s.succeeded { throw BatchError("could not move '\(domain)' back to \(source): \(s.outcome); it is \(s.location)") }
+    }
+
+    func whereIsTheGuest() -> String? {
+        switch plan.hosts {
+        case .lab: return LabGuestPlace.current().map { "on \($0.rawValue) (\($0.libvirtURI))" } ?? "not running"
+        case .uris: return nil
+        }
+    }
+
+    /// Per-cell statistics over every complete run of the plan in the database.
+    public func cellStats() throws -> [CellStats] {
+        let runs = try store.runs().filter { $0.plan == plan.name && $0.status == "completed" && $0.summary != nil }
+        let byCell = Dictionary(grouping: runs) { $0.cell ?? "?" }
+        return plan.cells.map(\.key).compactMap { key in
+            byCell[key].map { CellStats(cell: key, runs: $0.map { ($0.id, $0.summary!) }) }
+        }
+    }
+}
+
+/// Where the lab's guest runs now.
+enum LabGuestPlace {
+    static func current() -> LabMachine? {
+        LabMachine.hypervisors.first { h in
+            (try? Connection(uri: h.libvirtURI).domain(named: LabLayout.guestName).isActive) == true
+        }
+    }
+}

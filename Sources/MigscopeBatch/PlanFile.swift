@@ -1,0 +1,252 @@
+import Foundation
+import MigscopeCore
+import Yams
+
+/// One thing wrong with a plan file, at its line and column.
+public struct PlanProblem: Sendable, Equatable, CustomStringConvertible {
+    public var line: Int
+    public var column: Int
+    public var message: String
+    public var description: String { "\(line):\(column): \(message)" }
+}
+
+/// All that is wrong with a plan, found before anything runs.
+public struct PlanErrors: Error, Sendable, CustomStringConvertible {
+    public var file: String
+    public var problems: [PlanProblem]
+    public var description: String {
+        problems.map { $0.line > 0 ? "\(file):\($0)" : "\(file): \($0.message)" }.joined(separator: "\n")
+    }
+}
+
+/// Reads a YAML plan, checking every key and value and reporting every problem at once.
+public enum PlanFile {
+    public static func load(path: String) throws -> Plan {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw PlanErrors(file: path, problems: [PlanProblem(line: 0, column: 0, message: "cannot read the plan file; give the path of a YAML plan (see plans in Sources/MigscopeBatch/Plans)")])
+        }
+        return try parse(text, file: path)
+    }
+
+    public static func parse(_ text: String, file: String = "plan") throws -> Plan {
+        var reader = Reader()
+        let root: Node?
+        do { root = try Yams.compose(yaml: text) } catch {
+            // Yams says where: "2:1: error: parser: ..."; keep its words, on one line.
+            let message = "\(error)".split(whereSeparator: \.isNewline).first.map(String.init) ?? "\(error)"
+            let (line, col, rest) = splitMark(message)
+            throw PlanErrors(file: file, problems: [PlanProblem(line: line, column: col, message: "not valid YAML: \(rest)")])
+        }
+        guard let root, let map = root.mapping else {
+            throw PlanErrors(file: file, problems: [PlanProblem(line: 1, column: 1, message: "a plan is a mapping of keys (name, hosts, workload, matrix, ...)")])
+        }
+        let plan = reader.plan(map, fileName: (file as NSString).lastPathComponent)
+        if !reader.problems.isEmpty || plan == nil {
+            throw PlanErrors(file: file, problems: reader.problems.sorted { ($0.line, $0.column) < ($1.line, $1.column) })
+        }
+        return plan!
+    }
+
+    static func splitMark(_ s: String) -> (Int, Int, String) {
+        let parts = s.split(separator: ":", maxSplits: 2)
+        if parts.count == 3, let l = Int(parts[0]), let c = Int(parts[1]) {
+            return (l, c, parts[2].trimmingCharacters(in: .whitespaces).replacingOccurrences(of: "error: ", with: ""))
+        }
+        return (1, 1, s)
+    }
+}
+
+/// Walks the YAML tree, collecting problems instead of stopping at the first.
+struct Reader {
+    var problems: [PlanProblem] = []
+
+    mutating func problem(_ node: Node?, _ message: String) {
+        problems.append(PlanProblem(line: node?.mark?.line ?? 0, column: node?.mark?.column ?? 0, message: message))
+    }
+
+    /// The mapping's entries by key, with unknown keys reported.
+    mutating func entries(_ map: Node.Mapping, allowed: [String], in context: String) -> [String: (key: Node, value: Node)] {
+        var out: [String: (Node, Node)] = [:]
+        for (k, v) in map {
+            guard let name = k.scalar?.string else { problem(k, "\(context): keys are plain words"); continue }
+            if !allowed.contains(name) {
+                let near = allowed.first { $0.hasPrefix(String(name.prefix(3))) }.map { " (did you mean '\($0)'?)" } ?? ""
+                problem(k, "unknown key '\(name)' in \(context)\(near); expected one of: \(allowed.joined(separator: ", "))")
+                continue
+            }
+            if out[name] != nil { problem(k, "'\(name)' is given twice in \(context)") }
+            out[name] = (k, v)
+        }
+        return out
+    }
+
+    mutating func string(_ e: [String: (key: Node, value: Node)], _ key: String) -> String? {
+        guard let (k, v) = e[key] else { return nil }
+        guard let s = v.scalar?.string, !s.isEmpty else { problem(v.mark == nil ? k : v, "'\(key)' must be a text value"); return nil }
+        return s
+    }
+
+    mutating func int(_ e: [String: (key: Node, value: Node)], _ key: String, range: ClosedRange<Int>, unit: String) -> Int? {
+        guard let (_, v) = e[key] else { return nil }
+        guard let s = v.scalar?.string, let n = Int(s) else { problem(v, "'\(key)' must be a whole number of \(unit), got '\(v.scalar?.string ?? "a list or mapping")'"); return nil }
+        guard range.contains(n) else { problem(v, "'\(key)' must be \(range.lowerBound) to \(range.upperBound) \(unit), got \(n)"); return nil }
+        return n
+    }
+
+    mutating func number(_ e: [String: (key: Node, value: Node)], _ key: String, min: Double, unit: String) -> Double? {
+        guard let (_, v) = e[key] else { return nil }
+        guard let s = v.scalar?.string, let n = Double(s), n.isFinite else { problem(v, "'\(key)' must be a number of \(unit), got '\(v.scalar?.string ?? "a list or mapping")'"); return nil }
+        guard n >= min else { problem(v, "'\(key)' must be at least \(min) \(unit), got \(n)"); return nil }
+        return n
+    }
+
+    mutating func bool(_ e: [String: (key: Node, value: Node)], _ key: String) -> Bool? {
+        guard let (_, v) = e[key] else { return nil }
+        switch v.scalar?.string.lowercased() {
+        case "true", "yes", "on": return true
+        case "false", "no", "off": return false
+        default: problem(v, "'\(key)' must be true or false, got '\(v.scalar?.string ?? "a list or mapping")'"); return nil
+        }
+    }
+
+    /// A list (or one value) whose items `parse` turns into values; an empty list is a problem.
+    mutating func list<T>(_ e: [String: (key: Node, value: Node)], _ key: String, _ parse: (inout Reader, Node) -> T?) -> [T]? {
+        guard let (k, v) = e[key] else { return nil }
+        let items: [Node] = v.sequence.map { Array($0) } ?? [v]
+        if items.isEmpty { problem(k, "'\(key)' is an empty list; give at least one value or leave the key out"); return nil }
+        var out: [T] = []
+        var ok = true
+        for item in items {
+            if let x = parse(&self, item) { out.append(x) } else { ok = false }
+        }
+        return ok ? out : nil
+    }
+
+    mutating func plan(_ map: Node.Mapping, fileName: String) -> Plan? {
+        let top = entries(map, allowed: ["name", "hosts", "guest", "workload", "matrix", "repetitions", "baseline_s", "tail_s",
+                                         "tail_until_workload_done", "max_tail_s", "p2p", "poll_interval_ms", "reset"], in: "the plan")
+        let name = string(top, "name") ?? (fileName as NSString).deletingPathExtension
+
+        // Hosts: "lab", or source/destination URIs and a domain.
+        var hosts: Plan.Hosts? = nil
+        var guestMemory = 1024, disk = 4096, accel = "auto"
+        if let g = top["guest"] {
+            if let gm = g.value.mapping {
+                let ge = entries(gm, allowed: ["memory_mib", "disk_mib", "accelerator"], in: "guest")
+                guestMemory = int(ge, "memory_mib", range: 64...16384, unit: "MiB") ?? guestMemory
+                disk = int(ge, "disk_mib", range: 64...1_048_576, unit: "MiB") ?? disk
+                if let a = string(ge, "accelerator") {
+                    if ["auto", "tcg", "kvm"].contains(a) { accel = a } else { problem(ge["accelerator"]?.value, "'accelerator' must be auto, tcg or kvm, got '\(a)'") }
+                }
+            } else { problem(g.value, "'guest' must be a mapping (memory_mib, disk_mib, accelerator)") }
+        }
+        switch top["hosts"] {
+        case nil:
+            problem(map.first?.key, "missing 'hosts': 'lab' for the embedded lab, or a mapping with source, destination and domain")
+        case let (_, v)? where v.scalar?.string == "lab":
+            hosts = .lab(guestMemoryMiB: guestMemory, diskSizeMiB: disk, accelerator: accel)
+        case let (_, v)?:
+            if let hm = v.mapping {
+                let he = entries(hm, allowed: ["source", "destination", "domain"], in: "hosts")
+                let s = string(he, "source"), d = string(he, "destination"), dom = string(he, "domain")
+                if s == nil && he["source"] == nil { problem(v, "hosts: missing 'source' (a libvirt URI)") }
+                if d == nil && he["destination"] == nil { problem(v, "hosts: missing 'destination' (a libvirt URI)") }
+                if dom == nil && he["domain"] == nil { problem(v, "hosts: missing 'domain' (the running domain to migrate)") }
+                if let s, let d, HostURI.sameHost(s, d) { problem(he["destination"]?.value, "hosts: destination '\(d)' is the source itself") }
+                if let s, let d, let dom { hosts = .uris(source: s, destination: d, domain: dom) }
+                if top["guest"] != nil { problem(top["guest"]?.key, "'guest' applies to the embedded lab only (hosts: lab)") }
+            } else {
+                problem(v, "'hosts' must be 'lab' or a mapping with source, destination and domain")
+            }
+        }
+
+        var workload = Workload()
+        if let w = top["workload"] {
+            if let wm = w.value.mapping {
+                let we = entries(wm, allowed: ["mode", "block_size_kib", "read_mib"], in: "workload")
+                if let m = string(we, "mode") {
+                    if let mode = Workload.ReadMode(rawValue: m) { workload.mode = mode } else { problem(we["mode"]?.value, "workload mode must be buffered or direct, got '\(m)'") }
+                }
+                if let bs = int(we, "block_size_kib", range: 4...65536, unit: "KiB") {
+                    if bs & (bs - 1) == 0 { workload.blockSizeKiB = bs } else { problem(we["block_size_kib"]?.value, "block_size_kib must be a power of two, got \(bs)") }
+                }
+                workload.amountMiB = int(we, "read_mib", range: 0...10_000_000, unit: "MiB (0 reads forever)") ?? workload.amountMiB
+            } else { problem(w.value, "'workload' must be a mapping (mode, block_size_kib, read_mib)") }
+        }
+
+        var matrix: Plan.Matrix? = nil
+        if let m = top["matrix"] {
+            if let mm = m.value.mapping {
+                let me = entries(mm, allowed: ["mode", "bandwidth", "link", "max_downtime_ms", "bandwidth_cap_mibps", "timeout_s"], in: "matrix")
+                let modes = list(me, "mode") { r, n -> MigrationRequest.Mode? in
+                    if let s = n.scalar?.string, let x = MigrationRequest.Mode(rawValue: s) { return x }
+                    r.problem(n, "mode must be live or non-live, got '\(n.scalar?.string ?? "?")'"); return nil
+                }
+                let rates = list(me, "bandwidth") { r, n -> LinkRate? in
+                    guard let s = n.scalar?.string, let rate = LinkRate(s) else {
+                        r.problem(n, "bandwidth must be a rate like 100mbit or 10mbit, or none, got '\(n.scalar?.string ?? "?")'"); return nil
+                    }
+                    if let b = rate.bitsPerSecond, b < 100_000 || b > 10_000_000_000 {
+                        r.problem(n, "bandwidth \(rate) cannot be shaped by the lab reliably; use 100kbit to 10gbit"); return nil
+                    }
+                    return rate
+                }
+                let links = list(me, "link") { r, n -> LinkModel? in
+                    if let s = n.scalar?.string, let x = LinkModel(rawValue: s) { return x }
+                    r.problem(n, "link must be shared or full-duplex, got '\(n.scalar?.string ?? "?")'"); return nil
+                }
+                let optionalPositive: (String, String) -> (inout Reader, Node) -> UInt64?? = { key, unit in
+                    { r, n in
+                        guard let s = n.scalar?.string else { r.problem(n, "\(key) values are numbers or none"); return nil }
+                        if s == "none" { return .some(nil) }
+                        guard let v = UInt64(s), v > 0 else { r.problem(n, "\(key) must be a positive whole number of \(unit) or none, got '\(s)'"); return nil }
+                        return .some(v)
+                    }
+                }
+                let downtimes = list(me, "max_downtime_ms", optionalPositive("max_downtime_ms", "milliseconds"))
+                let caps = list(me, "bandwidth_cap_mibps", optionalPositive("bandwidth_cap_mibps", "MiB/s"))
+                let timeouts = list(me, "timeout_s") { r, n -> Double?? in
+                    guard let s = n.scalar?.string else { r.problem(n, "timeout_s values are numbers or none"); return nil }
+                    if s == "none" { return .some(nil) }
+                    guard let v = Double(s), v > 0, v.isFinite else { r.problem(n, "timeout_s must be a positive number of seconds or none, got '\(s)'"); return nil }
+                    return .some(v)
+                }
+                if me["mode"] == nil { problem(m.key, "matrix: missing 'mode' (live, non-live)") }
+                if me["bandwidth"] == nil { problem(m.key, "matrix: missing 'bandwidth' (e.g. [100mbit, 10mbit])") }
+                if let modes, let rates {
+                    matrix = Plan.Matrix(
+                        modes: modes, bandwidths: rates, links: links ?? [.shared], maxDowntimeMs: downtimes ?? [nil],
+                        bandwidthCapMiBps: caps ?? [nil], timeoutSeconds: timeouts ?? [nil])
+                }
+            } else { problem(m.value, "'matrix' must be a mapping of knobs to lists of values") }
+        } else {
+            problem(map.first?.key, "missing 'matrix': the knobs to vary (mode, bandwidth, link, ...)")
+        }
+        if case .uris? = hosts, let matrix, matrix.bandwidths.contains(where: { $0.bitsPerSecond != nil }) || matrix.links.count > 1 {
+            problem(top["matrix"]?.key, "matrix: bandwidth and link are shaped only in the embedded lab; with real hosts use bandwidth: [none] (or bandwidth_cap_mibps to cap the migration)")
+        }
+
+        let repetitions = int(top, "repetitions", range: 1...1000, unit: "repetitions") ?? (top["repetitions"] == nil ? 1 : nil)
+        let baseline = number(top, "baseline_s", min: 0, unit: "seconds") ?? 15
+        let tail = number(top, "tail_s", min: 0, unit: "seconds") ?? 15
+        let untilDone = bool(top, "tail_until_workload_done") ?? false
+        let maxTail = number(top, "max_tail_s", min: 1, unit: "seconds") ?? 3600
+        let p2p = bool(top, "p2p") ?? true
+        let poll = int(top, "poll_interval_ms", range: 20...10_000, unit: "milliseconds") ?? 100
+        var reset = Plan.Reset()
+        if let r = top["reset"] {
+            if let rm = r.value.mapping {
+                let re = entries(rm, allowed: ["restart_guest", "drop_caches", "reshape"], in: "reset")
+                reset.restartGuest = bool(re, "restart_guest") ?? true
+                reset.dropCaches = bool(re, "drop_caches") ?? true
+                reset.reshape = bool(re, "reshape") ?? true
+            } else { problem(r.value, "'reset' must be a mapping (restart_guest, drop_caches, reshape)") }
+        }
+        if untilDone && workload.amountMiB == 0 {
+            problem(top["tail_until_workload_done"]?.value, "tail_until_workload_done needs a workload that ends: set workload read_mib")
+        }
+        guard let hosts, let matrix, let repetitions, problems.isEmpty else { return nil }
+        return Plan(name: name, hosts: hosts, workload: workload, matrix: matrix, repetitions: repetitions, baselineSeconds: baseline,
+                    tailSeconds: tail, untilWorkloadDone: untilDone, maxTailSeconds: maxTail, peerToPeer: p2p, pollIntervalMs: poll, reset: reset)
+    }
+}

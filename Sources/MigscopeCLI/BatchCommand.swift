@@ -1,0 +1,91 @@
+import ArgumentParser
+import Foundation
+import MigscopeBatch
+import MigscopeCore
+import MigscopeLab
+import MigscopeStore
+
+/// `migscope batch PLAN.yaml`: every run of a plan, recorded, resumable.
+struct BatchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "batch",
+        abstract: "Run a YAML plan (mode x bandwidth x link x options x repetitions), recording every run; resumable.")
+    @Argument(help: "The plan file.") var plan: String
+    @Option(help: ArgumentHelp("Results database.", valueName: "file")) var db: String = ResultsLocation.defaultDatabase
+    @Flag(help: "Skip the runs already complete in the database.") var resume = false
+    @Option(help: ArgumentHelp("Where the plan's report goes.", valueName: "dir")) var out: String?
+
+    func run() async throws {
+        // Checked before anything starts; every problem is reported at once (exit status 2).
+        let p: Plan
+        do { p = try PlanFile.load(path: plan) } catch let e as PlanErrors { throw PlanInvalid(errors: e) }
+        try await BatchDriver.run(p, db: db, resume: resume, out: out ?? "results/\(p.name)-report", paper: false)
+    }
+}
+
+/// `migscope reproduce`: the paper in one command.
+struct ReproduceCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "reproduce",
+        abstract: "Reproduce the paper in the embedded lab: live and non-live, 100 and 10 Mbit/s, with its figures and a table of its numbers next to ours.",
+        discussion: "Resumable: run it again to continue where it stopped. --quick runs a small version in a few minutes.")
+    @Flag(help: "A small version (192 MiB guest, 96 MiB read): minutes, not hours.") var quick = false
+    @Option(help: ArgumentHelp("shared (the paper's contention, default) or full-duplex.", valueName: "model")) var link: LinkModel = .shared
+    @Option(help: ArgumentHelp("Results database.", valueName: "file")) var db: String = "results/migscope-results.sqlite"
+    @Option(help: ArgumentHelp("Where the report goes.", valueName: "dir")) var out: String?
+
+    func run() async throws {
+        var plan = try PlanFile.load(path: BuiltinPlans.path(quick ? "paper-quick" : "paper"))
+        plan.matrix.links = [link]
+        if link != .shared { plan.name += "-" + link.rawValue }
+        try FileManager.default.createDirectory(atPath: (db as NSString).deletingLastPathComponent.isEmpty ? "." : (db as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try await BatchDriver.run(plan, db: db, resume: true, out: out ?? "results/\(plan.name)-report", paper: true)
+    }
+}
+
+/// Plan errors: every problem, one line each, then exit status 2.
+struct PlanInvalid: Error, CustomStringConvertible {
+    var errors: PlanErrors
+    var description: String { errors.description }
+}
+
+enum BatchDriver {
+    static func run(_ plan: Plan, db: String, resume: Bool, out: String, paper: Bool) async throws {
+        let store = try openStore(db)
+        let printer = ProgressPrinter(domain: "guest")
+        let runner = BatchRunner(plan: plan, store: store, observer: printer) { event in
+            switch event {
+            case .runStarting(let i, let n, let cell, let rep, let elapsed, let remaining):
+                let eta = remaining.map { ", about \(Format.seconds($0)) left" } ?? ""
+                printer.note("run \(i) of \(n): \(cell), repetition \(rep) (\(Format.seconds(elapsed)) elapsed\(eta))")
+            case .note(let text):
+                printer.note(text)
+            case .runFinished(let id, let outcome, let s):
+                let ratio = s.ioDuringRatio.map { String(format: ", I/O during %.0f %% of before", $0 * 100) } ?? ""
+                let read = s.workloadSeconds.map { ", read done in \(Format.seconds($0))" } ?? ""
+                printer.note("run \(id) \(outcome): migration \(s.migrationSeconds.map { Format.seconds($0) } ?? "-"), \(s.rounds) rounds\(ratio)\(read)")
+            }
+        }
+        let outcome = await Interrupts.cancellingOnCtrlC {
+            do { return Result<BatchRunner.Outcome, Error>.success(try await runner.run(resume: resume)) } catch { return .failure(error) }
+        } onFirst: {
+            printer.note("interrupted: aborting the current migration; finished runs are kept ('--resume' continues)")
+        }
+        printer.finish()
+        let result: BatchRunner.Outcome
+        do { result = try outcome.get() } catch let e as BatchError { throw CLIFailure(e.description) } catch let e as LabError { throw CLIFailure(e.message) }
+        let stats = try runner.cellStats()
+        print(TextTable.render(header: BatchReport.cellRows(stats)[0], rows: Array(BatchReport.cellRows(stats).dropFirst())))
+        if !stats.isEmpty {
+            let report = try BatchReport.write(plan: plan, store: store, stats: stats, to: out, paper: paper)
+            if paper {
+                print("")
+                print(TextTable.render(header: report.findings[0], rows: Array(report.findings.dropFirst())))
+            }
+            print("report: \(report.page)")
+        }
+        if result.interrupted {
+            throw CLIFailure("batch stopped after \(result.ran.count) run(s); the guest is \(result.guestLocation ?? "unknown"); '--resume' continues the plan")
+        }
+    }
+}

@@ -1,0 +1,172 @@
+import Foundation
+import MigscopeCore
+import XCTest
+
+@testable import MigscopeBatch
+
+final class PlanFileTests: XCTestCase {
+    let good = """
+        name: two-cells
+        hosts: lab
+        guest: {memory_mib: 256, disk_mib: 512, accelerator: tcg}
+        workload: {mode: direct, block_size_kib: 512, read_mib: 64}
+        matrix:
+          mode: [live, non-live]
+          bandwidth: [100mbit]
+          link: [full-duplex]
+          max_downtime_ms: [300, none]
+          timeout_s: [30]
+        repetitions: 3
+        baseline_s: 5
+        tail_s: 2
+        tail_until_workload_done: true
+        reset: {restart_guest: true, drop_caches: false}
+        """
+
+    func testAGoodPlanParsesWithEveryKey() throws {
+        let p = try PlanFile.parse(good)
+        XCTAssertEqual(p.name, "two-cells")
+        XCTAssertEqual(p.hosts, .lab(guestMemoryMiB: 256, diskSizeMiB: 512, accelerator: "tcg"))
+        XCTAssertEqual(p.workload, Workload(mode: .direct, blockSizeKiB: 512, amountMiB: 64))
+        XCTAssertEqual(p.matrix.modes, [.live, .nonLive])
+        XCTAssertEqual(p.matrix.maxDowntimeMs, [300, nil])
+        XCTAssertEqual(p.repetitions, 3)
+        XCTAssertEqual(p.baselineSeconds, 5)
+        XCTAssertTrue(p.untilWorkloadDone)
+        XCTAssertFalse(p.reset.dropCaches)
+        XCTAssertTrue(p.reset.reshape)
+        // live x 2 downtimes + non-live x 2 downtimes; the timeout does not apply to non-live.
+        XCTAssertEqual(p.cells.count, 4)
+        XCTAssertTrue(p.cells.filter { $0.mode == .nonLive }.allSatisfy { $0.timeoutSeconds == nil })
+    }
+
+    func testEveryProblemIsReportedAtOnceWithItsLine() {
+        let bad = """
+            hosts: lab
+            guest: {memory_mib: 10}
+            workload: {mode: sideways}
+            matrix:
+              mode: [live, sometimes]
+              bandwith: [100mbit]
+              link: []
+            repetitions: 0
+            extra: 1
+            """
+        XCTAssertThrowsError(try PlanFile.parse(bad, file: "p.yaml")) { error in
+            guard let e = error as? PlanErrors else { return XCTFail("\(error)") }
+            let lines = e.description.split(separator: "\n").map(String.init)
+            XCTAssertEqual(e.problems.count, 8, lines.joined(separator: "\n"))
+            XCTAssertTrue(lines.contains { $0.hasPrefix("p.yaml:2:21:") && $0.contains("memory_mib") }, "\(lines)")
+            XCTAssertTrue(lines.contains { $0.hasPrefix("p.yaml:3:18:") && $0.contains("sideways") })
+            XCTAssertTrue(lines.contains { $0.hasPrefix("p.yaml:5:16:") && $0.contains("sometimes") })
+            XCTAssertTrue(lines.contains { $0.hasPrefix("p.yaml:6:3:") && $0.contains("did you mean 'bandwidth'") })
+            XCTAssertTrue(lines.contains { $0.contains("'link' is an empty list") })
+            XCTAssertTrue(lines.contains { $0.hasPrefix("p.yaml:8:14:") && $0.contains("repetitions") })
+            XCTAssertTrue(lines.contains { $0.hasPrefix("p.yaml:9:1:") && $0.contains("unknown key 'extra'") })
+            XCTAssertTrue(lines.contains { $0.contains("missing 'bandwidth'") })
+        }
+    }
+
+    func testWrongTypesAndImpossibleValuesAreNamed() {
+        let cases: [(String, String)] = [
+            ("hosts: lab\nmatrix: {mode: [live], bandwidth: [5kbit]}", "cannot be shaped"),
+            ("hosts: lab\nmatrix: {mode: [live], bandwidth: [fast]}", "got 'fast'"),
+            ("hosts: lab\nmatrix: {mode: [live], bandwidth: [10mbit], timeout_s: [-1]}", "timeout_s must be a positive number"),
+            ("hosts: lab\nmatrix: {mode: [live], bandwidth: [10mbit]}\nrepetitions: many", "whole number"),
+            ("hosts: lab\nmatrix: {mode: [live], bandwidth: [10mbit]}\np2p: maybe", "true or false"),
+            ("hosts: lab\nmatrix: [live]", "'matrix' must be a mapping"),
+            ("hosts: cloud\nmatrix: {mode: [live], bandwidth: [10mbit]}", "'hosts' must be 'lab'"),
+            ("hosts: {source: qemu:///a, destination: qemu:///b, domain: g}\nmatrix: {mode: [live], bandwidth: [10mbit]}", "shaped only in the embedded lab"),
+            ("hosts: lab\nmatrix: {mode: [live], bandwidth: [10mbit]}\ntail_until_workload_done: true", "needs a workload that ends"),
+            ("- just\n- a list", "a plan is a mapping"),
+            ("hosts: [lab\n", "not valid YAML"),
+        ]
+        for (yaml, expected) in cases {
+            XCTAssertThrowsError(try PlanFile.parse(yaml)) { e in
+                XCTAssertTrue("\(e)".contains(expected), "for \(yaml.debugDescription): \(e)")
+            }
+        }
+    }
+
+    func testRealHostsTakeURIsAndNoShaping() throws {
+        let p = try PlanFile.parse("hosts: {source: 'qemu+ssh://a/system', destination: 'qemu+ssh://b/system', domain: web1}\nmatrix: {mode: [live], bandwidth: [none], bandwidth_cap_mibps: [10, 50]}")
+        XCTAssertEqual(p.hosts, .uris(source: "qemu+ssh://a/system", destination: "qemu+ssh://b/system", domain: "web1"))
+        XCTAssertEqual(p.cells.map(\.bandwidthCapMiBps), [10, 50])
+    }
+
+    func testTheShippedPlansParse() throws {
+        for name in ["paper", "paper-quick"] {
+            let p = try PlanFile.load(path: BuiltinPlans.path(name))
+            XCTAssertEqual(p.name, name)
+            XCTAssertEqual(Set(p.cells.map(\.mode)), [.live, .nonLive])
+            XCTAssertEqual(Set(p.cells.map(\.bandwidth)), [.mbit(100), .mbit(10)])
+            XCTAssertGreaterThan(p.workload.amountMiB, 0, "the paper's read has an end")
+        }
+    }
+}
+
+final class ScheduleTests: XCTestCase {
+    func plan(reps: Int) -> Plan {
+        Plan(name: "p", hosts: .lab(guestMemoryMiB: 256, diskSizeMiB: 512, accelerator: "tcg"), workload: Workload(),
+             matrix: .init(modes: [.live, .nonLive], bandwidths: [.mbit(100), .mbit(10)], links: [.shared]), repetitions: reps)
+    }
+
+    func testRepetitionsInterleaveAndAlternateTheirOrder() {
+        let s = plan(reps: 3).schedule
+        XCTAssertEqual(s.count, 12)
+        XCTAssertEqual(s.map(\.repetition), [1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3])
+        let cells = plan(reps: 1).cells.map(\.key)
+        XCTAssertEqual(s.prefix(4).map(\.cell.key), cells)
+        XCTAssertEqual(s.dropFirst(4).prefix(4).map(\.cell.key), cells.reversed())
+        XCTAssertEqual(s.suffix(4).map(\.cell.key), cells)
+    }
+
+    func testResumeSkipsExactlyTheCompleteRuns() {
+        let p = plan(reps: 2)
+        let done: Set<PlannedRun.Key> = [p.schedule[0].key, p.schedule[5].key]
+        let left = p.remaining(completed: done)
+        XCTAssertEqual(left.count, 6)
+        XCTAssertFalse(left.contains { done.contains($0.key) })
+        XCTAssertEqual(p.remaining(completed: Set(p.schedule.map(\.key))), [])
+    }
+
+    func testCellKeysAreStableAndReadable() {
+        let c = PlanCell(mode: .live, bandwidth: .mbit(10), link: .shared, maxDowntimeMs: 300, bandwidthCapMiBps: nil, timeoutSeconds: 120)
+        XCTAssertEqual(c.key, "mode=live bandwidth=10mbit link=shared max_downtime_ms=300 timeout_s=120")
+    }
+}
+
+final class StatsTests: XCTestCase {
+    func testMeanSdAndConfidenceInterval() throws {
+        let s = try XCTUnwrap(MeasureStats([10, 12, 14]))
+        XCTAssertEqual(s.mean, 12)
+        XCTAssertEqual(s.sd ?? 0, 2, accuracy: 1e-9)
+        // t(0.975, 2) = 4.303; 4.303 * 2 / sqrt(3)
+        XCTAssertEqual(s.ci95 ?? 0, 4.303 * 2 / 3.0.squareRoot(), accuracy: 1e-6)
+        let one = try XCTUnwrap(MeasureStats([5]))
+        XCTAssertNil(one.sd)
+        XCTAssertNil(one.ci95)
+        XCTAssertNil(MeasureStats([]))
+    }
+
+    func testThePaperComparisonSaysWhereWeAgreeAndDiffer() {
+        func summary(_ ratio: Double, _ read: Double, _ mig: Double) -> RunSummary {
+            var s = RunSummary(info: RunInfo(backend: "t", request: MigrationRequest(domain: "g", source: "a", destination: "b"), anchor: Date()),
+                               trace: Trace(), analysis: RunAnalysis(trace: Trace()))
+            s.ioDuringRatio = ratio
+            s.workloadSeconds = read
+            s.migrationSeconds = mig
+            return s
+        }
+        func cell(_ m: MigrationRequest.Mode, _ mbit: UInt64, _ s: RunSummary) -> (cell: PlanCell, stats: CellStats) {
+            let c = PlanCell(mode: m, bandwidth: .mbit(mbit), link: .shared, maxDowntimeMs: nil, bandwidthCapMiBps: nil, timeoutSeconds: nil)
+            return (c, CellStats(cell: c.key, runs: [(1, s)]))
+        }
+        let f = PaperComparison.findings([
+            cell(.live, 100, summary(0.12, 460, 100)), cell(.nonLive, 100, summary(0, 470, 110)),
+            cell(.live, 10, summary(0.4, 900, 500)), cell(.nonLive, 10, summary(0, 950, 400)),
+        ])
+        XCTAssertEqual(f.map(\.verdict), ["agrees", "agrees", "agrees", "differs", "agrees"])
+        XCTAssertTrue(f[0].ours.hasPrefix("12 %"))
+    }
+}
