@@ -69,6 +69,6 @@ let package = Package(
         .testTarget(name: "MigscopeReportTests", dependencies: ["MigscopeReport", "MigscopeCore"]),
         .testTarget(name: "MigscopeBatchTests", dependencies: ["MigscopeBatch", "MigscopeCore"]),
         .testTarget(name: "MigscopeLabTests", dependencies: ["MigscopeLab", "MigscopeCore"]),
-        .testTarget(name: "LabTests", dependencies: ["MigscopeLab", "MigscopeLibvirt", "MigscopeCore", "MigscopeStore", "MigscopeReport", "Libvirt"]),
+        .testTarget(name: "LabTests", dependencies: ["MigscopeLab", "MigscopeLibvirt", "MigscopeCore", "MigscopeStore", "MigscopeReport", "MigscopeBatch", "Libvirt"]),
     ]
 )

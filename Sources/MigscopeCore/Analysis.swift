@@ -135,8 +135,11 @@ public struct RunSummary: Sendable, Equatable, Codable {
         ioDuring = analysis.during?.meanReadBytesPerSecond
         ioAfter = analysis.after?.meanReadBytesPerSecond
         ioDuringRatio = analysis.ioDuringRatio
+        // The read's time on the host clock (pauses included) where known, else the guest's own.
         workloadSeconds = trace.events.first { $0.kind == .workloadDone }.flatMap { e in
-            e.detail.split(separator: " ").first { $0.hasPrefix("seconds=") }.flatMap { Double($0.dropFirst(8)) }
+            let fields = e.detail.split(separator: " ")
+            return (fields.first { $0.hasPrefix("host_seconds=") }.flatMap { Double($0.dropFirst(13)) })
+                ?? (fields.first { $0.hasPrefix("seconds=") }.flatMap { Double($0.dropFirst(8)) })
         }
         if let b = bytesSent, let m = info.domain?.memoryBytes, m > 0 { bytesSentOverMemory = Double(b) / Double(m) }
         convergence = Self.convergence(mode: info.request.mode, outcome: outcome, trace: trace)

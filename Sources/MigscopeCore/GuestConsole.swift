@@ -4,8 +4,8 @@ public enum GuestConsoleLine: Sendable, Equatable {
     case rate(sequence: Int, uptimeSeconds: Double, readBytesPerSecond: Double, writeBytesPerSecond: Double, readTotalBytes: Double)
     /// The reader started: its settings.
     case start(mode: String, blockSizeKiB: Int, amountMiB: Int, diskMiB: Int)
-    /// The reader finished its amount, in the guest's seconds.
-    case done(readTotalBytes: Double, seconds: Double)
+    /// The reader finished its amount, in the guest's seconds, at the guest's uptime `uptimeSeconds`.
+    case done(readTotalBytes: Double, seconds: Double, uptimeSeconds: Double?)
 
     /// Parses one console line; nil for anything that is not one of the guest's reports.
     public init?(_ line: Substring) {
@@ -27,7 +27,7 @@ public enum GuestConsoleLine: Sendable, Equatable {
             self = .start(mode: fields["mode"].map(String.init) ?? "?", blockSizeKiB: i("bs_kib") ?? 0, amountMiB: i("amount_mib") ?? 0, diskMiB: i("disk_mib") ?? 0)
         case "done":
             guard let total = d("read_total"), let s = d("seconds") else { return nil }
-            self = .done(readTotalBytes: total, seconds: s)
+            self = .done(readTotalBytes: total, seconds: s, uptimeSeconds: d("up"))
         default:
             return nil
         }

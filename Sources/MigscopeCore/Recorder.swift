@@ -226,8 +226,14 @@ public final class Recorder: @unchecked Sendable {
     }
 
     /// Link counters and the guest's console: local file reads.
+    ///
+    /// The guest's clock stops while it is paused, so its own "seconds" for the read leave out the
+    /// migration's downtime. Before the migration, host time = guest uptime + offset (lines are
+    /// only ever late, so the smallest difference seen is the offset); the read's start is placed on
+    /// the host clock with it, and its end is when the done line arrives.
     private func sampleLocal() async -> [Double] {
         var lastLinks: [String: (t: Double, c: LinkCounter)] = [:]
+        var guestOffset: Double? = nil
         return await onGrid { now in
             if let links {
                 for c in links.read() {
@@ -242,10 +248,15 @@ public final class Recorder: @unchecked Sendable {
             if let console {
                 for line in console.newLines() {
                     switch GuestConsoleLine(line) {
-                    case .rate(_, _, let r, let w, _)?:
+                    case .rate(_, let up, let r, let w, _)?:
                         add(IOSample(t: now, series: .guest, host: "guest", readBytesPerSecond: r, writeBytesPerSecond: w))
-                    case .done(let total, let seconds)?:
-                        add(EventRecord(t: now, kind: .workloadDone, detail: "read_total=\(Int64(total)) seconds=\(seconds)"))
+                        if lock.withLock({ trace.firstEvent(.migrationStarted) == nil }) { guestOffset = min(guestOffset ?? .infinity, now - up) }
+                    case .done(let total, let seconds, let up)?:
+                        var detail = "read_total=\(Int64(total)) seconds=\(seconds)"
+                        if let up, let offset = guestOffset {
+                            detail += " host_seconds=" + String(format: "%.2f", now - (up - seconds + offset))
+                        }
+                        add(EventRecord(t: now, kind: .workloadDone, detail: detail))
                     case .start(let mode, _, _, _)?:
                         add(EventRecord(t: now, kind: .note, detail: "guest workload started (\(mode))"))
                     case nil:

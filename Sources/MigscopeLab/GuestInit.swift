@@ -9,7 +9,7 @@
 /// Rate lines look like
 ///   MIGSCOPE rate seq=12 up=15.02 read_bps=12058624 write_bps=0 read_total=150994944
 /// and the reader's end like
-///   MIGSCOPE done read_total=4294967296 seconds=462.10
+///   MIGSCOPE done read_total=4294967296 seconds=462.10 up=470.3
 /// `up` is the guest's own uptime; the host stamps each line as it arrives, which is what puts the
 /// guest's view on migscope's clock (the guest's clock stops while it is paused).
 enum GuestInit {
@@ -73,7 +73,7 @@ enum GuestInit {
         fi
       done
       end=$(uptime_s)
-      report "MIGSCOPE done read_total=$((done_mib * 1048576)) seconds=$(awk "BEGIN{printf \"%.2f\", $end - $start}")"
+      report "MIGSCOPE done read_total=$((done_mib * 1048576)) seconds=$(awk "BEGIN{printf \"%.2f\", $end - $start}") up=$end"
     }
     reader &
 

@@ -69,7 +69,8 @@ final class GuestConsoleLineTests: XCTestCase {
         XCTAssertEqual(
             GuestConsoleLine("[    3.1] MIGSCOPE start mode=direct bs_kib=1024 amount_mib=0 disk_mib=512"),
             .start(mode: "direct", blockSizeKiB: 1024, amountMiB: 0, diskMiB: 512))
-        XCTAssertEqual(GuestConsoleLine("MIGSCOPE done read_total=4294967296 seconds=462.10"), .done(readTotalBytes: 4_294_967_296, seconds: 462.1))
+        XCTAssertEqual(GuestConsoleLine("MIGSCOPE done read_total=4294967296 seconds=462.10 up=470.5"), .done(readTotalBytes: 4_294_967_296, seconds: 462.1, uptimeSeconds: 470.5))
+        XCTAssertEqual(GuestConsoleLine("MIGSCOPE done read_total=1 seconds=2"), .done(readTotalBytes: 1, seconds: 2, uptimeSeconds: nil))
     }
 
     func testOtherLinesAreNotReports() {

@@ -143,6 +143,12 @@ final class AnalysisTests: XCTestCase {
         XCTAssertEqual(s.bytesSent, 1234)
         XCTAssertEqual(s.ioDuringRatio ?? 0, 0.2, accuracy: 1e-9)
         XCTAssertEqual(s.bandwidth, "100mbit")
+        XCTAssertNil(s.workloadSeconds)
+        // The read's time on the host clock wins over the guest's, whose clock stopped while paused.
+        t.events.append(EventRecord(t: 28, kind: .workloadDone, detail: "read_total=100 seconds=25.00 host_seconds=26.40"))
+        XCTAssertEqual(RunSummary(info: info, trace: t, analysis: RunAnalysis(trace: t)).workloadSeconds, 26.4)
+        t.events[t.events.count - 1].detail = "read_total=100 seconds=25.00"
+        XCTAssertEqual(RunSummary(info: info, trace: t, analysis: RunAnalysis(trace: t)).workloadSeconds, 25)
     }
 }
 
