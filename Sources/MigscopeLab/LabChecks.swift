@@ -5,6 +5,7 @@ import MigscopeCore
 public enum LabChecks {
     /// TCP throughput from one machine to another with iperf3, in bits/s (receiver's count).
     /// With `bothWays`, a second stream runs the other way at the same time; both rates are returned.
+    /// The first second (TCP's slow start) is left out of the figure.
     public static func throughput(from a: LabMachine, to b: LabMachine, seconds: Int = 5, bothWays: Bool = false) throws -> (forward: Double, reverse: Double?) {
         try Tools.require(["iperf3"])
         let server = try Command.spawnDetached(
@@ -25,12 +26,12 @@ public enum LabChecks {
             else { return nil }
             return sum["bits_per_second"] as? Double
         }
-        let forwardArgs = LabNetwork.inNamespace(a.namespace, ["iperf3", "-c", b.address, "-p", "5201", "-t", "\(seconds)", "-J"])
+        let forwardArgs = LabNetwork.inNamespace(a.namespace, ["iperf3", "-c", b.address, "-p", "5201", "-t", "\(seconds)", "--omit", "1", "-J"])
         guard bothWays else {
             guard let f = client(forwardArgs) else { throw LabError("iperf3 from \(a.rawValue) to \(b.rawValue) failed") }
             return (f, nil)
         }
-        let reverseArgs = LabNetwork.inNamespace(b.namespace, ["iperf3", "-c", a.address, "-p", "5202", "-t", "\(seconds)", "-J"])
+        let reverseArgs = LabNetwork.inNamespace(b.namespace, ["iperf3", "-c", a.address, "-p", "5202", "-t", "\(seconds)", "--omit", "1", "-J"])
         nonisolated(unsafe) var r: Double? = nil
         let group = DispatchGroup()
         group.enter()

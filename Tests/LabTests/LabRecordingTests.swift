@@ -99,7 +99,9 @@ final class LabRecordingTests: XCTestCase {
         for f in ["report.html", "run-\(id)/timeline.png", "run-\(id)/timeline.svg", "run-\(id)/network.png", "run-\(id)/rounds.png", "run-\(id)/rounds.csv"] {
             XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/report/" + f), "missing \(f)")
         }
-        XCTAssertTrue(try String(contentsOfFile: page, encoding: .utf8).contains("migration stream out"), "the network figure names the stream")
+        XCTAssertTrue(try String(contentsOfFile: page, encoding: .utf8).contains("data:image/png;base64,"))
+        let networkScript = try String(contentsOfFile: dir + "/report/run-\(id)/network.gp", encoding: .utf8)
+        XCTAssertTrue(networkScript.contains("hostA sent (source: migration stream out)"), "the network figure names the stream")
         let reportRounds = try String(contentsOfFile: dir + "/report/run-\(id)/rounds.csv", encoding: .utf8).split(separator: "\n")
         XCTAssertEqual(reportRounds.count - 1, trace.rounds.count)
 
