@@ -64,6 +64,7 @@ let package = Package(
 
         .testTarget(name: "MigscopeCoreTests", dependencies: ["MigscopeCore"]),
         .testTarget(name: "LibvirtTests", dependencies: ["Libvirt"]),
+        .testTarget(name: "LibxlTests", dependencies: ["Libxl"]),
         .testTarget(name: "MigscopeCLITests", dependencies: ["MigscopeCLI", "MigscopeCore"]),
         .testTarget(name: "MigscopeStoreTests", dependencies: ["MigscopeStore", "MigscopeCore", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "MigscopeReportTests", dependencies: ["MigscopeReport", "MigscopeCore"]),
