@@ -86,7 +86,13 @@ public final class Recorder: @unchecked Sendable {
     private var runID: Int64 = 0
     private var sinkError: String?
 
-    public init(settings: RecorderSettings = RecorderSettings(), sink: (any TraceSink)?, console: ConsoleTailer? = nil, links: (any LinkCounterSource)? = nil) {
+    /// Called once recording has begun (the batch starts the guest's read here, so the whole read
+    /// is on the record).
+    private let onStart: (@Sendable () -> Void)?
+
+    public init(settings: RecorderSettings = RecorderSettings(), sink: (any TraceSink)?, console: ConsoleTailer? = nil, links: (any LinkCounterSource)? = nil,
+                onStart: (@Sendable () -> Void)? = nil) {
+        self.onStart = onStart
         self.settings = settings
         self.sink = sink
         self.console = console
@@ -133,6 +139,11 @@ public final class Recorder: @unchecked Sendable {
         }
 
         var migration: MigrationSummary? = nil
+        if let onStart {
+            // Give the samplers their first tick, so the start is seen from its beginning.
+            try? await Task.sleep(for: settings.interval)
+            onStart()
+        }
         try? await Task.sleep(for: settings.baseline)
         if Task.isCancelled {
             add(EventRecord(t: t(clock.now), kind: .migrationAborted, detail: "interrupted before the migration started"))

@@ -34,25 +34,33 @@ enum GuestInit {
     MODE=$(arg mode buffered)
     BS_KIB=$(arg bs_kib 1024)
     AMOUNT_MIB=$(arg amount_mib 0)
+    TRIGGER=$(arg trigger 0)
     if [ "$(arg probe 0)" = 1 ]; then
       echo "MIGSCOPE probe ok"
       poweroff -f
     fi
 
     i=0
-    while { [ ! -b /dev/vda ] || [ ! -c /dev/hvc0 ]; } && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done
+    while { [ ! -b /dev/vda ] || [ ! -c /dev/hvc0 ] || { [ "$TRIGGER" = 1 ] && [ ! -c /dev/hvc1 ]; }; } && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done
     REPORT=/dev/console
     [ -c /dev/hvc0 ] && REPORT=/dev/hvc0
     report() { echo "$*" > $REPORT; }
     if [ ! -b /dev/vda ]; then report "MIGSCOPE error no disk /dev/vda"; echo "MIGSCOPE error no disk /dev/vda"; fi
     DISK_MIB=$(( $(cat /sys/block/vda/size) / 2048 ))
-    report "MIGSCOPE start mode=$MODE bs_kib=$BS_KIB amount_mib=$AMOUNT_MIB disk_mib=$DISK_MIB"
-    echo "MIGSCOPE start (reports on $REPORT)"
+    [ "$TRIGGER" = 1 ] || report "MIGSCOPE start mode=$MODE bs_kib=$BS_KIB amount_mib=$AMOUNT_MIB disk_mib=$DISK_MIB"
+    report "MIGSCOPE booted"
+    echo "MIGSCOPE booted (reports on $REPORT)"
 
     uptime_s() { cut -d' ' -f1 /proc/uptime; }
     sectors() { set -- $(cat /sys/block/vda/stat); echo "$3 $7"; }
 
     reader() {
+      if [ "$TRIGGER" = 1 ] && [ -c /dev/hvc1 ]; then
+        # Wait for the host's go on the control console, so the read starts when recording does.
+        report "MIGSCOPE waiting for the host's go"
+        read -r go < /dev/hvc1
+        report "MIGSCOPE start mode=$MODE bs_kib=$BS_KIB amount_mib=$AMOUNT_MIB disk_mib=$DISK_MIB"
+      fi
       flag=""
       [ "$MODE" = direct ] && flag="iflag=direct"
       chunk_mib=64

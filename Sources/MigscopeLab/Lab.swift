@@ -124,17 +124,21 @@ public enum Lab {
         return LabStatus.Link(bandwidth: state.settings.bandwidth.description, model: state.settings.link.rawValue)
     }
 
-    /// (Re)starts the guest on a host, optionally with another workload or memory size.
-    public static func startGuest(on host: LabMachine = .hostA, memoryMiB: Int? = nil, workload: Workload? = nil) async throws {
+    /// (Re)starts the guest on a host, optionally with another workload or memory size. With
+    /// `waitForGo`, the guest boots and reports but reads only after `startWorkload()`.
+    public static func startGuest(on host: LabMachine = .hostA, memoryMiB: Int? = nil, workload: Workload? = nil, waitForGo: Bool = false) async throws {
         try requireRoot()
         guard var state = LabState.load() else { throw LabError("no lab is up; 'migscope lab up' builds one") }
         if let memoryMiB { state.settings.guestMemoryMiB = memoryMiB }
         if let workload { state.settings.workload = workload }
         if let p = state.settings.problems().first { throw LabError(p) }
         LabGuest.destroyEverywhere()
-        try await LabGuest.start(on: host, settings: state.settings, accelerator: state.accelerator)
+        try await LabGuest.start(on: host, settings: state.settings, accelerator: state.accelerator, trigger: waitForGo)
         try state.save()
     }
+
+    /// Starts the read of a guest started with `waitForGo`.
+    public static func startWorkload() throws { try LabGuest.triggerWorkload() }
 
     public static func stopGuest() { LabGuest.destroyEverywhere() }
 

@@ -38,10 +38,11 @@ enum LabGuest {
         try? fm.removeItem(atPath: root)
     }
 
-    static func commandLine(_ w: Workload, probe: Bool = false) -> String {
+    static func commandLine(_ w: Workload, probe: Bool = false, trigger: Bool = false) -> String {
         var parts = ["console=ttyS0", "panic=-1", "quiet", "migscope.mode=\(w.mode.rawValue)",
                      "migscope.bs_kib=\(w.blockSizeKiB)", "migscope.amount_mib=\(w.amountMiB)"]
         if probe { parts.append("migscope.probe=1") }
+        if trigger { parts.append("migscope.trigger=1") }
         return parts.joined(separator: " ")
     }
 
@@ -65,7 +66,7 @@ enum LabGuest {
         return ("tcg", "KVM probe failed: \(why)")
     }
 
-    static func domainXML(_ s: LabSettings, accelerator: String) -> String {
+    static func domainXML(_ s: LabSettings, accelerator: String, trigger: Bool = false) -> String {
         let cpu = accelerator == "kvm" ? "<cpu mode='host-passthrough'/>" : ""
         return """
         <domain type='\(accelerator == "kvm" ? "kvm" : "qemu")'>
@@ -76,7 +77,7 @@ enum LabGuest {
             <type arch='x86_64' machine='pc'>hvm</type>
             <kernel>\(kernel)</kernel>
             <initrd>\(initramfs)</initrd>
-            <cmdline>\(commandLine(s.workload))</cmdline>
+            <cmdline>\(commandLine(s.workload, trigger: trigger))</cmdline>
           </os>
           \(cpu)
           <on_poweroff>destroy</on_poweroff>
@@ -99,26 +100,32 @@ enum LabGuest {
               <source path='\(LabLayout.reportLog)' append='on'/>
               <target type='virtio' port='1'/>
             </console>
+            <console type='pipe'>
+              <source path='\(LabLayout.controlPipe)'/>
+              <target type='virtio' port='2'/>
+            </console>
             <memballoon model='none'/>
           </devices>
         </domain>
         """
     }
 
-    /// Starts the guest on `host` and waits until its /init reports that reading began.
-    static func start(on host: LabMachine, settings: LabSettings, accelerator: String) async throws {
+    /// Starts the guest on `host` and waits until its /init reports that it booted (and, unless
+    /// `trigger`, began reading; with `trigger` it reads once `triggerWorkload()` says go).
+    static func start(on host: LabMachine, settings: LabSettings, accelerator: String, trigger: Bool = false) async throws {
+        try makeControlPipes()
         let conn = try Connection(uri: host.libvirtURI)
         if let old = try? conn.domain(named: LabLayout.guestName), old.isActive { try? old.destroy() }
         let startedAt = consoleSize()
         let reportsAt = reportSize()
         do {
-            _ = try conn.createDomain(xml: domainXML(settings, accelerator: accelerator))
+            _ = try conn.createDomain(xml: domainXML(settings, accelerator: accelerator, trigger: trigger))
         } catch {
             throw LabError("the guest did not start on \(host.rawValue): \(error.message)")
         }
         let deadline = Date().addingTimeInterval(90)
         while Date() < deadline {
-            if let reports = text(of: LabLayout.reportLog, from: reportsAt), reports.contains("MIGSCOPE start") { return }
+            if let reports = text(of: LabLayout.reportLog, from: reportsAt), reports.contains("MIGSCOPE booted") { return }
             if let text = consoleText(from: startedAt) {
                 if text.contains("MIGSCOPE error") || text.contains("Kernel panic") {
                     let line = text.split(whereSeparator: \.isNewline).first { $0.contains("MIGSCOPE error") || $0.contains("Kernel panic") } ?? ""
@@ -128,6 +135,25 @@ enum LabGuest {
             try await Task.sleep(for: .milliseconds(250))
         }
         throw LabError("the guest did not report within 90 s; see \(LabLayout.consoleLog)")
+    }
+
+    /// QEMU's pipe console opens PATH.in and PATH.out read-write; FIFOs, so nothing is stored.
+    static func makeControlPipes() throws {
+        for suffix in [".in", ".out"] where !FileManager.default.fileExists(atPath: LabLayout.controlPipe + suffix) {
+            guard mkfifo(LabLayout.controlPipe + suffix, 0o600) == 0 else {
+                throw LabError("cannot make the guest's control pipe \(LabLayout.controlPipe + suffix): errno \(errno)")
+            }
+        }
+    }
+
+    /// Tells a guest started with `trigger` to begin its read. The FIFO is open in QEMU, so
+    /// writing never blocks; a guest that is not waiting ignores it.
+    static func triggerWorkload() throws {
+        let fd = open(LabLayout.controlPipe + ".in", O_WRONLY | O_NONBLOCK)
+        guard fd >= 0 else { throw LabError("cannot reach the guest's control pipe (is the guest running?): errno \(errno)") }
+        defer { close(fd) }
+        let go = Array("go\n".utf8)
+        guard write(fd, go, go.count) == go.count else { throw LabError("writing to the guest's control pipe failed: errno \(errno)") }
     }
 
     /// Which host runs the guest now, and in what state.

@@ -17,6 +17,8 @@ public enum LabLayout {
     public static var consoleLog: String { guestDirectory + "/console.log" }
     /// The guest's virtio console: its MIGSCOPE report lines, appended to by whichever QEMU runs it.
     public static var reportLog: String { guestDirectory + "/reports.log" }
+    /// The guest's control console (a FIFO pair): the host writes "go" to start a triggered read.
+    public static var controlPipe: String { guestDirectory + "/control" }
     /// The folders each libvirt daemon gets a private copy of (bind-mounted in its mount namespace).
     public static let daemonPrivateFolders = ["/etc/libvirt", "/run/libvirt", "/var/lib/libvirt", "/var/cache/libvirt", "/var/log/libvirt"]
 }

@@ -73,6 +73,13 @@ final class GuestConsoleLineTests: XCTestCase {
         XCTAssertEqual(GuestConsoleLine("MIGSCOPE done read_total=1 seconds=2"), .done(readTotalBytes: 1, seconds: 2, uptimeSeconds: nil))
     }
 
+    func testADoneLineAsTheLabGuestWritesIt() {
+        let text = "MIGSCOPE rate seq=8 up=11.66 read_bps=12098954 write_bps=0 read_total=97529856\r\nMIGSCOPE done read_total=100663296 seconds=8.68 up=12.06\r\n"
+        let lines = text.split(whereSeparator: \.isNewline).compactMap(GuestConsoleLine.init)
+        XCTAssertEqual(lines.count, 2)
+        XCTAssertEqual(lines.last, .done(readTotalBytes: 100_663_296, seconds: 8.68, uptimeSeconds: 12.06))
+    }
+
     func testOtherLinesAreNotReports() {
         XCTAssertNil(GuestConsoleLine("[    0.000000] Linux version 6.1.0"))
         XCTAssertNil(GuestConsoleLine("MIGSCOPE rate seq=x"))
