@@ -166,12 +166,18 @@ public final class BatchRunner: @unchecked Sendable {
         }
     }
 
-    /// Per-cell statistics over every complete run of the plan in the database.
+    /// Per-cell statistics over every complete run of the plan in the database, each run's summary
+    /// computed afresh from its trace (so a report always uses the current analysis).
     public func cellStats() throws -> [CellStats] {
-        let runs = try store.runs().filter { $0.plan == plan.name && $0.status == "completed" && $0.summary != nil }
+        let runs = try store.runs().filter { $0.plan == plan.name && $0.status == "completed" }
         let byCell = Dictionary(grouping: runs) { $0.cell ?? "?" }
-        return plan.cells.map(\.key).compactMap { key in
-            byCell[key].map { CellStats(cell: key, runs: $0.map { ($0.id, $0.summary!) }) }
+        return try plan.cells.map(\.key).compactMap { key in
+            guard let listed = byCell[key] else { return nil }
+            let summaries = try listed.map { r -> (id: Int64, summary: RunSummary) in
+                let stored = try store.run(r.id)
+                return (r.id, RunSummary(info: stored.info, trace: stored.trace, analysis: RunAnalysis(trace: stored.trace)))
+            }
+            return CellStats(cell: key, runs: summaries)
         }
     }
 }

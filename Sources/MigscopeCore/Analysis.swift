@@ -59,9 +59,10 @@ public struct RunAnalysis: Sendable, Equatable, Codable {
         if let s = migrationStartS, let e = migrationEndS {
             // A sample reports the interval before it: the one stamped at the start still describes
             // "before", and the first one after the end straddles it and belongs to neither.
-            before = Self.stats(series.filter { $0.t <= s })
-            during = Self.stats(series.filter { $0.t > s && $0.t <= e })
-            after = Self.stats(series.filter { $0.t > e + 1 })
+            let first = series.first?.t ?? s, last = series.last?.t ?? e
+            before = Self.stats(series, from: min(first - Self.usualInterval(series), s), to: s)
+            during = Self.stats(series, from: s, to: e)
+            after = Self.stats(series, from: e + 1, to: max(last, e + 1))
             guestGapMs = Self.longestGap(guest, from: s, to: e).map { $0 * 1000 }
         }
     }
@@ -77,14 +78,38 @@ public struct RunAnalysis: Sendable, Equatable, Codable {
         }.sorted { $0.t < $1.t }
     }
 
-    static func stats(_ s: [IOSample]) -> PhaseStats? {
-        guard !s.isEmpty else { return nil }
-        let reads = s.map(\.readBytesPerSecond).sorted()
+    /// The median spacing of a series' samples.
+    static func usualInterval(_ s: [IOSample]) -> Double {
+        let gaps = zip(s, s.dropFirst()).map { $1.t - $0.t }.sorted()
+        return gaps.isEmpty ? 1 : gaps[gaps.count / 2]
+    }
+
+    /// The phase (from, to]: means weighted by time, so a stretch without samples counts as no
+    /// I/O. A guest paused for the final copy prints nothing (its clock stops), and leaving that out
+    /// would make a migration look kinder than it was. Each sample reports the interval before it,
+    /// at most the series' usual spacing, clipped to the phase.
+    static func stats(_ series: [IOSample], from: Double, to: Double) -> PhaseStats? {
+        guard to > from else { return nil }
+        let usual = usualInterval(series)
+        var readBytes = 0.0, writeBytes = 0.0
+        var inPhase: [IOSample] = []
+        var previous: Double? = nil
+        for x in series {
+            defer { previous = x.t }
+            guard x.t > from && x.t <= to else { continue }
+            let covered = min(x.t - (previous ?? (x.t - usual)), usual, x.t - from)
+            readBytes += x.readBytesPerSecond * covered
+            writeBytes += x.writeBytesPerSecond * covered
+            inPhase.append(x)
+        }
+        guard !inPhase.isEmpty else { return nil }
+        let reads = inPhase.map(\.readBytesPerSecond).sorted()
         func pct(_ p: Double) -> Double { reads[min(reads.count - 1, Int((Double(reads.count - 1) * p).rounded()))] }
+        let length = to - from
         return PhaseStats(
-            samples: s.count, meanReadBytesPerSecond: reads.reduce(0, +) / Double(reads.count),
+            samples: inPhase.count, meanReadBytesPerSecond: readBytes / length,
             p10ReadBytesPerSecond: pct(0.1), p50ReadBytesPerSecond: pct(0.5), p90ReadBytesPerSecond: pct(0.9),
-            meanWriteBytesPerSecond: s.map(\.writeBytesPerSecond).reduce(0, +) / Double(s.count))
+            meanWriteBytesPerSecond: writeBytes / length)
     }
 
     /// Longest interval between consecutive guest lines overlapping [from, to], less the median interval.
