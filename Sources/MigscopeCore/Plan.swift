@@ -206,7 +206,7 @@ public struct CellStats: Sendable, Equatable, Codable {
         guestGapMs = MeasureStats(s.compactMap(\.guestGapMs))
         ioDuringRatio = MeasureStats(s.compactMap(\.ioDuringRatio))
         workloadSeconds = MeasureStats(s.compactMap(\.workloadSeconds))
-        bytesSent = MeasureStats(s.compactMap { $0.bytesSent.map(Double.init) })
+        bytesSent = MeasureStats(s.compactMap { $0.bytesSent.map { Double($0) } })
         rounds = MeasureStats(s.map { Double($0.rounds) })
     }
 }

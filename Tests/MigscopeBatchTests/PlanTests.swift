@@ -167,6 +167,11 @@ final class StatsTests: XCTestCase {
             cell(.live, 10, summary(0.4, 900, 500)), cell(.nonLive, 10, summary(0, 950, 400)),
         ])
         XCTAssertEqual(f.map(\.verdict), ["agrees", "agrees", "agrees", "differs", "agrees"])
+        var withBytes = summary(0.1, 1, 1)
+        withBytes.bytesSent = 185_063_614
+        let stats = CellStats(cell: "c", runs: [(1, withBytes)])
+        XCTAssertEqual(stats.bytesSent?.mean, 185_063_614)
+        XCTAssertEqual(BatchReport.cellRows([stats])[1][7], "176", "MiB sent")
         XCTAssertTrue(f[0].ours.hasPrefix("12 %"))
     }
 }
