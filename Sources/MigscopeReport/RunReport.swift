@@ -138,7 +138,7 @@ public enum RunReport {
         // Rounds: bytes sent and dirty rate per round.
         var roundsFigure = ""
         if !trace.rounds.isEmpty {
-            try tsv(trace.rounds.map { [Double($0.number), Double($0.bytesSent) / 1_048_576, Double($0.dirtyBytesPerSecond ?? 0) / 1e6, $0.stopAndCopy ? 1 : 0] }, to: runDir + "/rounds.tsv")
+            try tsv(trace.rounds.map { [Double($0.number), Double($0.bytesSent) / 1_048_576, Double($0.dirtyBytesPerSecond ?? 0) / 1e6, $0.stopAndCopy ? 1 : 0] }, to: runDir + "/rounds.tsv", breakGaps: false)
             let r = try Gnuplot.render("rounds", body: """
                 set title \(Gnuplot.quote("Pre-copy rounds: " + label(info)))
                 set xlabel "round"
@@ -332,10 +332,18 @@ public enum RunReport {
             .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "'", with: "&#39;")
     }
 
-    static func tsv(_ rows: [[Double]], to path: String) throws {
+    /// Writes rows for gnuplot. Time series (first column time) get a blank line where samples stop
+    /// for much longer than usual (a paused guest), so the curve breaks there instead of drawing a
+    /// straight line across the silence.
+    static func tsv(_ rows: [[Double]], to path: String, breakGaps: Bool = true) throws {
         var s = ""
         s.reserveCapacity(rows.count * 24)
+        let gaps = zip(rows, rows.dropFirst()).map { $1[0] - $0[0] }.sorted()
+        let usual = gaps.isEmpty ? 0 : gaps[gaps.count / 2]
+        var previous: Double? = nil
         for r in rows {
+            if breakGaps, let p = previous, usual > 0, r[0] - p > max(2.5 * usual, usual + 1) { s += "\n" }
+            previous = r[0]
             var first = true
             for v in r {
                 if !first { s += "\t" }
