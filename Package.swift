@@ -45,7 +45,7 @@ let package = Package(
         // Batches: YAML plans, their schedule, resuming, and the paper's built-in plans.
         .target(
             name: "MigscopeBatch",
-            dependencies: ["MigscopeCore", "MigscopeLab", "MigscopeLibvirt", "MigscopeStore", "MigscopeReport", "Libvirt", "Yams"],
+            dependencies: ["MigscopeCore", "MigscopeLab", "MigscopeLibvirt", "MigscopeStore", "MigscopeReport", "Yams"],
             resources: [.copy("Plans")]),
 
         // The embedded lab: namespaces, tc, iSCSI target, daemons, guest.
@@ -60,7 +60,7 @@ let package = Package(
             ]),
         .executableTarget(name: "migscope", dependencies: ["MigscopeCLI"]),
         // Benchmarks that print figures (the recorder's cost and sampling fidelity in the lab).
-        .executableTarget(name: "migscope-bench", dependencies: ["MigscopeCore", "MigscopeLab", "MigscopeLibvirt", "MigscopeStore", "MigscopeReport", "Libvirt"]),
+        .executableTarget(name: "migscope-bench", dependencies: ["MigscopeCore", "MigscopeLab", "MigscopeLibvirt", "MigscopeStore", "MigscopeReport"]),
 
         .testTarget(name: "MigscopeCoreTests", dependencies: ["MigscopeCore"]),
         .testTarget(name: "LibvirtTests", dependencies: ["Libvirt"]),

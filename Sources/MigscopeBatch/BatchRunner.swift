@@ -1,5 +1,4 @@
 import Foundation
-import Libvirt
 import MigscopeCore
 import MigscopeLab
 import MigscopeLibvirt
@@ -161,7 +160,7 @@ public final class BatchRunner: @unchecked Sendable {
 
     func whereIsTheGuest() -> String? {
         switch plan.hosts {
-        case .lab: return LabGuestPlace.current().map { "on \($0.rawValue) (\($0.libvirtURI))" } ?? "not running"
+        case .lab: return Lab.guestHost().map { "on \($0.rawValue) (\($0.libvirtURI))" } ?? "not running"
         case .uris: return nil
         }
     }
@@ -178,15 +177,6 @@ public final class BatchRunner: @unchecked Sendable {
                 return (r.id, RunSummary(info: stored.info, trace: stored.trace, analysis: RunAnalysis(trace: stored.trace)))
             }
             return CellStats(cell: key, runs: summaries)
-        }
-    }
-}
-
-/// Where the lab's guest runs now.
-enum LabGuestPlace {
-    static func current() -> LabMachine? {
-        LabMachine.hypervisors.first { h in
-            (try? Connection(uri: h.libvirtURI).domain(named: LabLayout.guestName).isActive) == true
         }
     }
 }

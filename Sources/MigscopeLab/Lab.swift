@@ -142,6 +142,9 @@ public enum Lab {
 
     public static func stopGuest() { LabGuest.destroyEverywhere() }
 
+    /// The host the guest runs on now, if any.
+    public static func guestHost() -> LabMachine? { LabGuest.locate()?.host }
+
     /// Empties this machine's page cache, where the iSCSI target's disk image is cached: the next
     /// run's reads then come from the disk again, as the first run's did.
     public static func dropPageCache() {

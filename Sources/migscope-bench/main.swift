@@ -1,5 +1,5 @@
 import Foundation
-import Libvirt
+
 import MigscopeCore
 import MigscopeLab
 import MigscopeLibvirt
@@ -49,12 +49,8 @@ func daemonCPUSeconds() -> Double {
     }
 }
 
-func guestHost() -> LabMachine? {
-    LabMachine.hypervisors.first { (try? Connection(uri: $0.libvirtURI).domain(named: LabLayout.guestName).isActive) == true }
-}
-
 func bringBackToA() async throws {
-    if guestHost() == .hostB {
+    if Lab.guestHost() == .hostB {
         let r = MigrationRequest(domain: LabLayout.guestName, source: LabMachine.hostB.libvirtURI, destination: LabMachine.hostA.libvirtURI, mode: .nonLive)
         _ = await MigrationRunner().run(try await LibvirtBackend().prepare(r))
     }

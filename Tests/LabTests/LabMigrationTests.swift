@@ -54,11 +54,7 @@ final class LabMigrationTests: XCTestCase {
         return summary
     }
 
-    static func guestHost() -> LabMachine? {
-        LabMachine.hypervisors.first { h in
-            (try? Connection(uri: h.libvirtURI).domain(named: LabLayout.guestName).isActive) == true
-        }
-    }
+    static func guestHost() -> LabMachine? { Lab.guestHost() }
 
     /// Waits for `lines` rate lines written after `offset` in which the guest read something.
     static func waitForReading(after offset: UInt64, lines: Int, timeout: Duration = .seconds(60)) async throws -> Bool {
