@@ -30,9 +30,14 @@ final class LabNetworkTests: XCTestCase {
             assertClose(one.forward, to: Double(mbit) * 1e6, "\(mbit)mbit A->B")
             // Longer at 10 Mbit/s: two TCP flows need a few seconds to share a slow link fairly.
             let both = try LabChecks.throughput(from: .hostA, to: .hostB, seconds: mbit == 10 ? 8 : 4, bothWays: true)
-            // Each direction has the full rate at once.
-            assertClose(both.forward, to: Double(mbit) * 1e6, within: 0.2, "\(mbit)mbit A->B with B->A")
-            assertClose(both.reverse ?? 0, to: Double(mbit) * 1e6, within: 0.2, "\(mbit)mbit B->A with A->B")
+            // Both directions at once: together far more than one rate (a shared link caps the sum
+            // at one). Each stays below its solo figure: its ACKs queue behind the other flow's
+            // data in a port buffer, as on a real link with buffers.
+            let rate = Double(mbit) * 1e6
+            print("measured \(mbit)mbit both ways: \(String(format: "%.1f + %.1f", both.forward / 1e6, (both.reverse ?? 0) / 1e6)) Mbit/s")
+            XCTAssertGreaterThan(both.forward, 0.6 * rate, "A->B with B->A at \(mbit)mbit: \(both)")
+            XCTAssertGreaterThan(both.reverse ?? 0, 0.6 * rate, "B->A with A->B at \(mbit)mbit: \(both)")
+            XCTAssertGreaterThan(both.forward + (both.reverse ?? 0), 1.4 * rate, "full duplex carries more than one rate in total: \(both)")
         }
         _ = try Lab.set(bandwidth: LabFixture.settings.bandwidth, link: LabFixture.settings.link)
     }
