@@ -47,6 +47,30 @@ public enum PlanFile {
         return plan!
     }
 
+    /// Real hosts must answer and the domain must exist on one of them: checked before anything
+    /// runs, each failure at the line that names the host.
+    public static func checkHosts(_ plan: Plan, file: String, reach: (String) async -> String?, findDomain: (String, String) async -> Bool) async throws {
+        guard case .uris(let source, let destination, let domain) = plan.hosts else { return }
+        var problems: [PlanProblem] = []
+        func at(_ key: String) -> (Int, Int) { plan.locations[key].map { ($0.line, $0.column) } ?? (0, 0) }
+        var reachable: [String] = []
+        for (key, uri) in [("source", source), ("destination", destination)] {
+            if let why = await reach(uri) {
+                let (l, c) = at(key)
+                problems.append(PlanProblem(line: l, column: c, message: "\(key) \(uri) cannot be reached: \(why)"))
+            } else { reachable.append(uri) }
+        }
+        if reachable.count == 2 {
+            let onSource = await findDomain(domain, source)
+            let onDestination = onSource ? false : await findDomain(domain, destination)
+            if !onSource && !onDestination {
+                let (l, c) = at("domain")
+                problems.append(PlanProblem(line: l, column: c, message: "no running domain '\(domain)' on \(source) or \(destination)"))
+            }
+        }
+        if !problems.isEmpty { throw PlanErrors(file: file, problems: problems) }
+    }
+
     static func splitMark(_ s: String) -> (Int, Int, String) {
         let parts = s.split(separator: ":", maxSplits: 2)
         if parts.count == 3, let l = Int(parts[0]), let c = Int(parts[1]) {
@@ -59,6 +83,7 @@ public enum PlanFile {
 /// Walks the YAML tree, collecting problems instead of stopping at the first.
 struct Reader {
     var problems: [PlanProblem] = []
+    var locations: [String: PlanLocation] = [:]
 
     mutating func problem(_ node: Node?, _ message: String) {
         problems.append(PlanProblem(line: node?.mark?.line ?? 0, column: node?.mark?.column ?? 0, message: message))
@@ -154,6 +179,9 @@ struct Reader {
                 if dom == nil && he["domain"] == nil { problem(v, "hosts: missing 'domain' (the running domain to migrate)") }
                 if let s, let d, HostURI.sameHost(s, d) { problem(he["destination"]?.value, "hosts: destination '\(d)' is the source itself") }
                 if let s, let d, let dom { hosts = .uris(source: s, destination: d, domain: dom) }
+                for key in ["source", "destination", "domain"] {
+                    if let m = he[key]?.value.mark { locations[key] = PlanLocation(line: m.line, column: m.column) }
+                }
                 if top["guest"] != nil { problem(top["guest"]?.key, "'guest' applies to the embedded lab only (hosts: lab)") }
             } else {
                 problem(v, "'hosts' must be 'lab' or a mapping with source, destination and domain")
@@ -246,7 +274,9 @@ struct Reader {
             problem(top["tail_until_workload_done"]?.value, "tail_until_workload_done needs a workload that ends: set workload read_mib")
         }
         guard let hosts, let matrix, let repetitions, problems.isEmpty else { return nil }
-        return Plan(name: name, hosts: hosts, workload: workload, matrix: matrix, repetitions: repetitions, baselineSeconds: baseline,
-                    tailSeconds: tail, untilWorkloadDone: untilDone, maxTailSeconds: maxTail, peerToPeer: p2p, pollIntervalMs: poll, reset: reset)
+        var plan = Plan(name: name, hosts: hosts, workload: workload, matrix: matrix, repetitions: repetitions, baselineSeconds: baseline,
+                        tailSeconds: tail, untilWorkloadDone: untilDone, maxTailSeconds: maxTail, peerToPeer: p2p, pollIntervalMs: poll, reset: reset)
+        plan.locations = locations
+        return plan
     }
 }

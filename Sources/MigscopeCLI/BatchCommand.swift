@@ -3,6 +3,7 @@ import Foundation
 import MigscopeBatch
 import MigscopeCore
 import MigscopeLab
+import MigscopeLibvirt
 import MigscopeStore
 
 /// `migscope batch PLAN.yaml`: every run of a plan, recorded, resumable.
@@ -18,7 +19,14 @@ struct BatchCommand: AsyncParsableCommand {
     func run() async throws {
         // Checked before anything starts; every problem is reported at once (exit status 2).
         let p: Plan
-        do { p = try PlanFile.load(path: plan) } catch let e as PlanErrors { throw PlanInvalid(errors: e) }
+        do {
+            p = try PlanFile.load(path: plan)
+            try await PlanFile.checkHosts(p, file: plan, reach: { uri -> String? in
+                do { _ = try await LibvirtInventory.domains(on: uri, timeout: 10); return nil } catch { return "\(error)" }
+            }, findDomain: { domain, uri in
+                (try? await LibvirtInventory.domain(domain, on: uri, timeout: 10))?.state == "running"
+            })
+        } catch let e as PlanErrors { throw PlanInvalid(errors: e) }
         try await BatchDriver.run(p, db: db, resume: resume, out: out ?? "results/\(p.name)-report", paper: false)
     }
 }

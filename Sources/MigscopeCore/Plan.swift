@@ -23,6 +23,9 @@ public struct Plan: Sendable, Equatable {
     public var pollIntervalMs: Int
     /// What is reset between runs.
     public var reset: Reset
+    /// Where in the plan file each host was named ("source", "destination", "domain"), for errors
+    /// found later (an unreachable URI) to point at the right line.
+    public var locations: [String: PlanLocation] = [:]
 
     public struct Reset: Sendable, Equatable {
         /// Boot the guest afresh on the source (cold page cache, the read starts over).
@@ -113,6 +116,16 @@ public struct Plan: Sendable, Equatable {
     /// The schedule less the runs already complete (`--resume`).
     public func remaining(completed: Set<PlannedRun.Key>) -> [PlannedRun] {
         schedule.filter { !completed.contains($0.key) }
+    }
+}
+
+/// A line and column in a plan file.
+public struct PlanLocation: Sendable, Equatable {
+    public var line: Int
+    public var column: Int
+    public init(line: Int, column: Int) {
+        self.line = line
+        self.column = column
     }
 }
 

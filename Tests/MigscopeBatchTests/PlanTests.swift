@@ -94,6 +94,23 @@ final class PlanFileTests: XCTestCase {
         XCTAssertEqual(p.cells.map(\.bandwidthCapMiBps), [10, 50])
     }
 
+    func testUnreachableHostsAndAMissingDomainAreReportedAtTheirLines() async throws {
+        let plan = try PlanFile.parse("hosts:\n  source: qemu+ssh://a/system\n  destination: qemu+ssh://b/system\n  domain: web1\nmatrix: {mode: [live], bandwidth: [none]}")
+        do {
+            try await PlanFile.checkHosts(plan, file: "p.yaml", reach: { $0.contains("//b/") ? "no route" : nil }, findDomain: { _, _ in true })
+            XCTFail("an unreachable destination passed")
+        } catch let e as PlanErrors {
+            XCTAssertEqual(e.description, "p.yaml:3:16: destination qemu+ssh://b/system cannot be reached: no route")
+        }
+        do {
+            try await PlanFile.checkHosts(plan, file: "p.yaml", reach: { _ in nil }, findDomain: { _, _ in false })
+            XCTFail("a missing domain passed")
+        } catch let e as PlanErrors {
+            XCTAssertEqual(e.problems.map(\.line), [4])
+        }
+        try await PlanFile.checkHosts(plan, file: "p.yaml", reach: { _ in nil }, findDomain: { _, uri in uri.contains("//b/") })
+    }
+
     func testTheShippedPlansParse() throws {
         for name in ["paper", "paper-quick"] {
             let p = try PlanFile.load(path: BuiltinPlans.path(name))
