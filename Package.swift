@@ -9,12 +9,14 @@ let package = Package(
         .library(name: "MigscopeCore", targets: ["MigscopeCore"]),
         .library(name: "Libvirt", targets: ["Libvirt"]),
         .library(name: "MigscopeLibvirt", targets: ["MigscopeLibvirt"]),
+        .library(name: "MigscopeLibxl", targets: ["MigscopeLibxl"]),
         .library(name: "MigscopeLab", targets: ["MigscopeLab"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         // C libraries: a module map and a shim header each, nothing else.
@@ -31,12 +33,15 @@ let package = Package(
         // Thin typed Swift over libvirt's C API.
         .target(name: "Libvirt", dependencies: ["CLibvirt"]),
         // Thin typed Swift over libxl's C API.
-        .target(name: "Libxl", dependencies: ["CLibxl"]),
+        .target(name: "Libxl", dependencies: ["CLibxl", .product(name: "Logging", package: "swift-log")]),
 
         // Backends: translate each C world into core values.
         .target(name: "MigscopeLibvirt", dependencies: ["MigscopeCore", "Libvirt"]),
 
         // The results database (SQLite through GRDB): runs written as they are recorded.
+        // The libxl backend: migscope's own Xen migration protocol over libxl's stream.
+        .target(name: "MigscopeLibxl", dependencies: ["MigscopeCore", "Libxl"]),
+
         .target(name: "MigscopeStore", dependencies: ["MigscopeCore", .product(name: "GRDB", package: "GRDB.swift")]),
 
         // Exports, analysis tables and (next) figures, from core values only.
@@ -55,7 +60,7 @@ let package = Package(
         .target(
             name: "MigscopeCLI",
             dependencies: [
-                "MigscopeCore", "MigscopeLibvirt", "MigscopeLab", "MigscopeStore", "MigscopeReport", "MigscopeBatch",
+                "MigscopeCore", "MigscopeLibvirt", "MigscopeLibxl", "MigscopeLab", "MigscopeStore", "MigscopeReport", "MigscopeBatch",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(name: "migscope", dependencies: ["MigscopeCLI"]),
@@ -64,7 +69,7 @@ let package = Package(
 
         .testTarget(name: "MigscopeCoreTests", dependencies: ["MigscopeCore"]),
         .testTarget(name: "LibvirtTests", dependencies: ["Libvirt"]),
-        .testTarget(name: "LibxlTests", dependencies: ["Libxl"]),
+        .testTarget(name: "LibxlTests", dependencies: ["Libxl", "MigscopeLibxl", "MigscopeCore"]),
         .testTarget(name: "MigscopeCLITests", dependencies: ["MigscopeCLI", "MigscopeCore"]),
         .testTarget(name: "MigscopeStoreTests", dependencies: ["MigscopeStore", "MigscopeCore", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "MigscopeReportTests", dependencies: ["MigscopeReport", "MigscopeCore"]),

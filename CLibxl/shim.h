@@ -49,4 +49,14 @@ static inline xentoollog_logger *migscope_xtl_logger_new(void *opaque, migscope_
     l->progress = progress;
     return &l->vtable;
 }
+
+/* libxl keeps the hooks pointer for the context's life, so the hooks live in static storage.
+   Selective reaping: libxl waits only for its own children (the save helper), so children that
+   migscope starts itself (Foundation's Process) are still reaped by their owners. */
+static const libxl_childproc_hooks migscope_childproc_selective_reap = {
+    .chldowner = libxl_sigchld_owner_libxl_always_selective_reap,
+};
+static inline void migscope_libxl_reap_selectively(libxl_ctx *ctx) {
+    libxl_childproc_setmode(ctx, &migscope_childproc_selective_reap, 0);
+}
 #endif

@@ -3,6 +3,7 @@ import Foundation
 import MigscopeCore
 import MigscopeLab
 import MigscopeLibvirt
+import MigscopeLibxl
 import MigscopeStore
 
 /// `migscope migrate DOMAIN --from URI --to URI ...`: one migration, with a live progress line.
@@ -25,14 +26,24 @@ struct MigrateCommand: AsyncParsableCommand {
         }
     }
 
+    enum Backend: String, ExpressibleByArgument, CaseIterable {
+        case libvirt, libxl
+    }
+
     @Argument(help: "Name or UUID of the running domain to migrate.")
     var domain: String
 
-    @Option(help: ArgumentHelp("libvirt URI of the source host.", valueName: "uri"))
-    var from: String
+    @Option(help: ArgumentHelp("libvirt: any hypervisor libvirt drives; libxl: Xen, from this dom0, with every pre-copy round.", valueName: "libvirt|libxl"))
+    var backend: Backend = .libvirt
 
-    @Option(help: ArgumentHelp("libvirt URI of the destination host (as the source sees it, with --p2p).", valueName: "uri"))
+    @Option(help: ArgumentHelp("libvirt URI of the source host (libvirt only; libxl migrates from the dom0 it runs in).", valueName: "uri"))
+    var from: String?
+
+    @Option(help: ArgumentHelp("Destination: a libvirt URI (as the source sees it, with --p2p); for libxl: localhost, HOST[:PORT] of a 'migscope xen-receive --listen', or ssh://[USER@]HOST.", valueName: "uri"))
     var to: String
+
+    @Option(name: .customLong("progress-log"), help: ArgumentHelp("libxl: write every progress report of libxenguest here, verbatim.", valueName: "file"))
+    var progressLog: String?
 
     @Flag var mode: Mode = .live
 
@@ -88,15 +99,27 @@ struct MigrateCommand: AsyncParsableCommand {
     @Option(name: .customLong("interface"), help: ArgumentHelp("A local network interface whose counters to record (repeatable; the lab's links are recorded by themselves).", valueName: "name"))
     var interfaces: [String] = []
 
+    var source: String { backend == .libxl ? LibxlBackend.thisHost : (from ?? "") }
+
     var request: MigrationRequest {
         MigrationRequest(
-            domain: domain, source: from, destination: to, mode: mode == .live ? .live : .nonLive,
+            domain: domain, source: source, destination: to, mode: mode == .live ? .live : .nonLive,
             transport: peerToPeer ? .peerToPeer : .clientManaged, migrateURI: migrateURI,
             destinationName: destinationName, bandwidthMiBps: bandwidth, maxDowntimeMs: maxDowntime,
             pauseAfterSeconds: timeout, abortAfterSeconds: abortAfter)
     }
 
     func validate() throws {
+        switch backend {
+        case .libvirt:
+            if from == nil { throw ValidationError("--from is missing: give the source host's libvirt URI, e.g. qemu:///system") }
+            if progressLog != nil { throw ValidationError("--progress-log is for --backend libxl (libvirt reports no per-page progress)") }
+        case .libxl:
+            if let from, !["localhost", "local", LibxlBackend.thisHost].contains(from) {
+                throw ValidationError("--from \(from): the libxl backend migrates from the Xen host it runs on; run migscope in the source's dom0 and leave out --from")
+            }
+            if peerToPeer || migrateURI != nil { throw ValidationError("--p2p and --migrate-uri are libvirt options; with --backend libxl, --to says where the stream goes") }
+        }
         if let problem = request.problems().first { throw ValidationError(problem.message) }
         if !record && (console != nil || !interfaces.isEmpty) { throw ValidationError("--console and --interface record data: add --record") }
         if let console, !FileManager.default.fileExists(atPath: console) {
@@ -107,19 +130,20 @@ struct MigrateCommand: AsyncParsableCommand {
     func run() async throws {
         // Open the database before anything moves, so a bad --db costs nothing.
         let store = record ? try openStore(db) : nil
-        let session = try await LibvirtBackend().prepare(request)
+        let backend: any MigrationBackend = self.backend == .libxl ? LibxlBackend(progressLogPath: progressLog) : LibvirtBackend()
+        let session = try await backend.prepare(request)
         let printer = ProgressPrinter(domain: session.domainFacts.name)
         let interval = Duration.milliseconds(Int64(pollInterval))
         let summary: MigrationSummary
         if let store {
-            let lab = Lab.recordingContext(source: from, destination: to)
+            let lab = Lab.recordingContext(source: source, destination: to)
             let links: (any LinkCounterSource)? = !interfaces.isEmpty ? LocalInterfaces(interfaces) : lab?.links
             let consolePath = console ?? lab?.consolePath
             let recorder = Recorder(
                 settings: RecorderSettings(interval: interval, baseline: .milliseconds(Int64(baseline * 1000)), tail: .milliseconds(Int64(tail * 1000))),
                 sink: store, console: consolePath.map(ConsoleTailer.init), links: links)
             var info = RunInfo(
-                backend: "libvirt", request: request, domain: session.domainFacts, anchor: Date(), linkRate: lab?.linkRate,
+                backend: backend.name, request: request, domain: session.domainFacts, anchor: Date(), linkRate: lab?.linkRate,
                 linkModel: lab?.linkModel, accelerator: lab?.accelerator, workload: lab?.workload)
             info.sourceLink = lab?.sourceLink
             info.destinationLink = lab?.destinationLink

@@ -45,6 +45,15 @@ public protocol MigrationSession: AnyObject, Sendable {
 
     /// Where the domain is now, asked of both hosts.
     func locate() -> DomainLocation
+
+    /// The rounds exactly as the hypervisor reported them, on a clock that starts at `origin`;
+    /// nil when it reports rounds only through `signals()` and `progress()` (libvirt), which the
+    /// recorder then turns into rounds itself.
+    func hypervisorRounds(since origin: ContinuousClock.Instant) -> [RoundRecord]?
+}
+
+extension MigrationSession {
+    public func hypervisorRounds(since origin: ContinuousClock.Instant) -> [RoundRecord]? { nil }
 }
 
 /// What a backend learned about the domain before migrating it.

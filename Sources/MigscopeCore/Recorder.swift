@@ -173,10 +173,14 @@ public final class Recorder: @unchecked Sendable {
         var finished = snapshot
         let migrationStart = finished.firstEvent(.migrationStarted)?.t ?? 0
         let endEvent = finished.events.first { [.migrationCompleted, .migrationFailed, .migrationAborted].contains($0.kind) }
-        finished.rounds = RoundBuilder.rounds(.init(
-            starts: starts, polls: finished.jobSamples, migrationStartT: migrationStart,
-            pausedAt: finished.events.first { $0.kind == .guestPaused && $0.detail == HostRole.source.rawValue }?.t,
-            endT: endEvent?.t ?? t(clock.now), final: final, completed: endEvent?.kind == .migrationCompleted))
+        if let exact = session.hypervisorRounds(since: t0), !exact.isEmpty {
+            finished.rounds = exact
+        } else {
+            finished.rounds = RoundBuilder.rounds(.init(
+                starts: starts, polls: finished.jobSamples, migrationStartT: migrationStart,
+                pausedAt: finished.events.first { $0.kind == .guestPaused && $0.detail == HostRole.source.rawValue }?.t,
+                endT: endEvent?.t ?? t(clock.now), final: final, completed: endEvent?.kind == .migrationCompleted))
+        }
         let outcome: String
         switch migration?.outcome {
         case .completed?: outcome = "completed"

@@ -48,15 +48,22 @@ public struct XenProgressTracker: Sendable {
         return nil
     }
 
-    /// The rounds as the recorder stores them.
+    /// The rounds as the recorder stores them. What a round left dirty is what the next one sent
+    /// (libxenguest re-sends exactly the pages dirtied since it last looked), so a round's dirtied
+    /// pages and dirty rate come from its successor; the last round has none.
     public func records() -> [RoundRecord] {
-        rounds.map { r in
+        rounds.indices.map { i in
+            let r = rounds[i]
             let end = r.endT ?? completedAt ?? r.startT
             let bytes = r.pagesSent * pageSize
+            let seconds = end - r.startT
+            let dirtied = i + 1 < rounds.count ? rounds[i + 1].pagesTotal : nil
+            let pagesPerSecond = dirtied.flatMap { d in seconds > 0 ? UInt64((Double(d) / seconds).rounded()) : nil }
             return RoundRecord(
-                number: r.number, startS: r.startT, endS: end, bytesSent: bytes, dirtyPagesPerSecond: nil, dirtyBytesPerSecond: nil,
+                number: r.number, startS: r.startT, endS: end, bytesSent: bytes, dirtyPagesPerSecond: pagesPerSecond,
+                dirtyBytesPerSecond: pagesPerSecond.map { $0 * pageSize },
                 remainingBytesAtStart: r.pagesTotal * pageSize, remainingBytesAtEnd: r.pagesTotal >= r.pagesSent ? (r.pagesTotal - r.pagesSent) * pageSize : 0,
-                pagesDirtied: nil, transferBytesPerSecond: end > r.startT ? Double(bytes) / (end - r.startT) : 0, stopAndCopy: r.stopAndCopy)
+                pagesDirtied: dirtied, transferBytesPerSecond: seconds > 0 ? Double(bytes) / seconds : 0, stopAndCopy: r.stopAndCopy)
         }
     }
 }

@@ -20,11 +20,11 @@ final class ContextTests: XCTestCase {
 
     func testTheLoggerReceivesFormattedMessagesAndProgress() {
         let seen = Seen()
-        let logger = Logger { seen.add($0) }
+        let logger = ToolLogger { seen.add($0) }
         logger.receive(.progress(context: "xc", doing: "Frames iteration 1", percent: 50, done: 8192, total: 17959))
         XCTAssertEqual(seen.all, [.progress(context: "xc", doing: "Frames iteration 1", percent: 50, done: 8192, total: 17959)])
         // A real message through libxl's C logger path: a failing context logs why.
-        let real = Logger()
+        let real = ToolLogger()
         _ = try? Context(logger: real)
         if !FileManager.default.fileExists(atPath: "/proc/xen/capabilities") {
             XCTAssertFalse(real.messages.isEmpty, "libxl said nothing through the logger")

@@ -1,0 +1,313 @@
+import Foundation
+import Libxl
+import MigscopeCore
+
+/// Migrations of Xen domains through libxl, from the dom0 migscope runs in, with every pre-copy
+/// round from libxenguest's progress reports. The destination is another host's receiver
+/// (`migscope xen-receive`), or this host (a localhost migration, as `xl migrate DOM localhost`).
+public struct LibxlBackend: MigrationBackend {
+    public let name = "libxl"
+    /// Where every progress callback is written verbatim ("t context doing percent done total"), if anywhere.
+    public var progressLogPath: String?
+    /// This program, started as the receiver for localhost migrations.
+    public var executable: String
+
+    public init(progressLogPath: String? = nil, executable: String = LibxlBackend.selfPath) {
+        self.progressLogPath = progressLogPath
+        self.executable = executable
+    }
+
+    /// This program's own file, resolved the way the kernel sees it.
+    public static var selfPath: String {
+        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+    }
+
+    /// The request's source, for the libxl backend: the dom0 migscope runs in.
+    public static let thisHost = "libxl://localhost"
+
+    public func prepare(_ request: MigrationRequest) async throws -> any MigrationSession {
+        if request.bandwidthMiBps != nil {
+            throw MigrationError(.unsupported, "--bandwidth: libxl has no cap on the migration stream; shape the link instead (tc, or the lab's 'lab set --link')")
+        }
+        if request.maxDowntimeMs != nil {
+            throw MigrationError(.unsupported, "--max-downtime: libxenguest decides when to stop pre-copy (after 5 rounds, or under 50 dirty pages); leave it out with --backend libxl")
+        }
+        if request.pauseAfterSeconds != nil {
+            throw MigrationError(.unsupported, "--timeout: libxl cannot force the end of pre-copy; it stops by itself after 5 rounds (use --abort-after to bound the time)")
+        }
+        let destination = try XenDestination(parsing: request.destination)
+        let relay = ProgressRelay()
+        let logger = ToolLogger(sink: { relay.forward($0) })
+        let context: Context
+        do { context = try Context(logger: logger) } catch {
+            throw MigrationError(.unreachable, "\(error)")
+        }
+        let toolstack = LibxlToolstack(context: context)
+        let id: UInt32
+        do { id = try context.domainID(named: request.domain) } catch {
+            let names = context.domains().filter { $0.id != 0 }.compactMap(\.name)
+            throw MigrationError(.noSuchDomain, "no domain '\(request.domain)' on this Xen host; running: \(names.isEmpty ? "none" : names.joined(separator: ", "))")
+        }
+        guard let info = context.domainInfo(id), !info.shutdown, !info.dying else {
+            throw MigrationError(.notMigratable, "domain '\(request.domain)' is not running (shut down or dying); start it first")
+        }
+        let config = (try? context.configurationJSON(of: id)) ?? "{}"
+        let facts = Self.facts(name: request.domain, info: info, configurationJSON: config)
+        var progressLog: FileHandle? = nil
+        if let path = progressLogPath {
+            guard FileManager.default.createFile(atPath: path, contents: nil), let h = FileHandle(forWritingAtPath: path) else {
+                throw MigrationError(.failed, "--progress-log: cannot write \(path); give a file in a writable folder")
+            }
+            progressLog = h
+        }
+        let session = LibxlMigrationSession(
+            request: request, facts: facts, toolstack: toolstack, sourceID: id, destination: destination,
+            executable: executable, progressLog: progressLog)
+        relay.target = session
+        return session
+    }
+
+    /// Facts from libxl's view of the domain and its configuration JSON (uuid, disks).
+    static func facts(name: String, info: DomainInfo, configurationJSON: String) -> DomainFacts {
+        let object = (try? JSONSerialization.jsonObject(with: Data(configurationJSON.utf8))) as? [String: Any]
+        let uuid = ((object?["c_info"] as? [String: Any])?["uuid"] as? String) ?? ""
+        let disks = (object?["disks"] as? [[String: Any]] ?? []).compactMap { $0["pdev_path"] as? String ?? $0["vdev"] as? String }
+        return DomainFacts(name: name, uuid: uuid, memoryBytes: info.maxMemoryKiB * 1024, virtualCPUs: Int(info.onlineVCPUs), disks: disks)
+    }
+}
+
+/// The logger exists before the session it reports to; this hands entries over once it does.
+final class ProgressRelay: @unchecked Sendable {
+    private let lock = NSLock()
+    private weak var _target: LibxlMigrationSession?
+    var target: LibxlMigrationSession? {
+        get { lock.withLock { _target } }
+        set { lock.withLock { _target = newValue } }
+    }
+    func forward(_ entry: LibxlLogEntry) { target?.logged(entry) }
+}
+
+/// One libxl migration: the sender half of migscope's protocol on its own thread, with the
+/// logger's progress turned into rounds and signals as it arrives.
+final class LibxlMigrationSession: MigrationSession, @unchecked Sendable {
+    let request: MigrationRequest
+    let domainFacts: DomainFacts
+    let toolstack: LibxlToolstack
+    let sourceID: UInt32
+    let destination: XenDestination
+    let executable: String
+
+    private let lock = NSLock()
+    private let clock = ContinuousClock()
+    private var progressLog: FileHandle?
+    private var callbacks: [(at: ContinuousClock.Instant, context: String, doing: String, done: UInt64, total: UInt64)] = []
+    private var tracker = XenProgressTracker()
+    private var startedAt: ContinuousClock.Instant?
+    private var endedAt: ContinuousClock.Instant?
+    private var suspendedAt: ContinuousClock.Instant?
+    private var runningAt: ContinuousClock.Instant?
+    private var destinationID: UInt32?
+    private var streaming = false
+    private var connection: XenConnection?
+    private var continuations: [AsyncStream<MigrationSignal>.Continuation] = []
+
+    init(request: MigrationRequest, facts: DomainFacts, toolstack: LibxlToolstack, sourceID: UInt32, destination: XenDestination,
+         executable: String, progressLog: FileHandle?) {
+        self.request = request
+        self.domainFacts = facts
+        self.toolstack = toolstack
+        self.sourceID = sourceID
+        self.destination = destination
+        self.executable = executable
+        self.progressLog = progressLog
+    }
+
+    // MARK: progress from the logger
+
+    func logged(_ entry: LibxlLogEntry) {
+        guard case .progress(let context, let doing, let percent, let done, let total) = entry else { return }
+        let now = clock.now
+        let signal: MigrationSignal.Kind? = lock.withLock {
+            callbacks.append((now, context, doing, done, total))
+            if let log = progressLog, let start = startedAt {
+                log.write(Data(String(format: "%.4f %@ \"%@\" %d %llu %llu\n", (now - start).secondsDouble, context, doing, percent, done, total).utf8))
+            }
+            let s = tracker.receive(t: (now - (startedAt ?? now)).secondsDouble, context: context, doing: doing, done: done, total: total)
+            if case .guestPaused = s { suspendedAt = now }
+            return s
+        }
+        if let signal { emit(signal, at: now) }
+    }
+
+    private func emit(_ kind: MigrationSignal.Kind, at: ContinuousClock.Instant) {
+        for c in lock.withLock({ continuations }) { c.yield(MigrationSignal(kind, at: at)) }
+    }
+
+    func signals() throws -> AsyncStream<MigrationSignal> {
+        let (stream, continuation) = AsyncStream<MigrationSignal>.makeStream()
+        lock.withLock { continuations.append(continuation) }
+        return stream
+    }
+
+    func hypervisorRounds(since origin: ContinuousClock.Instant) -> [RoundRecord]? {
+        let seen = lock.withLock { callbacks }
+        var t = XenProgressTracker()
+        for c in seen { t.receive(t: (c.at - origin).secondsDouble, context: c.context, doing: c.doing, done: c.done, total: c.total) }
+        return t.records()
+    }
+
+    // MARK: running
+
+    func run() async throws {
+        let connection = try XenConnection.open(destination, executable: executable)
+        lock.withLock {
+            self.connection = connection
+            startedAt = clock.now
+        }
+        let sender = XenMigrationSender(toolstack: toolstack, wire: connection.wire) { [weak self] step in self?.stepped(step) }
+        let live = request.mode == .live
+        let domain = request.domain
+        let result: Result<UInt32, any Error> = await withCheckedContinuation { done in
+            // libxl's calls block for the whole stream: a thread of its own, off Swift's pool.
+            let thread = Thread { done.resume(returning: Result { try sender.migrate(domain: domain, live: live) }) }
+            thread.name = "migscope-libxl-send"
+            thread.start()
+        }
+        let status = connection.close()
+        let end = clock.now
+        lock.withLock {
+            endedAt = end
+            self.connection = nil
+            try? progressLog?.close()
+            progressLog = nil
+        }
+        switch result {
+        case .success(let id):
+            lock.withLock { destinationID = id }
+            if let final = try completedProgress() { emit(.jobCompleted(final), at: end) }
+            finishSignals()
+        case .failure(let error):
+            finishSignals()
+            var e = error as? MigrationError ?? MigrationError(.failed, "\(error)")
+            if destination == .localhost, let status, status != 0, (status & 0x7f) != 0 {
+                e.message += " (the receiver was killed by signal \(status & 0x7f))"
+            }
+            if destination == .localhost { cleanUpIncoming() }
+            throw e
+        }
+    }
+
+    private func finishSignals() {
+        for c in lock.withLock({ continuations }) { c.finish() }
+    }
+
+    /// A receiver killed mid-stream leaves its half-made domain behind; on localhost it is ours to remove.
+    private func cleanUpIncoming() {
+        let incoming = request.domain + XenMigrationProtocol.incomingSuffix
+        if let id = try? toolstack.domainID(named: incoming) { try? toolstack.destroy(id) }
+    }
+
+    private func stepped(_ step: XenMigrationStep) {
+        let now = clock.now
+        switch step {
+        case .streamStarted: lock.withLock { streaming = true }
+        case .streamEnded: lock.withLock { streaming = false }
+        case .restored(let id):
+            lock.withLock { destinationID = id; streaming = false }
+            emit(.startedOnDestination, at: now)
+        case .running(let id):
+            lock.withLock { destinationID = id; runningAt = now }
+            emit(.guestResumed(host: .destination), at: now)
+        case .sourceDestroyed:
+            emit(.stoppedOnSource, at: now)
+        case .sourceResumed:
+            lock.withLock { streaming = false }
+            emit(.guestResumed(host: .source), at: now)
+        case .configurationSent(let bytes):
+            emit(.other(host: .source, "configuration sent (\(bytes) bytes)"), at: now)
+        }
+    }
+
+    func progress() throws -> JobProgress? {
+        lock.withLock {
+            guard let start = startedAt, endedAt == nil else { return nil }
+            return figures(elapsed: clock.now - start)
+        }
+    }
+
+    func completedProgress() throws -> JobProgress? {
+        lock.withLock {
+            guard let start = startedAt, let end = endedAt else { return nil }
+            var p = figures(elapsed: end - start)
+            if let s = suspendedAt, let r = runningAt { p.downtimeMs = UInt64(max(0, (r - s).secondsDouble * 1000)) }
+            p.memoryRemainingBytes = 0
+            return p
+        }
+    }
+
+    /// Figures from the rounds so far (call with the lock held).
+    private func figures(elapsed: Duration) -> JobProgress {
+        let rounds = tracker.rounds
+        let sent = rounds.reduce(UInt64(0)) { $0 + $1.pagesSent } * tracker.pageSize
+        let current = rounds.last
+        return JobProgress(
+            iteration: current.map { UInt64($0.number) }, pageSizeBytes: tracker.pageSize,
+            memoryTotalBytes: domainFacts.memoryBytes, memoryProcessedBytes: sent,
+            memoryRemainingBytes: current.map { ($0.pagesTotal - min($0.pagesSent, $0.pagesTotal)) * tracker.pageSize },
+            timeElapsedMs: UInt64(elapsed.secondsDouble * 1000))
+    }
+
+    func guestIO(on host: HostRole) throws -> GuestIOCounters? {
+        let id: UInt32?
+        switch host {
+        case .source: id = toolstack.domainExists(sourceID) ? sourceID : nil
+        case .destination:
+            guard destination == .localhost else { return nil }
+            id = lock.withLock { destinationID } ?? (try? toolstack.domainID(named: request.domain + XenMigrationProtocol.incomingSuffix))
+        }
+        guard let id, let t = XenBlockCounters.totals(domain: id) else { return nil }
+        return GuestIOCounters(host: host, readBytes: t.readBytes, writeBytes: t.writeBytes, readOps: t.readOps, writeOps: t.writeOps)
+    }
+
+    func abort() throws {
+        let (isStreaming, connection) = lock.withLock { (streaming, self.connection) }
+        guard let connection else { throw MigrationError(.aborted, "no migration is running") }
+        guard isStreaming else {
+            throw MigrationError(.unsupported, "too late to abort: the stream is complete and the destination is starting the domain")
+        }
+        toolstack.context.abortRunningOperation()
+        // libxl notices an abort between rounds; cutting the connection stops the stream at once.
+        connection.shutdown()
+    }
+
+    func pauseGuest() throws {
+        throw MigrationError(.unsupported, "libxl cannot force the end of pre-copy; it stops by itself after 5 rounds")
+    }
+
+    func setMaxDowntime(milliseconds: UInt64) throws {
+        throw MigrationError(.unsupported, "libxl has no maximum downtime setting")
+    }
+
+    func setMaxSpeed(mebibytesPerSecond: UInt64) throws {
+        throw MigrationError(.unsupported, "libxl has no cap on the migration stream")
+    }
+
+    func locate() -> DomainLocation {
+        let here = "this host"
+        let name = request.domain
+        let sourceInfo = toolstack.context.domainInfo(sourceID)
+        let onSource = sourceInfo.map { !$0.dying && !$0.shutdown } ?? false
+        var onDestination = false
+        var state = sourceInfo?.state
+        if destination == .localhost, let id = lock.withLock({ destinationID }), id != sourceID, let d = toolstack.context.domainInfo(id), !d.dying {
+            onDestination = true
+            state = d.state
+        } else if destination != .localhost, lock.withLock({ runningAt }) != nil {
+            onDestination = true
+            state = "running"
+        }
+        let place: DomainLocation.Place = onSource && onDestination ? .both : onSource ? .source : onDestination ? .destination : .nowhere
+        if place == .source, let n = sourceInfo?.name, n != name { state = "\(state ?? "?") as '\(n)'" }
+        return DomainLocation(place: place, sourceURI: here, destinationURI: destination.description, state: state)
+    }
+}

@@ -1,0 +1,62 @@
+import Glibc
+
+/// The control side of a migration connection: short text lines, and one block of bytes (the
+/// domain configuration), on file descriptors that also carry libxl's stream.
+///
+/// Reads are unbuffered (a byte at a time for lines): whatever follows a line is libxl's stream,
+/// and a buffering reader would swallow its first bytes.
+public struct XenWire: Sendable {
+    public let readFD: Int32
+    public let writeFD: Int32
+    public init(readFD: Int32, writeFD: Int32) {
+        self.readFD = readFD
+        self.writeFD = writeFD
+    }
+
+    public struct Closed: Error, CustomStringConvertible {
+        public var detail: String
+        public var description: String { detail }
+    }
+
+    public func send(line: String) throws(Closed) {
+        try send(bytes: Array((line + "\n").utf8))
+    }
+
+    public func send(bytes: [UInt8]) throws(Closed) {
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes[offset...].withUnsafeBytes { write(writeFD, $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { throw Closed(detail: "the connection closed while sending (\(String(cString: strerror(errno))))") }
+            offset += n
+        }
+    }
+
+    /// One line without its newline; lines are short, so a line over `limit` bytes is a protocol error.
+    public func receiveLine(limit: Int = 4096) throws(Closed) -> String {
+        var bytes: [UInt8] = []
+        var byte: UInt8 = 0
+        while true {
+            let n = read(readFD, &byte, 1)
+            if n < 0 && errno == EINTR { continue }
+            if n < 0 { throw Closed(detail: "the connection failed (\(String(cString: strerror(errno))))") }
+            if n == 0 { throw Closed(detail: "the other side closed the connection") }
+            if byte == UInt8(ascii: "\n") { break }
+            bytes.append(byte)
+            if bytes.count > limit { throw Closed(detail: "the other side sent a line longer than \(limit) bytes; is it migscope?") }
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    public func receive(count: Int) throws(Closed) -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: count)
+        var offset = 0
+        while offset < count {
+            let n = bytes[offset...].withUnsafeMutableBytes { read(readFD, $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { throw Closed(detail: "the connection closed after \(offset) of \(count) bytes") }
+            offset += n
+        }
+        return bytes
+    }
+}
