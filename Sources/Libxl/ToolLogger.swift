@@ -20,7 +20,16 @@ public final class ToolLogger: @unchecked Sendable {
     private let log: Logging.Logger
     private(set) var handle: UnsafeMutablePointer<xentoollog_logger>?
 
-    public init(log: Logging.Logger = Logging.Logger(label: "migscope.libxl"), sink: (@Sendable (LibxlLogEntry) -> Void)? = nil) {
+    /// libxl's own chatter, quiet unless MIGSCOPE_LIBXL_LOG names a level (e.g. debug): its
+    /// failures already reach the user as one-line errors that quote its last message.
+    public static func defaultLog() -> Logging.Logger {
+        var log = Logging.Logger(label: "migscope.libxl")
+        let wanted = ProcessInfo.processInfo.environment["MIGSCOPE_LIBXL_LOG"].flatMap { Logging.Logger.Level(rawValue: $0.lowercased()) }
+        log.logLevel = wanted ?? .critical
+        return log
+    }
+
+    public init(log: Logging.Logger = ToolLogger.defaultLog(), sink: (@Sendable (LibxlLogEntry) -> Void)? = nil) {
         self.log = log
         self.sink = sink
         handle = migscope_xtl_logger_new(Unmanaged.passUnretained(self).toOpaque(), loggerMessage, loggerProgress)

@@ -212,6 +212,8 @@ public struct XenMigrationReceiver: Sendable {
             id = try toolstack.restore(configurationJSON: config, name: incoming, from: wire.readFD)
         } catch {
             try? wire.send(line: "error \(oneLine(error))")
+            // Let the sender finish its stream, so it reads why rather than a broken pipe.
+            wire.drain()
             throw MigrationError(.failed, "restoring '\(header.name)' failed: \(oneLine(error))")
         }
         onStep(.restored(id: id))

@@ -25,7 +25,9 @@ public struct XenWire: Sendable {
     public func send(bytes: [UInt8]) throws(Closed) {
         var offset = 0
         while offset < bytes.count {
-            let n = bytes[offset...].withUnsafeBytes { write(writeFD, $0.baseAddress, $0.count) }
+            // MSG_NOSIGNAL: a receiver that went away must fail this write, not kill migscope.
+            var n = bytes[offset...].withUnsafeBytes { Glibc.send(writeFD, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            if n < 0 && errno == ENOTSOCK { n = bytes[offset...].withUnsafeBytes { write(writeFD, $0.baseAddress, $0.count) } }
             if n < 0 && errno == EINTR { continue }
             if n <= 0 { throw Closed(detail: "the connection closed while sending (\(String(cString: strerror(errno))))") }
             offset += n
@@ -46,6 +48,16 @@ public struct XenWire: Sendable {
             if bytes.count > limit { throw Closed(detail: "the other side sent a line longer than \(limit) bytes; is it migscope?") }
         }
         return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Reads and drops everything until the other side closes.
+    public func drain() {
+        var buffer = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { read(readFD, $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { return }
+        }
     }
 
     public func receive(count: Int) throws(Closed) -> [UInt8] {
