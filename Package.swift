@@ -75,6 +75,8 @@ let package = Package(
         .testTarget(name: "MigscopeReportTests", dependencies: ["MigscopeReport", "MigscopeCore"]),
         .testTarget(name: "MigscopeBatchTests", dependencies: ["MigscopeBatch", "MigscopeCore"]),
         .testTarget(name: "MigscopeLabTests", dependencies: ["MigscopeLab", "MigscopeCore"]),
+        // Needs root, QEMU and debootstrap: boots a real Xen host (see scripts/xen-host).
+        .testTarget(name: "XenHostTests", dependencies: ["MigscopeStore", "MigscopeCore"]),
         .testTarget(name: "LabTests", dependencies: ["MigscopeLab", "MigscopeLibvirt", "MigscopeCore", "MigscopeStore", "MigscopeReport", "MigscopeBatch", "Libvirt"]),
     ]
 )

@@ -15,6 +15,8 @@ packages=(
   # lab: hypervisor, daemons, iSCSI target, guest, network
   qemu-system-x86 qemu-block-extra qemu-utils libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients
   tgt busybox-static iproute2 kmod cpio iperf3 util-linux procps psmisc
+  # the Xen host image for the libxl tests (scripts/xen-host)
+  debootstrap e2fsprogs
   # reports
   gnuplot-nox
 )

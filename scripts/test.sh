@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# The whole test suite, as CI runs it: installs what the tests need, builds, runs every test
-# (unit tests, libvirt test-driver tests, and the lab's real migrations), and leaves nothing behind.
+# The whole test suite, as CI runs it: installs what the tests need, builds, and runs it in two
+# stages, each whatever the other did: (1) unit tests, libvirt test-driver tests and the lab's
+# real migrations; (2) the Xen host (a Xen 4.17 image booted under QEMU, libxl migrations inside).
+# Leaves nothing behind.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v swift >/dev/null || export PATH=/opt/swift/usr/bin:$PATH
@@ -13,5 +15,14 @@ cleanup() {
 }
 trap cleanup EXIT
 
+start=$(date +%s)
 swift build --build-tests
-swift test --skip-build
+built=$(date +%s)
+
+status=0
+swift test --skip-build --skip XenHostTests || status=1
+stage1=$(date +%s)
+swift test --skip-build --filter XenHostTests || status=1
+stage2=$(date +%s)
+echo "test.sh: build $((built - start)) s; stage 1 (unit, libvirt, lab) $((stage1 - built)) s; stage 2 (Xen host) $((stage2 - stage1)) s"
+exit $status

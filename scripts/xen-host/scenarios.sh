@@ -1,0 +1,82 @@
+#!/bin/bash
+# Runs inside the Xen test host's dom0 (as the payload's `run`): migrates a PV guest to localhost
+# through migscope in each of the ways the tests check, and keeps everything they look at in
+# /results (summaries, the results database, libxenguest's progress verbatim, `xl list`, and
+# whether the guest still reports after each migration). The checks themselves are XenHostTests.
+set -u
+export PATH=/payload:$PATH
+R=/results
+NAME=migscope-xen-guest
+CONSOLE=/var/log/xen/console/guest-$NAME.log
+DB=$R/results.sqlite
+say() { echo "scenario: $*"; }
+
+create() { # create WORKLOAD: a fresh guest running WORKLOAD, once it reports
+  xl destroy $NAME >/dev/null 2>&1
+  rm -f "$CONSOLE"
+  cat > /tmp/$NAME.cfg <<CFG
+name = "$NAME"
+type = "pv"
+kernel = "/root/guest-vmlinuz"
+ramdisk = "/root/guest-initrd.gz"
+extra = "console=hvc0 quiet migscope.workload=$1"
+memory = 256
+vcpus = 1
+disk = [ 'format=raw,vdev=xvda,access=ro,target=/root/guest-disk.img' ]
+CFG
+  xl create /tmp/$NAME.cfg || return 1
+  for _ in $(seq 120); do
+    grep -q "MIGSCOPE rate seq=3 " "$CONSOLE" 2>/dev/null && return 0
+    sleep 1
+  done
+  say "the guest did not report within 120 s"; tail -5 "$CONSOLE"; return 1
+}
+
+alive() { # alive TAG: does the guest, under its own name, still report? (new rate lines in 10 s)
+  xl list > $R/$1-xl-list.txt 2>&1
+  before=$(grep -c "MIGSCOPE rate" "$CONSOLE" 2>/dev/null || echo 0)
+  sleep 10
+  after=$(grep -c "MIGSCOPE rate" "$CONSOLE" 2>/dev/null || echo 0)
+  state=$(xl list $NAME 2>/dev/null | awk 'NR == 2 {print $5}')
+  echo "name=$NAME state=${state:-absent} lines_before=$before lines_after=$after" > $R/$1-alive.txt
+  cat $R/$1-alive.txt
+}
+
+migrate() { # migrate TAG ARGS...: one recorded migration, its outputs kept under TAG
+  tag=$1; shift
+  say "$tag: migscope migrate $NAME --backend libxl $*"
+  start=$(date +%s.%N)
+  migscope migrate $NAME --backend libxl --record --db $DB --baseline 3 --tail 3 \
+    --console "$CONSOLE" --progress-log $R/$tag-progress.log --json "$@" > $R/$tag.json 2> $R/$tag.stderr
+  echo $? > $R/$tag.rc
+  say "$tag: exit $(cat $R/$tag.rc) after $(awk "BEGIN{printf \"%.1f\", $(date +%s.%N) - $start}") s"
+  tail -3 $R/$tag.stderr
+}
+
+migscope --version > $R/version.txt 2>&1 || { say "migscope does not run here"; ldd /payload/migscope | grep "not found"; exit 1; }
+
+# 1. Live, with a guest that keeps dirtying memory: several pre-copy rounds, then stop-and-copy.
+create dirty && migrate live-dirty --live --to localhost && alive live-dirty
+
+# 2. Non-live, with the guest reading its disk: one stop-and-copy round; vbd counters in dom0.
+create read && migrate nonlive-read --non-live --to localhost && alive nonlive-read
+
+# 3. Live over TCP to a receiver listening on loopback (the two-host path, on one host).
+create idle
+migscope xen-receive --listen 127.0.0.1:8002 --once > $R/tcp-receiver.log 2>&1 &
+sleep 1
+migrate live-tcp --live --to 127.0.0.1:8002 && alive live-tcp
+wait
+
+# 4. The receiver killed during the transfer: the source must run on, under its name.
+create dirty
+( for _ in $(seq 600); do
+    grep -q '"Frames iteration 1"' $R/killed-progress.log 2>/dev/null && break
+    sleep 0.1
+  done
+  pkill -9 -f "xen-receive --stdio" && echo "killed the receiver at $(date +%T.%N)" > $R/killed-when.txt ) &
+migrate killed --live --to localhost
+wait
+alive killed
+xl list > $R/final-xl-list.txt
+say "done"
