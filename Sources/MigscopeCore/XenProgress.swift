@@ -4,7 +4,8 @@
 /// libxenguest calls progress(context "xc", doing_what, percent, done, total): "Frames iteration N"
 /// once per pre-copy round with done/total pages (every 1024 pages and at done == total), then
 /// "Domain now suspended", then one more "Frames iteration" (the stop-and-copy round), "End of
-/// stream", "Complete".
+/// stream", "Complete". Non-live, "Domain now suspended" comes first and the one round is
+/// reported as plain "Frames".
 public struct XenProgressTracker: Sendable {
     public struct Round: Sendable, Equatable {
         public var number: Int
@@ -25,7 +26,11 @@ public struct XenProgressTracker: Sendable {
     /// One progress callback at time `t`. Returns the signal it stands for, if any.
     @discardableResult
     public mutating func receive(t: Double, context: String, doing: String, done: UInt64, total: UInt64) -> MigrationSignal.Kind? {
-        if doing.hasPrefix("Frames iteration "), let n = Int(doing.dropFirst("Frames iteration ".count).trimmingCharacters(in: .whitespaces)) {
+        // Live: "Frames iteration N" per round. Non-live: one "Frames" (no number), after the suspend.
+        let number: Int? = doing.hasPrefix("Frames iteration ")
+            ? Int(doing.dropFirst("Frames iteration ".count).trimmingCharacters(in: .whitespaces))
+            : doing.trimmingCharacters(in: .whitespaces) == "Frames" ? (rounds.last.map { $0.number + (suspendedAt != nil && !$0.stopAndCopy ? 1 : 0) } ?? 0) : nil
+        if let n = number {
             if let last = rounds.last, last.number == n {
                 rounds[rounds.count - 1].pagesSent = max(last.pagesSent, done)
                 rounds[rounds.count - 1].pagesTotal = max(last.pagesTotal, total)

@@ -54,4 +54,34 @@ final class XenProgressTests: XCTestCase {
         XCTAssertEqual(x.records().last?.stopAndCopy, true)
         XCTAssertEqual(x.completedAt, 9.7)
     }
+
+    /// Non-live (flags 0), as measured in migscope's Xen host: the suspend comes first, then one
+    /// round reported as plain "Frames" every 1024 pages.
+    func testANonLiveSaveIsOneStopAndCopyRound() {
+        let (x, signals) = feed([
+            (2.6804, "Start of stream", 0, 0), (2.9519, "Domain now suspended", 0, 0),
+            (2.9568, "Frames", 0, 65536), (3.1198, "Frames", 1024, 65536), (3.2246, "Frames", 2048, 65536),
+            (9.8, "Frames", 65536, 65536), (9.9, "End of stream", 0, 0), (9.95, "Complete", 0, 0),
+        ])
+        let r = x.records()
+        XCTAssertEqual(r.map(\.number), [0])
+        XCTAssertEqual(r.map(\.stopAndCopy), [true])
+        XCTAssertEqual(r[0].bytesSent, 65536 * 4096)
+        XCTAssertEqual(r[0].endS, 9.8)
+        XCTAssertEqual(signals.first, .guestPaused(host: .source), "paused before anything is sent")
+    }
+
+    /// What a round left dirty is what the next round sent; the rate is over the round's length.
+    func testDirtiedPagesComeFromTheNextRound() {
+        let (x, _) = feed([
+            (0, "Frames iteration 0", 0, 65536), (10, "Frames iteration 0", 65536, 65536),
+            (10, "Frames iteration 1", 0, 17959), (12, "Frames iteration 1", 17959, 17959),
+            (12.5, "Domain now suspended", 0, 0), (12.5, "Frames iteration 2", 0, 7000), (13, "Frames iteration 2", 7000, 7000),
+        ])
+        let r = x.records()
+        XCTAssertEqual(r.map(\.pagesDirtied), [17959, 7000, nil])
+        XCTAssertEqual(r[0].dirtyPagesPerSecond, 1796)
+        XCTAssertEqual(r[1].dirtyPagesPerSecond, 3500)
+        XCTAssertNil(r[2].dirtyPagesPerSecond)
+    }
 }

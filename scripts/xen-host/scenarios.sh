@@ -13,7 +13,7 @@ say() { echo "scenario: $*"; }
 
 create() { # create WORKLOAD: a fresh guest running WORKLOAD, once it reports
   xl destroy $NAME >/dev/null 2>&1
-  rm -f "$CONSOLE"
+  rm -f /var/log/xen/console/guest-$NAME*.log
   cat > /tmp/$NAME.cfg <<CFG
 name = "$NAME"
 type = "pv"
@@ -32,11 +32,16 @@ CFG
   say "the guest did not report within 120 s"; tail -5 "$CONSOLE"; return 1
 }
 
+lines() { # rate lines so far, in every console log of the guest (xenconsoled names a log after the
+  # domain's name when it appears, so a migrated guest writes to guest-NAME--incoming.log)
+  cat /var/log/xen/console/guest-$NAME*.log 2>/dev/null | grep -c "MIGSCOPE rate"
+}
+
 alive() { # alive TAG: does the guest, under its own name, still report? (new rate lines in 10 s)
   xl list > $R/$1-xl-list.txt 2>&1
-  before=$(grep -c "MIGSCOPE rate" "$CONSOLE" 2>/dev/null || echo 0)
+  before=$(lines)
   sleep 10
-  after=$(grep -c "MIGSCOPE rate" "$CONSOLE" 2>/dev/null || echo 0)
+  after=$(lines)
   state=$(xl list $NAME 2>/dev/null | awk 'NR == 2 {print $5}')
   echo "name=$NAME state=${state:-absent} lines_before=$before lines_after=$after" > $R/$1-alive.txt
   cat $R/$1-alive.txt
@@ -74,7 +79,9 @@ create dirty
     grep -q '"Frames iteration 1"' $R/killed-progress.log 2>/dev/null && break
     sleep 0.1
   done
-  pkill -9 -f "xen-receive --stdio" && echo "killed the receiver at $(date +%T.%N)" > $R/killed-when.txt ) &
+  # The receiver and its libxl restore helper (which would otherwise go on reading the stream).
+  pkill -9 -f "xen-receive --stdio" && pkill -9 -f "libxl-save-helper --restore-domain"
+  echo "killed the receiver at $(date +%T.%N)" > $R/killed-when.txt ) &
 migrate killed --live --to localhost
 wait
 alive killed
