@@ -32,6 +32,18 @@ final class ContextTests: XCTestCase {
     }
 }
 
+extension ContextTests {
+    func testXentoollogLevelsMapOntoSwiftLogLevels() {
+        XCTAssertEqual(ToolLogger.level(1), .trace)   // XTL_DEBUG
+        XCTAssertEqual(ToolLogger.level(4), .debug)   // XTL_PROGRESS
+        XCTAssertEqual(ToolLogger.level(5), .info)
+        XCTAssertEqual(ToolLogger.level(6), .notice)
+        XCTAssertEqual(ToolLogger.level(7), .warning)
+        XCTAssertEqual(ToolLogger.level(8), .error)
+        XCTAssertEqual(ToolLogger.level(9), .critical)
+    }
+}
+
 final class Seen: @unchecked Sendable {
     private let lock = NSLock()
     private var entries: [LibxlLogEntry] = []

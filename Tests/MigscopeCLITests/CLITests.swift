@@ -44,6 +44,22 @@ final class CLITests: XCTestCase {
         XCTAssertFalse(r.err.contains("Fatal error"), file: file, line: line)
     }
 
+    func testTheLibxlBackendOutsideADom0SaysSoInOneLine() throws {
+        if FileManager.default.fileExists(atPath: "/proc/xen/capabilities") { throw XCTSkip("this machine may be a Xen dom0") }
+        assertOneLineError(try migscope("migrate", "guest", "--backend", "libxl", "--to", "localhost"), status: 1, contains: "not a Xen dom0")
+        assertOneLineError(try migscope("xen-receive", "--stdio"), status: 1, contains: "not a Xen dom0")
+    }
+
+    func testLibxlOptionsThatCannotApplyAreRefusedWithTheReason() throws {
+        assertOneLineError(try migscope("migrate", "guest", "--backend", "libxl", "--from", "qemu:///system", "--to", "localhost"),
+                           status: 2, contains: "migrates from the Xen host it runs on")
+        assertOneLineError(try migscope("migrate", "guest", "--backend", "libxl", "--to", "localhost", "--bandwidth", "5"),
+                           status: 1, contains: "libxl has no cap on the migration stream")
+        assertOneLineError(try migscope("migrate", "guest", "--backend", "libxl", "--to", "hostB:http"), status: 1, contains: "port must be a number")
+        assertOneLineError(try migscope("migrate", "guest", "--to", "qemu:///system"), status: 2, contains: "--from is missing")
+        assertOneLineError(try migscope("xen-receive"), status: 2, contains: "--listen ADDR:PORT or --stdio")
+    }
+
     func testVersionAndHelp() throws {
         let v = try migscope("--version")
         XCTAssertEqual(v.status, 0)
