@@ -93,7 +93,7 @@ struct MigrateCommand: AsyncParsableCommand {
             transform: ArgumentValue.nonNegativeSeconds("--tail"))
     var tail: Double = 15
 
-    @Option(help: ArgumentHelp("A guest console log to follow for the guest's own rate lines (the lab's is followed by itself).", valueName: "file"))
+    @Option(help: ArgumentHelp("A guest console log to follow for the guest's own rate lines (the lab's, and xenconsoled's guest-NAME.log with --backend libxl, are followed by themselves).", valueName: "file"))
     var console: String?
 
     @Option(name: .customLong("interface"), help: ArgumentHelp("A local network interface whose counters to record (repeatable; the lab's links are recorded by themselves).", valueName: "name"))
@@ -138,10 +138,12 @@ struct MigrateCommand: AsyncParsableCommand {
         if let store {
             let lab = Lab.recordingContext(source: source, destination: to)
             let links: (any LinkCounterSource)? = !interfaces.isEmpty ? LocalInterfaces(interfaces) : lab?.links
-            let consolePath = console ?? lab?.consolePath
+            let consolePaths = self.backend == .libxl
+                ? LibxlBackend.consoleLogs(domain: domain, destination: to, given: console)
+                : (console ?? lab?.consolePath).map { [$0] } ?? []
             let recorder = Recorder(
                 settings: RecorderSettings(interval: interval, baseline: .milliseconds(Int64(baseline * 1000)), tail: .milliseconds(Int64(tail * 1000))),
-                sink: store, console: consolePath.map(ConsoleTailer.init), links: links)
+                sink: store, console: consolePaths.isEmpty ? nil : ConsoleTailer(paths: consolePaths), links: links)
             var info = RunInfo(
                 backend: backend.name, request: request, domain: session.domainFacts, anchor: Date(), linkRate: lab?.linkRate,
                 linkModel: lab?.linkModel, accelerator: lab?.accelerator, workload: lab?.workload)

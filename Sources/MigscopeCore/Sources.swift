@@ -49,32 +49,40 @@ public struct LocalInterfaces: LinkCounterSource {
     }
 }
 
-/// Follows a growing text file (a guest's serial console) and hands out complete new lines.
+/// Follows growing text files (a guest's console logs) and hands out complete new lines. Several
+/// files serve a guest whose console moves: xenconsoled logs a migrated guest under its incoming name.
 public final class ConsoleTailer: @unchecked Sendable {
-    public let path: String
+    public let paths: [String]
+    public var path: String { paths.joined(separator: " + ") }
     private let lock = NSLock()
-    private var offset: UInt64
-    private var partial = Data()
+    private var offsets: [UInt64]
+    private var partials: [Data]
 
-    /// Starts at the file's current end: only what is written from now on is read.
-    public init(path: String) {
-        self.path = path
-        offset = ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? UInt64) ?? 0
+    /// Starts at each file's current end: only what is written from now on is read. A file that
+    /// does not exist yet is read from its start when it appears.
+    public init(paths: [String]) {
+        self.paths = paths
+        offsets = paths.map { ((try? FileManager.default.attributesOfItem(atPath: $0))?[.size] as? UInt64) ?? 0 }
+        partials = paths.map { _ in Data() }
     }
 
+    public convenience init(path: String) { self.init(paths: [path]) }
+
     public func newLines() -> [Substring] {
-        lock.withLock {
-            guard let h = FileHandle(forReadingAtPath: path) else { return [] }
-            defer { try? h.close() }
-            guard (try? h.seek(toOffset: offset)) != nil else { return [] }
-            let d = h.readDataToEndOfFile()
-            guard !d.isEmpty else { return [] }
-            offset += UInt64(d.count)
-            partial.append(d)
-            guard let lastNewline = partial.lastIndex(of: UInt8(ascii: "\n")) else { return [] }
-            let complete = partial[partial.startIndex...lastNewline]
-            partial = Data(partial[partial.index(after: lastNewline)...])
-            return String(decoding: complete, as: UTF8.self).split(whereSeparator: \.isNewline)
-        }
+        lock.withLock { paths.indices.flatMap { newLines(at: $0) } }
+    }
+
+    private func newLines(at i: Int) -> [Substring] {
+        guard let h = FileHandle(forReadingAtPath: paths[i]) else { return [] }
+        defer { try? h.close() }
+        guard (try? h.seek(toOffset: offsets[i])) != nil else { return [] }
+        let d = h.readDataToEndOfFile()
+        guard !d.isEmpty else { return [] }
+        offsets[i] += UInt64(d.count)
+        partials[i].append(d)
+        guard let lastNewline = partials[i].lastIndex(of: UInt8(ascii: "\n")) else { return [] }
+        let complete = partials[i][partials[i].startIndex...lastNewline]
+        partials[i] = Data(partials[i][partials[i].index(after: lastNewline)...])
+        return String(decoding: complete, as: UTF8.self).split(whereSeparator: \.isNewline)
     }
 }

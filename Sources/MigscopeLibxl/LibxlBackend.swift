@@ -22,6 +22,23 @@ public struct LibxlBackend: MigrationBackend {
         (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
     }
 
+    /// Where xenconsoled keeps a guest's console when run with --log=guest.
+    public static let consoleLogFolder = "/var/log/xen/console"
+
+    /// The console logs that carry `domain`'s own lines through a migration to `destination`:
+    /// `guest-NAME.log`, and on a localhost migration also `guest-NAME--incoming.log` (xenconsoled
+    /// names a log after the domain when it appears). `given` replaces the first.
+    public static func consoleLogs(domain: String, destination: String, given: String?) -> [String] {
+        let own = given ?? "\(consoleLogFolder)/guest-\(domain).log"
+        guard given != nil || FileManager.default.fileExists(atPath: own) else { return [] }
+        var paths = [own]
+        if (try? XenDestination(parsing: destination)) == .localhost {
+            let folder = (own as NSString).deletingLastPathComponent
+            paths.append("\(folder)/guest-\(domain)\(XenMigrationProtocol.incomingSuffix).log")
+        }
+        return paths
+    }
+
     /// The request's source, for the libxl backend: the dom0 migscope runs in.
     public static let thisHost = "libxl://localhost"
 
@@ -107,7 +124,9 @@ final class LibxlMigrationSession: MigrationSession, @unchecked Sendable {
     private var suspendedAt: ContinuousClock.Instant?
     private var runningAt: ContinuousClock.Instant?
     private var destinationID: UInt32?
-    private var streaming = false
+    /// Where the sender is: abort means something different in each.
+    private enum Stage { case handshake, streaming, finishing }
+    private var stage = Stage.handshake
     private var connection: XenConnection?
     private var continuations: [AsyncStream<MigrationSignal>.Continuation] = []
 
@@ -210,10 +229,10 @@ final class LibxlMigrationSession: MigrationSession, @unchecked Sendable {
     private func stepped(_ step: XenMigrationStep) {
         let now = clock.now
         switch step {
-        case .streamStarted: lock.withLock { streaming = true }
-        case .streamEnded: lock.withLock { streaming = false }
+        case .streamStarted: lock.withLock { stage = .streaming }
+        case .streamEnded: lock.withLock { stage = .finishing }
         case .restored(let id):
-            lock.withLock { destinationID = id; streaming = false }
+            lock.withLock { destinationID = id; stage = .finishing }
             emit(.startedOnDestination, at: now)
         case .running(let id):
             lock.withLock { destinationID = id; runningAt = now }
@@ -221,7 +240,6 @@ final class LibxlMigrationSession: MigrationSession, @unchecked Sendable {
         case .sourceDestroyed:
             emit(.stoppedOnSource, at: now)
         case .sourceResumed:
-            lock.withLock { streaming = false }
             emit(.guestResumed(host: .source), at: now)
         case .configurationSent(let bytes):
             emit(.other(host: .source, "configuration sent (\(bytes) bytes)"), at: now)
@@ -270,14 +288,19 @@ final class LibxlMigrationSession: MigrationSession, @unchecked Sendable {
     }
 
     func abort() throws {
-        let (isStreaming, connection) = lock.withLock { (streaming, self.connection) }
+        let (stage, connection) = lock.withLock { (self.stage, self.connection) }
         guard let connection else { throw MigrationError(.aborted, "no migration is running") }
-        guard isStreaming else {
+        switch stage {
+        case .handshake:
+            // Nothing was changed yet: cutting the connection ends it with the source untouched.
+            connection.shutdown()
+        case .streaming:
+            toolstack.context.abortRunningOperation()
+            // libxl notices an abort between rounds; cutting the connection stops the stream at once.
+            connection.shutdown()
+        case .finishing:
             throw MigrationError(.unsupported, "too late to abort: the stream is complete and the destination is starting the domain")
         }
-        toolstack.context.abortRunningOperation()
-        // libxl notices an abort between rounds; cutting the connection stops the stream at once.
-        connection.shutdown()
     }
 
     func pauseGuest() throws {

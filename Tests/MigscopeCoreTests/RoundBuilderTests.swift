@@ -182,4 +182,22 @@ final class SourcesTests: XCTestCase {
         XCTAssertEqual(tailer.newLines(), ["half a line"])
         try h.close()
     }
+
+    /// A migrated Xen guest's console moves to a new log (guest-NAME--incoming.log), created mid-run.
+    func testTheTailerFollowsALogThatAppearsLaterFromItsStart() throws {
+        let dir = NSTemporaryDirectory() + "/migscope-tailer-\(getpid())-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let first = dir + "/guest-g.log", second = dir + "/guest-g--incoming.log"
+        try "before\n".write(toFile: first, atomically: true, encoding: .utf8)
+        let tailer = ConsoleTailer(paths: [first, second])
+        XCTAssertEqual(tailer.newLines(), [])
+        let h = FileHandle(forWritingAtPath: first)!
+        h.seekToEndOfFile()
+        h.write(Data("on the source\n".utf8))
+        try h.close()
+        try "on the destination\n".write(toFile: second, atomically: true, encoding: .utf8)
+        XCTAssertEqual(tailer.newLines(), ["on the source", "on the destination"])
+        XCTAssertEqual(tailer.path, "\(first) + \(second)")
+    }
 }

@@ -55,6 +55,20 @@ final class XenHostTests: XCTestCase {
         XCTAssertFalse(hostReads.isEmpty, "the guest's reads show in dom0's vbd statistics")
         let guestLines = run.trace.samples.filter { $0.series == .guest && $0.readBytesPerSecond > 0 }
         XCTAssertFalse(guestLines.isEmpty, "the guest's own rate lines came through the Xen console log")
+        let end = try XCTUnwrap(run.trace.firstEvent(.migrationCompleted)?.t)
+        XCTAssertTrue(guestLines.contains { $0.t > end }, "the guest's lines go on after the migration (its --incoming console log is followed)")
+    }
+
+    func testAMigrationAbortedDuringPrecopyLeavesTheSourceRunning() throws {
+        let r = try XenHostResults.shared()
+        XCTAssertEqual(try r.text("aborted.rc").trimmingCharacters(in: .whitespacesAndNewlines), "1")
+        let stderr = try r.text("aborted.stderr")
+        XCTAssertTrue(stderr.contains("aborted after 12 s"), stderr)
+        XCTAssertTrue(stderr.contains("is on the source"), stderr)
+        try r.assertAlive("aborted")
+        let list = try r.text("final-xl-list.txt")
+        XCTAssertFalse(list.contains("--incoming") || list.contains("--migratedaway"), list)
+        XCTAssertEqual(try r.storedRun("aborted").info.status, "aborted")
     }
 
     func testALiveMigrationOverTCPToAListeningReceiver() throws {

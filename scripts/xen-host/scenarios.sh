@@ -7,7 +7,6 @@ set -u
 export PATH=/payload:$PATH
 R=/results
 NAME=migscope-xen-guest
-CONSOLE=/var/log/xen/console/guest-$NAME.log
 DB=$R/results.sqlite
 say() { echo "scenario: $*"; }
 
@@ -26,10 +25,10 @@ disk = [ 'format=raw,vdev=xvda,access=ro,target=/root/guest-disk.img' ]
 CFG
   xl create /tmp/$NAME.cfg || return 1
   for _ in $(seq 120); do
-    grep -q "MIGSCOPE rate seq=3 " "$CONSOLE" 2>/dev/null && return 0
+    grep -q "MIGSCOPE rate seq=3 " /var/log/xen/console/guest-$NAME.log 2>/dev/null && return 0
     sleep 1
   done
-  say "the guest did not report within 120 s"; tail -5 "$CONSOLE"; return 1
+  say "the guest did not report within 120 s"; tail -5 /var/log/xen/console/guest-$NAME.log; return 1
 }
 
 lines() { # rate lines so far, in every console log of the guest (xenconsoled names a log after the
@@ -51,8 +50,9 @@ migrate() { # migrate TAG ARGS...: one recorded migration, its outputs kept unde
   tag=$1; shift
   say "$tag: migscope migrate $NAME --backend libxl $*"
   start=$(date +%s.%N)
+  # The guest's console logs are followed by themselves (xenconsoled's guest-NAME*.log).
   migscope migrate $NAME --backend libxl --record --db $DB --baseline 3 --tail 3 \
-    --console "$CONSOLE" --progress-log $R/$tag-progress.log --json "$@" > $R/$tag.json 2> $R/$tag.stderr
+    --progress-log $R/$tag-progress.log --json "$@" > $R/$tag.json 2> $R/$tag.stderr
   echo $? > $R/$tag.rc
   say "$tag: exit $(cat $R/$tag.rc) after $(awk "BEGIN{printf \"%.1f\", $(date +%s.%N) - $start}") s"
   tail -3 $R/$tag.stderr
@@ -85,5 +85,9 @@ create dirty
 migrate killed --live --to localhost
 wait
 alive killed
+
+# 5. Aborted by migscope itself during pre-copy (--abort-after): the source runs on.
+create dirty && migrate aborted --live --to localhost --abort-after 12 && true
+alive aborted
 xl list > $R/final-xl-list.txt
 say "done"
