@@ -15,7 +15,7 @@ public final class Context: @unchecked Sendable {
         var ctx: OpaquePointer? = nil
         let rc = libxl_ctx_alloc(&ctx, Int32(LIBXL_VERSION), 0, logger.handle)
         guard rc == 0, let ctx else {
-            throw LibxlError(code: rc, operation: "open libxl", log: logger.messages)
+            throw LibxlError(code: rc, operation: "open libxl", log: logger.explanation(since: 0))
         }
         handle = ctx
         // libxl forks its save helper; it must reap only that child, not migscope's own.
@@ -26,8 +26,12 @@ public final class Context: @unchecked Sendable {
 
     deinit { libxl_ctx_free(handle) }
 
-    func check(_ rc: Int32, _ operation: @autoclosure () -> String) throws(LibxlError) {
-        if rc != 0 { throw LibxlError(code: rc, operation: operation(), log: logger.messages) }
+    /// Runs one libxl call; a non-zero result becomes a LibxlError carrying what libxl logged
+    /// about it (its warnings and errors during the call, not earlier chatter).
+    func perform(_ operation: @autoclosure () -> String, _ call: () -> Int32) throws(LibxlError) {
+        let mark = logger.sequence
+        let rc = call()
+        if rc != 0 { throw LibxlError(code: rc, operation: operation(), log: logger.explanation(since: mark)) }
     }
 
     /// Asks libxl to cut short the synchronous operation running on another thread (a suspend or a

@@ -30,7 +30,7 @@ extension Context {
     /// The id of the domain called `name`.
     public func domainID(named name: String) throws(LibxlError) -> DomainID {
         var id: UInt32 = 0
-        try check(libxl_name_to_domid(handle, name, &id), "find domain '\(name)'")
+        try perform("find domain '\(name)'") { libxl_name_to_domid(handle, name, &id) }
         return id
     }
 
@@ -65,24 +65,24 @@ extension Context {
     }
 
     public func rename(_ id: DomainID, to newName: String) throws(LibxlError) {
-        try check(libxl_domain_rename(handle, id, nil, newName), "rename domain \(id) to '\(newName)'")
+        try perform("rename domain \(id) to '\(newName)'") { libxl_domain_rename(handle, id, nil, newName) }
     }
 
     public func pause(_ id: DomainID) throws(LibxlError) {
-        try check(libxl_domain_pause(handle, id, nil), "pause domain \(id)")
+        try perform("pause domain \(id)") { libxl_domain_pause(handle, id, nil) }
     }
 
     public func unpause(_ id: DomainID) throws(LibxlError) {
-        try check(libxl_domain_unpause(handle, id, nil), "unpause domain \(id)")
+        try perform("unpause domain \(id)") { libxl_domain_unpause(handle, id, nil) }
     }
 
     public func destroy(_ id: DomainID) throws(LibxlError) {
-        try check(libxl_domain_destroy(handle, id, nil), "destroy domain \(id)")
+        try perform("destroy domain \(id)") { libxl_domain_destroy(handle, id, nil) }
     }
 
     /// Resumes a domain left suspended by a failed `suspend`. Co-operative resume (the guest's
     /// suspend call returns "cancelled"), as `xl migrate` does; PV Linux guests support it.
     public func resume(_ id: DomainID) throws(LibxlError) {
-        try check(libxl_domain_resume(handle, id, 1, nil), "resume domain \(id)")
+        try perform("resume domain \(id)") { libxl_domain_resume(handle, id, 1, nil) }
     }
 }

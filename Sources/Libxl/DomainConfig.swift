@@ -7,9 +7,9 @@ extension Context {
         var config = libxl_domain_config()
         libxl_domain_config_init(&config)
         defer { libxl_domain_config_dispose(&config) }
-        try check(libxl_retrieve_domain_configuration(handle, id, &config, nil), "read domain \(id)'s configuration")
+        try perform("read domain \(id)'s configuration") { libxl_retrieve_domain_configuration(handle, id, &config, nil) }
         guard let json = libxl_domain_config_to_json(handle, &config) else {
-            throw LibxlError(code: LibxlError.fail, operation: "write domain \(id)'s configuration as JSON", log: logger.messages)
+            throw LibxlError(code: LibxlError.fail, operation: "write domain \(id)'s configuration as JSON", log: [])
         }
         defer { free(json) }
         return String(cString: json)
@@ -20,7 +20,7 @@ extension Context {
         var config = libxl_domain_config()
         libxl_domain_config_init(&config)
         defer { libxl_domain_config_dispose(&config) }
-        try check(libxl_domain_config_from_json(handle, &config, json), "parse a domain configuration")
+        try perform("parse a domain configuration") { libxl_domain_config_from_json(handle, &config, json) }
         if let name {
             // libxl owns and frees the string, so it must come from malloc.
             free(config.c_info.name)

@@ -11,8 +11,9 @@ extension Context {
     /// On success the domain is left suspended (destroy it once the destination runs); on failure
     /// it may be too, and `resume` brings it back.
     public func suspend(_ id: DomainID, to fd: Int32, live: Bool) throws(LibxlError) {
-        try check(libxl_domain_suspend(handle, id, fd, live ? LIBXL_SUSPEND_LIVE : 0, nil),
-                  live ? "live-migrate domain \(id)" : "save domain \(id)")
+        try perform(live ? "live-migrate domain \(id)" : "save domain \(id)") {
+            libxl_domain_suspend(handle, id, fd, live ? LIBXL_SUSPEND_LIVE : 0, nil)
+        }
     }
 
     /// Creates a domain from the stream on `fd`, configured by `configurationJSON`, named `name`.
@@ -25,10 +26,12 @@ extension Context {
             // libxl_domain_suspend writes migration stream v2 (Xen >= 4.6).
             params.stream_version = 2
             var id: UInt32 = 0
+            let mark = logger.sequence
             let rc = libxl_domain_create_restore(handle, &config, &id, fd, -1, &params, nil, nil)
             if rc != 0 {
+                let why = logger.explanation(since: mark)
                 if id != 0 && id != UInt32.max && domainInfo(id) != nil { try? destroy(id) }
-                throw LibxlError(code: rc, operation: "restore domain '\(name)' from the stream", log: logger.messages)
+                throw LibxlError(code: rc, operation: "restore domain '\(name)' from the stream", log: why)
             }
             return id
         }

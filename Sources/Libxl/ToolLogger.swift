@@ -15,7 +15,9 @@ public enum LibxlLogEntry: Sendable, Equatable {
 /// struct; this object is its opaque pointer and must outlive the libxl context that uses it.
 public final class ToolLogger: @unchecked Sendable {
     private let lock = NSLock()
-    private var recent: [String] = []
+    /// The last messages, numbered, with their xentoollog level.
+    private var recent: [(sequence: Int, level: Int32, text: String)] = []
+    private var count = 0
     private let sink: (@Sendable (LibxlLogEntry) -> Void)?
     private let log: Logging.Logger
     private(set) var handle: UnsafeMutablePointer<xentoollog_logger>?
@@ -40,8 +42,9 @@ public final class ToolLogger: @unchecked Sendable {
     func receive(_ e: LibxlLogEntry) {
         if case .message(let level, let context, let text) = e {
             lock.withLock {
-                recent.append(text)
-                if recent.count > 64 { recent.removeFirst(recent.count - 64) }
+                count += 1
+                recent.append((count, level, text))
+                if recent.count > 256 { recent.removeFirst(recent.count - 256) }
             }
             log.log(level: Self.level(level), "\(text)", metadata: ["context": .string(context)])
         }
@@ -49,7 +52,20 @@ public final class ToolLogger: @unchecked Sendable {
     }
 
     /// The last messages (they explain a failure).
-    public var messages: [String] { lock.withLock { recent } }
+    public var messages: [String] { lock.withLock { recent.map(\.text) } }
+
+    /// How many messages have arrived so far: a mark to ask `explanation(since:)` about.
+    public var sequence: Int { lock.withLock { count } }
+
+    /// What explains a failure that followed `mark`: the warnings and errors logged since, or, when
+    /// there were none, every message since.
+    public func explanation(since mark: Int) -> [String] {
+        lock.withLock {
+            let since = recent.filter { $0.sequence > mark }
+            let problems = since.filter { $0.level >= Int32(XTL_WARN.rawValue) }
+            return (problems.isEmpty ? since : problems).map(\.text)
+        }
+    }
 
     /// xentoollog's levels (XTL_DEBUG 1 ... XTL_CRITICAL 9) on swift-log's scale.
     static func level(_ xtl: Int32) -> Logging.Logger.Level {

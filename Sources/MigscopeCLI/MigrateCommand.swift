@@ -162,7 +162,7 @@ struct MigrateCommand: AsyncParsableCommand {
                 throw CLIFailure("interrupted before the migration started; run \(run.info.id ?? 0) kept in \(store.path)")
             }
             summary = m
-            printNote("recorded run \(run.info.id ?? 0) into \(store.path): \(run.summary.rounds) rounds, 'migscope export \(run.info.id ?? 0) --out DIR' writes its CSV files")
+            printNote("recorded run \(run.info.id ?? 0) into \(store.path): \(run.summary.rounds) round\(run.summary.rounds == 1 ? "" : "s"), 'migscope export \(run.info.id ?? 0) --out DIR' writes its CSV files")
         } else {
             let runner = MigrationRunner(pollInterval: interval)
             summary = await Interrupts.cancellingOnCtrlC { [printer] in

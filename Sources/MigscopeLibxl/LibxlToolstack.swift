@@ -9,6 +9,10 @@ public final class LibxlToolstack: XenToolstack, @unchecked Sendable {
 
     public func domainID(named name: String) throws -> UInt32 { try context.domainID(named: name) }
     public func domainExists(_ id: UInt32) -> Bool { context.domainInfo(id) != nil }
+    public func isRunning(_ id: UInt32) -> Bool {
+        guard let info = context.domainInfo(id) else { return false }
+        return !info.paused && !info.shutdown && !info.dying
+    }
     public func configurationJSON(of id: UInt32) throws -> String { try context.configurationJSON(of: id) }
     public func rename(_ id: UInt32, to name: String) throws { try context.rename(id, to: name) }
     public func suspend(_ id: UInt32, to fd: Int32, live: Bool) throws { try context.suspend(id, to: fd, live: live) }

@@ -5,6 +5,8 @@ import MigscopeCore
 public protocol XenToolstack: AnyObject, Sendable {
     func domainID(named name: String) throws -> UInt32
     func domainExists(_ id: UInt32) -> Bool
+    /// Runs: neither paused nor suspended, shut down or dying.
+    func isRunning(_ id: UInt32) -> Bool
     func configurationJSON(of id: UInt32) throws -> String
     func rename(_ id: UInt32, to name: String) throws
     /// Writes the domain to `fd` (blocks until the stream ends); the domain is left suspended.
@@ -167,7 +169,13 @@ public struct XenMigrationSender: Sendable {
     /// Puts the source back (resume, original name) and says where the domain is.
     func recover(_ id: UInt32, name: String, because reason: String) -> MigrationError {
         var problems: [String] = []
-        do { try toolstack.resume(id) } catch { problems.append("resume failed: \(error)") }
+        // A failure during pre-copy leaves the guest running (it was never suspended) and libxl
+        // then refuses to resume it: only a guest that does not run needs resuming.
+        if !toolstack.isRunning(id) {
+            do { try toolstack.resume(id) } catch {
+                if !toolstack.isRunning(id) { problems.append("resume failed: \(error)") }
+            }
+        }
         do { try toolstack.rename(id, to: name) } catch { problems.append("rename back failed: \(error)") }
         if problems.isEmpty {
             onStep(.sourceResumed(id: id))

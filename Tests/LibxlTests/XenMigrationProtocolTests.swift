@@ -54,6 +54,27 @@ final class XenMigrationProtocolTests: XCTestCase {
         XCTAssertEqual(source.log, ["rename 3 guest--migratedaway", "suspend 3 live", "resume 3", "rename 3 guest"])
     }
 
+    /// As on real Xen: a stream cut during pre-copy leaves the guest running, never suspended, and
+    /// libxl refuses to resume a running domain. That is no failure to put the source back.
+    func testAStreamCutDuringPrecopyNeedsNoResume() throws {
+        let source = FakeToolstack(domains: [3: "guest"], streamBytes: 8 << 20)
+        source.suspendsOnlyAtTheEnd = true
+        let (s, r) = try socketPair()
+        let receiver = runOnThread {
+            let header = XenMigrationProtocol.Header(line: try r.receiveLine())!
+            _ = try r.receive(count: header.configurationBytes)
+            try r.send(line: "ready")
+            _ = try r.receive(count: 100_000)
+            close(r.readFD)
+        }
+        XCTAssertThrowsError(try XenMigrationSender(toolstack: source, wire: s).migrate(domain: "guest", live: true)) { error in
+            XCTAssertTrue("\(error)".contains("the source was resumed: domain 'guest' runs on this host (id 3)"), "\(error)")
+        }
+        try receiver.get()
+        XCTAssertEqual(source.log, ["rename 3 guest--migratedaway", "suspend 3 live", "rename 3 guest"])
+        XCTAssertEqual(source.state(3), "running")
+    }
+
     func testAFailedRestoreIsReportedToTheSenderWhichResumesTheSource() throws {
         let source = FakeToolstack(domains: [5: "guest"])
         let destination = FakeToolstack(domains: [:])
@@ -199,6 +220,8 @@ final class FakeToolstack: XenToolstack, @unchecked Sendable {
     let streamBytes: Int
     var failRestore: String?
     var failUnpause = false
+    /// Like libxenguest: the guest runs through pre-copy and is suspended only for the last round.
+    var suspendsOnlyAtTheEnd = false
     var streamBytesWritten = 0
     var streamBytesRead = 0
     var restoredConfiguration: String?
@@ -220,6 +243,7 @@ final class FakeToolstack: XenToolstack, @unchecked Sendable {
         return id
     }
     func domainExists(_ id: UInt32) -> Bool { lock.withLock { domains[id] != nil } }
+    func isRunning(_ id: UInt32) -> Bool { lock.withLock { domains[id]?.state == "running" } }
     func configurationJSON(of id: UInt32) throws -> String { configurationFor(id) }
     func rename(_ id: UInt32, to name: String) throws {
         note("rename \(id) \(name)")
@@ -227,7 +251,7 @@ final class FakeToolstack: XenToolstack, @unchecked Sendable {
     }
     func suspend(_ id: UInt32, to fd: Int32, live: Bool) throws {
         note("suspend \(id) \(live ? "live" : "non-live")")
-        lock.withLock { domains[id]?.state = "suspended" }
+        if !suspendsOnlyAtTheEnd { lock.withLock { domains[id]?.state = "suspended" } }
         let wire = XenWire(readFD: fd, writeFD: fd)
         var length = UInt64(streamBytes).bigEndian
         try wire.send(bytes: withUnsafeBytes(of: &length) { Array($0) })
@@ -239,8 +263,10 @@ final class FakeToolstack: XenToolstack, @unchecked Sendable {
             sent += n
             streamBytesWritten = sent
         }
+        lock.withLock { domains[id]?.state = "suspended" }
     }
     func resume(_ id: UInt32) throws {
+        if state(id) == "running" { throw Failure(description: "domain \(id) is not suspended") }
         note("resume \(id)")
         lock.withLock { domains[id]?.state = "running" }
     }
