@@ -138,7 +138,7 @@ public enum RunReport {
         // Rounds: bytes sent and dirty rate per round.
         var roundsFigure = ""
         if !trace.rounds.isEmpty {
-            try tsv(trace.rounds.map { [Double($0.number), Double($0.bytesSent) / 1_048_576, Double($0.dirtyBytesPerSecond ?? 0) / 1e6, $0.stopAndCopy ? 1 : 0] }, to: runDir + "/rounds.tsv", breakGaps: false)
+            try tsv(trace.rounds.map { [Double($0.number), Double($0.bytesSent) / 1_048_576, $0.dirtyBytesPerSecond.map { Double($0) / 1e6 } ?? .nan, $0.stopAndCopy ? 1 : 0] }, to: runDir + "/rounds.tsv", breakGaps: false)
             let r = try Gnuplot.render("rounds", body: """
                 set title \(Gnuplot.quote("Pre-copy rounds: " + label(info)))
                 set xlabel "round"
@@ -153,6 +153,7 @@ public enum RunReport {
                 set boxwidth 0.6
                 set xtics 1
                 set key top right box opaque
+                set datafile missing "?"
                 plot 'rounds.tsv' using 1:($4 == 0 ? $2 : NaN) with boxes lc rgb '#1f5fbf' title 'pre-copy round: MiB sent', \\
                      'rounds.tsv' using 1:($4 == 1 ? $2 : NaN) with boxes lc rgb '#c0392b' title 'stop-and-copy: MiB sent', \\
                      'rounds.tsv' using 1:3 axes x1y2 with linespoints lw 2 pt 7 lc rgb '#e67e22' title 'dirty rate (MB/s)'
@@ -347,7 +348,8 @@ public enum RunReport {
             var first = true
             for v in r {
                 if !first { s += "\t" }
-                s += NumberText.fixed(v, 4)
+                // NaN: no value (a round with no dirty rate); gnuplot skips "?" with `set datafile missing`.
+                s += v.isNaN ? "?" : NumberText.fixed(v, 4)
                 first = false
             }
             s += "\n"

@@ -132,7 +132,10 @@ final class XenHostResults: @unchecked Sendable {
     }
 
     func text(_ name: String) throws -> String {
-        try String(contentsOf: dir.appendingPathComponent(name), encoding: .utf8)
+        guard let t = try? String(contentsOf: dir.appendingPathComponent(name), encoding: .utf8) else {
+            throw XenHostFailure("no \(name) in \(dir.path): that scenario did not run; see run.log and console.log there")
+        }
+        return t
     }
 
     func assertSucceeded(_ tag: String, file: StaticString = #filePath, line: UInt = #line) throws {
