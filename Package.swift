@@ -50,7 +50,7 @@ let package = Package(
         // Batches: YAML plans, their schedule, resuming, and the paper's built-in plans.
         .target(
             name: "MigscopeBatch",
-            dependencies: ["MigscopeCore", "MigscopeLab", "MigscopeLibvirt", "MigscopeStore", "MigscopeReport", "Yams"],
+            dependencies: ["MigscopeCore", "MigscopeLab", "MigscopeLibvirt", "MigscopeLibxl", "MigscopeStore", "MigscopeReport", "Yams"],
             resources: [.copy("Plans")]),
 
         // The embedded lab: namespaces, tc, iSCSI target, daemons, guest.

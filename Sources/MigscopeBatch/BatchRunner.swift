@@ -2,6 +2,7 @@ import Foundation
 import MigscopeCore
 import MigscopeLab
 import MigscopeLibvirt
+import MigscopeLibxl
 import MigscopeReport
 import MigscopeStore
 
@@ -96,6 +97,11 @@ public final class BatchRunner: @unchecked Sendable {
                 }
             }
             _ = domain
+        case .xen(let destination, let domain):
+            // The session's preparation opens libxl and finds the domain: a clear error now, not at run 1.
+            do { _ = try await LibxlBackend().prepare(MigrationRequest(domain: domain, source: LibxlBackend.thisHost, destination: destination)) } catch let e as MigrationError {
+                throw BatchError(e.message)
+            }
         }
     }
 
@@ -118,14 +124,31 @@ public final class BatchRunner: @unchecked Sendable {
         case .uris(let s, let d, let dom):
             (source, destination, domain) = (s, d, dom)
             try await bringBack(domain: dom, from: d, to: s)
+        case .xen(let d, let dom):
+            (source, destination, domain) = (LibxlBackend.thisHost, d, dom)
         }
         let request = MigrationRequest(
             domain: domain, source: source, destination: destination, mode: cell.mode,
             transport: plan.peerToPeer ? .peerToPeer : .clientManaged, bandwidthMiBps: cell.bandwidthCapMiBps,
             maxDowntimeMs: cell.maxDowntimeMs, pauseAfterSeconds: cell.mode == .live ? cell.timeoutSeconds : nil)
-        let session = try await LibvirtBackend().prepare(request)
+        let backend: any MigrationBackend
+        var consolePaths = lab.map { [$0.consolePath] } ?? []
+        if case .xen = plan.hosts {
+            backend = LibxlBackend()
+            consolePaths = LibxlBackend.consoleLogs(domain: domain, destination: destination, given: nil)
+        } else {
+            backend = LibvirtBackend()
+        }
+        let session: any MigrationSession
+        do { session = try await backend.prepare(request) } catch let e as MigrationError where e.kind == .noSuchDomain && destination != "localhost" {
+            if case .xen = plan.hosts {
+                // A remote Xen destination keeps the domain: migscope cannot send it back from here.
+                throw BatchError("\(e.message); the previous run left it on \(destination): migrate it back to this host (migscope migrate \(domain) --backend libxl --to THIS-HOST, run there), then 'migscope batch PLAN --resume'")
+            }
+            throw e
+        }
         var info = RunInfo(
-            backend: "libvirt", request: request, domain: session.domainFacts, anchor: Date(),
+            backend: backend.name, request: request, domain: session.domainFacts, anchor: Date(),
             linkRate: lab?.linkRate ?? cell.bandwidth.description, linkModel: lab?.linkModel ?? cell.link.rawValue,
             accelerator: lab?.accelerator, workload: lab?.workload ?? plan.workload,
             planName: plan.name, cell: cell.key, repetition: planned.repetition)
@@ -136,7 +159,7 @@ public final class BatchRunner: @unchecked Sendable {
                 interval: .milliseconds(Int64(plan.pollIntervalMs)), baseline: .milliseconds(Int64(plan.baselineSeconds * 1000)),
                 tail: .milliseconds(Int64(plan.tailSeconds * 1000)), untilWorkloadDone: plan.untilWorkloadDone,
                 maxTail: .milliseconds(Int64(plan.maxTailSeconds * 1000))),
-            sink: store, console: lab.map { ConsoleTailer(path: $0.consolePath) }, links: lab?.links,
+            sink: store, console: consolePaths.isEmpty ? nil : ConsoleTailer(paths: consolePaths), links: lab?.links,
             onStart: lab == nil ? nil : startWorkload)
         return try await recorder.record(session, info: info, observer: observer)
     }
@@ -161,7 +184,7 @@ public final class BatchRunner: @unchecked Sendable {
     func whereIsTheGuest() -> String? {
         switch plan.hosts {
         case .lab: return Lab.guestHost().map { "on \($0.rawValue) (\($0.libvirtURI))" } ?? "not running"
-        case .uris: return nil
+        case .uris, .xen: return nil
         }
     }
 

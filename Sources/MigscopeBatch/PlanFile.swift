@@ -171,7 +171,23 @@ struct Reader {
         case let (_, v)? where v.scalar?.string == "lab":
             hosts = .lab(guestMemoryMiB: guestMemory, diskSizeMiB: disk, accelerator: accel)
         case let (_, v)?:
-            if let hm = v.mapping {
+            if let hm = v.mapping, hm.contains(where: { $0.key.scalar?.string == "backend" }) {
+                let he = entries(hm, allowed: ["backend", "destination", "domain"], in: "hosts")
+                let backend = string(he, "backend"), d = string(he, "destination"), dom = string(he, "domain")
+                if let backend, backend != "libxl", backend != "libvirt" {
+                    problem(he["backend"]?.value, "hosts: backend must be libvirt or libxl, got '\(backend)'")
+                } else if backend == "libvirt" {
+                    problem(he["backend"]?.value, "hosts: backend libvirt is the default; leave it out and give source, destination and domain")
+                }
+                if hm.contains(where: { $0.key.scalar?.string == "source" }) { problem(v, "hosts: libxl migrates from the dom0 migscope runs in; leave out 'source'") }
+                if d == nil && he["destination"] == nil { problem(v, "hosts: missing 'destination' (localhost, HOST:PORT of a 'migscope xen-receive', or ssh://HOST)") }
+                if dom == nil && he["domain"] == nil { problem(v, "hosts: missing 'domain' (the running Xen domain to migrate)") }
+                if backend == "libxl", let d, let dom { hosts = .xen(destination: d, domain: dom) }
+                for key in ["destination", "domain"] {
+                    if let m = he[key]?.value.mark { locations[key] = PlanLocation(line: m.line, column: m.column) }
+                }
+                if top["guest"] != nil { problem(top["guest"]?.key, "'guest' applies to the embedded lab only (hosts: lab)") }
+            } else if let hm = v.mapping {
                 let he = entries(hm, allowed: ["source", "destination", "domain"], in: "hosts")
                 let s = string(he, "source"), d = string(he, "destination"), dom = string(he, "domain")
                 if s == nil && he["source"] == nil { problem(v, "hosts: missing 'source' (a libvirt URI)") }
@@ -250,8 +266,15 @@ struct Reader {
         } else {
             problem(map.first?.key, "missing 'matrix': the knobs to vary (mode, bandwidth, link, ...)")
         }
-        if case .uris? = hosts, let matrix, matrix.bandwidths.contains(where: { $0.bitsPerSecond != nil }) || matrix.links.count > 1 {
+        if let hosts, hosts != .lab(guestMemoryMiB: guestMemory, diskSizeMiB: disk, accelerator: accel), let matrix,
+           matrix.bandwidths.contains(where: { $0.bitsPerSecond != nil }) || matrix.links.count > 1 {
             problem(top["matrix"]?.key, "matrix: bandwidth and link are shaped only in the embedded lab; with real hosts use bandwidth: [none] (or bandwidth_cap_mibps to cap the migration)")
+        }
+        if case .xen? = hosts, let matrix {
+            // What libxl cannot do, said before anything runs.
+            if matrix.bandwidthCapMiBps.contains(where: { $0 != nil }) { problem(top["matrix"]?.key, "matrix: libxl has no cap on the migration stream; leave out bandwidth_cap_mibps with backend libxl") }
+            if matrix.maxDowntimeMs.contains(where: { $0 != nil }) { problem(top["matrix"]?.key, "matrix: libxenguest decides when pre-copy ends; leave out max_downtime_ms with backend libxl") }
+            if matrix.timeoutSeconds.contains(where: { $0 != nil }) { problem(top["matrix"]?.key, "matrix: libxl cannot force the end of pre-copy; leave out timeout_s with backend libxl") }
         }
 
         let repetitions = int(top, "repetitions", range: 1...1000, unit: "repetitions") ?? (top["repetitions"] == nil ? 1 : nil)

@@ -7,6 +7,9 @@ public struct Plan: Sendable, Equatable {
         case lab(guestMemoryMiB: Int, diskSizeMiB: Int, accelerator: String)
         /// Real hosts by libvirt URI, and the domain to migrate between them.
         case uris(source: String, destination: String, domain: String)
+        /// Xen through libxl, from the dom0 migscope runs in to `destination` (localhost, HOST:PORT of a
+        /// receiver, or ssh://HOST), and the domain to migrate.
+        case xen(destination: String, domain: String)
     }
 
     public var name: String

@@ -94,6 +94,25 @@ final class PlanFileTests: XCTestCase {
         XCTAssertEqual(p.cells.map(\.bandwidthCapMiBps), [10, 50])
     }
 
+    func testXenHostsTakeTheLibxlBackendADestinationAndADomain() throws {
+        let p = try PlanFile.parse("hosts: {backend: libxl, destination: 'hostB:8002', domain: web1}\nmatrix: {mode: [live, non-live], bandwidth: [none]}")
+        XCTAssertEqual(p.hosts, .xen(destination: "hostB:8002", domain: "web1"))
+        XCTAssertEqual(p.cells.count, 2)
+        let cases: [(String, String)] = [
+            ("hosts: {backend: libxl, source: qemu:///a, destination: localhost, domain: g}\nmatrix: {mode: [live], bandwidth: [none]}", "leave out 'source'"),
+            ("hosts: {backend: xl, destination: localhost, domain: g}\nmatrix: {mode: [live], bandwidth: [none]}", "backend must be libvirt or libxl"),
+            ("hosts: {backend: libxl, domain: g}\nmatrix: {mode: [live], bandwidth: [none]}", "missing 'destination'"),
+            ("hosts: {backend: libxl, destination: localhost, domain: g}\nmatrix: {mode: [live], bandwidth: [10mbit]}", "shaped only in the embedded lab"),
+            ("hosts: {backend: libxl, destination: localhost, domain: g}\nmatrix: {mode: [live], bandwidth: [none], bandwidth_cap_mibps: [10]}", "libxl has no cap"),
+            ("hosts: {backend: libxl, destination: localhost, domain: g}\nmatrix: {mode: [live], bandwidth: [none], timeout_s: [10]}", "cannot force the end of pre-copy"),
+        ]
+        for (yaml, expected) in cases {
+            XCTAssertThrowsError(try PlanFile.parse(yaml)) { e in
+                XCTAssertTrue("\(e)".contains(expected), "for \(yaml.debugDescription): \(e)")
+            }
+        }
+    }
+
     func testUnreachableHostsAndAMissingDomainAreReportedAtTheirLines() async throws {
         let plan = try PlanFile.parse("hosts:\n  source: qemu+ssh://a/system\n  destination: qemu+ssh://b/system\n  domain: web1\nmatrix: {mode: [live], bandwidth: [none]}")
         do {

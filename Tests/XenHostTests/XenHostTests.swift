@@ -94,6 +94,25 @@ final class XenHostTests: XCTestCase {
     }
 }
 
+extension XenHostTests {
+    func testAPlanRunsOnXenThroughBatchWithItsReport() throws {
+        let r = try XenHostResults.shared()
+        try r.assertSucceeded("batch")
+        try r.assertAlive("batch")
+        let store = try ResultsStore(path: r.dir.appendingPathComponent("batch.sqlite").path)
+        let runs = try store.runs().filter { $0.plan == "xen-localhost" }
+        XCTAssertEqual(runs.map(\.status), ["completed", "completed"])
+        XCTAssertEqual(Set(runs.map(\.mode)), ["live", "non-live"])
+        for listed in runs {
+            let run = try store.run(listed.id)
+            XCTAssertEqual(run.info.backend, "libxl")
+            XCTAssertFalse(run.trace.rounds.isEmpty, "run \(listed.id) has its rounds")
+            XCTAssertEqual(run.trace.rounds.last?.stopAndCopy, true)
+        }
+        XCTAssertTrue(FileManager.default.fileExists(atPath: r.dir.appendingPathComponent("batch-report/report.html").path), "the plan's report was written")
+    }
+}
+
 /// The results scenarios.sh left, collected once per test process.
 final class XenHostResults: @unchecked Sendable {
     let dir: URL

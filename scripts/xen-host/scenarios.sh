@@ -89,5 +89,21 @@ alive killed
 # 5. Aborted by migscope itself during pre-copy (--abort-after): the source runs on.
 create dirty && migrate aborted --live --to localhost --abort-after 12 && true
 alive aborted
+
+# 6. A plan through `migscope batch` (live and non-live, one run each), with its report.
+cat > /tmp/xen-plan.yaml <<PLAN
+name: xen-localhost
+hosts: {backend: libxl, destination: localhost, domain: $NAME}
+matrix: {mode: [live, non-live], bandwidth: [none]}
+baseline_s: 3
+tail_s: 3
+PLAN
+create read
+say "batch: migscope batch xen-plan.yaml"
+migscope batch /tmp/xen-plan.yaml --db $R/batch.sqlite --out $R/batch-report > $R/batch.out 2> $R/batch.stderr
+echo $? > $R/batch.rc
+say "batch: exit $(cat $R/batch.rc)"; tail -3 $R/batch.stderr
+alive batch
+
 xl list > $R/final-xl-list.txt
 say "done"
