@@ -268,8 +268,10 @@ final class LibxlMigrationSession: MigrationSession, @unchecked Sendable {
         let rounds = tracker.rounds
         let sent = rounds.reduce(UInt64(0)) { $0 + $1.pagesSent } * tracker.pageSize
         let current = rounds.last
+        // `iteration` counts rounds begun, as QEMU's does (its first round is 1); the round records
+        // keep libxenguest's own numbers, which start at 0.
         return JobProgress(
-            iteration: current.map { UInt64($0.number) }, pageSizeBytes: tracker.pageSize,
+            iteration: rounds.isEmpty ? nil : UInt64(rounds.count), pageSizeBytes: tracker.pageSize,
             memoryTotalBytes: domainFacts.memoryBytes, memoryProcessedBytes: sent,
             memoryRemainingBytes: current.map { ($0.pagesTotal - min($0.pagesSent, $0.pagesTotal)) * tracker.pageSize },
             timeElapsedMs: UInt64(elapsed.secondsDouble * 1000))

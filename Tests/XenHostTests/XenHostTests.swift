@@ -42,6 +42,10 @@ final class XenHostTests: XCTestCase {
         }
         let summary = try XCTUnwrap(try r.storedRun("live-dirty").summary)
         XCTAssertEqual(summary.rounds, rounds.count)
+        let json = try JSONSerialization.jsonObject(with: Data(try r.text("live-dirty.json").utf8)) as? [String: Any]
+        XCTAssertEqual(json?["rounds"] as? Int, rounds.count, "migrate --json counts the same rounds")
+        XCTAssertEqual(json?["outcome"] as? String, "completed")
+        XCTAssertEqual(json?["location"] as? String, "destination")
     }
 
     func testANonLiveMigrationOfAReadingGuestIsOneStopAndCopyRoundWithDiskCountersFromDom0() throws {
