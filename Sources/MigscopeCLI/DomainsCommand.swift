@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import MigscopeCore
 import MigscopeLibvirt
+import MigscopeLibxl
 
 /// `migscope domains --on URI [DOMAIN]`: what a host runs.
 struct DomainsCommand: AsyncParsableCommand {
@@ -9,7 +10,7 @@ struct DomainsCommand: AsyncParsableCommand {
         commandName: "domains",
         abstract: "List the domains of a host, or show one domain.")
 
-    @Option(name: .customLong("on"), help: ArgumentHelp("libvirt URI of the host.", valueName: "uri"))
+    @Option(name: .customLong("on"), help: ArgumentHelp("libvirt URI of the host, or 'xen' for this Xen dom0 through libxl.", valueName: "uri"))
     var uri: String
 
     @Argument(help: "A domain's name or UUID; without it, all domains are listed.")
@@ -20,7 +21,9 @@ struct DomainsCommand: AsyncParsableCommand {
 
     func run() async throws {
         let listings: [DomainListing]
-        if let domain {
+        if uri == "xen" || uri == LibxlBackend.thisHost {
+            do { listings = try LibxlInventory.domains(named: domain) } catch let e as MigrationError { throw CLIFailure(e.message) }
+        } else if let domain {
             listings = [try await LibvirtInventory.domain(domain, on: uri)]
         } else {
             listings = try await LibvirtInventory.domains(on: uri)

@@ -1,4 +1,5 @@
 import Foundation
+import MigscopeCore
 import Libxl
 
 /// The real toolstack: libxl on this dom0.
@@ -53,5 +54,23 @@ public enum XenBlockCounters {
             t.writeOps += value("wr_req")
         }
         return t
+    }
+}
+
+/// The domains of this Xen host, as core listings (`migscope domains --on xen`).
+public enum LibxlInventory {
+    /// Throws a `MigrationError` (not a Xen dom0, or no such domain).
+    public static func domains(named name: String? = nil) throws -> [DomainListing] {
+        let context: Context
+        do { context = try Context() } catch { throw MigrationError(.unreachable, error.description) }
+        let all = context.domains().map { d in
+            DomainListing(name: d.name ?? "(id \(d.id))", uuid: "", id: Int(d.id), state: d.state,
+                          memoryBytes: d.currentMemoryKiB * 1024, virtualCPUs: Int(d.onlineVCPUs), persistent: false)
+        }
+        guard let name else { return all }
+        guard let one = all.first(where: { $0.name == name || $0.id.map(String.init) == name }) else {
+            throw MigrationError(.noSuchDomain, "no domain '\(name)' on this Xen host; running: \(all.map(\.name).joined(separator: ", "))")
+        }
+        return [one]
     }
 }

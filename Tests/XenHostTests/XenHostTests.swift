@@ -99,6 +99,14 @@ final class XenHostTests: XCTestCase {
 }
 
 extension XenHostTests {
+    func testDomainsListsTheXenHostsDomainsThroughLibxl() throws {
+        let text = try XenHostResults.shared().text("domains.txt")
+        let guest = text.split(separator: "\n").first { $0.contains(" \(Self.guest) ") }
+        XCTAssertNotNil(guest, text)
+        XCTAssertTrue(guest?.contains("running") == true, text)
+        XCTAssertTrue(text.contains("Domain-0"), text)
+    }
+
     func testAPlanRunsOnXenThroughBatchWithItsReport() throws {
         let r = try XenHostResults.shared()
         try r.assertSucceeded("batch")

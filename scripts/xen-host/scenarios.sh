@@ -106,4 +106,5 @@ say "batch: exit $(cat $R/batch.rc)"; tail -3 $R/batch.stderr
 alive batch
 
 xl list > $R/final-xl-list.txt
+migscope domains --on xen > $R/domains.txt 2>&1
 say "done"
