@@ -49,7 +49,7 @@ struct XenReceiveCommand: ParsableCommand {
     }
 
     private func receive(_ toolstack: LibxlToolstack, _ wire: XenWire, from peer: String) throws {
-        let receiver = XenMigrationReceiver(toolstack: toolstack, wire: wire) { step in
+        let receiver = XenMigrationEnd(toolstack: toolstack, wire: wire) { step in
             switch step {
             case .restored(let id): printNote("xen-receive: restored domain id \(id) from \(peer), paused")
             case .running(let id): printNote("xen-receive: domain id \(id) runs")

@@ -183,12 +183,12 @@ final class LibxlMigrationSession: MigrationSession, @unchecked Sendable {
             self.connection = connection
             startedAt = clock.now
         }
-        let sender = XenMigrationSender(toolstack: toolstack, wire: connection.wire) { [weak self] step in self?.stepped(step) }
+        let sender = XenMigrationEnd(toolstack: toolstack, wire: connection.wire) { [weak self] step in self?.stepped(step) }
         let live = request.mode == .live
         let domain = request.domain
         let result: Result<UInt32, any Error> = await withCheckedContinuation { done in
             // libxl's calls block for the whole stream: a thread of its own, off Swift's pool.
-            let thread = Thread { done.resume(returning: Result { try sender.migrate(domain: domain, live: live) }) }
+            let thread = Thread { done.resume(returning: Result { try sender.send(domain: domain, live: live) }) }
             thread.name = "migscope-libxl-send"
             thread.start()
         }

@@ -80,8 +80,9 @@ public enum XenMigrationStep: Sendable, Equatable {
     case sourceResumed(id: UInt32)
 }
 
-/// The sending end: migrates domain `name` of `toolstack` over `wire`.
-public struct XenMigrationSender: Sendable {
+/// One end of a migration, sending or receiving: this host's toolstack, the connection, and who
+/// hears of each step.
+public struct XenMigrationEnd: Sendable {
     public var toolstack: any XenToolstack
     public var wire: XenWire
     public var onStep: @Sendable (XenMigrationStep) -> Void
@@ -91,10 +92,13 @@ public struct XenMigrationSender: Sendable {
         self.wire = wire
         self.onStep = onStep
     }
+}
 
+/// The sending end: migrates domain `name` of `toolstack` over `wire`.
+extension XenMigrationEnd {
     /// Returns the domain's id on the destination. Throws a `MigrationError` that says where the
     /// domain is.
-    public func migrate(domain name: String, live: Bool) throws -> UInt32 {
+    public func send(domain name: String, live: Bool) throws -> UInt32 {
         let id: UInt32
         do { id = try toolstack.domainID(named: name) } catch {
             throw MigrationError(.noSuchDomain, "no domain '\(name)' on this Xen host (\(error)); 'xl list' shows the running ones")
@@ -186,17 +190,7 @@ public struct XenMigrationSender: Sendable {
 }
 
 /// The receiving end: takes one migration from `wire` and starts the domain here.
-public struct XenMigrationReceiver: Sendable {
-    public var toolstack: any XenToolstack
-    public var wire: XenWire
-    public var onStep: @Sendable (XenMigrationStep) -> Void
-
-    public init(toolstack: any XenToolstack, wire: XenWire, onStep: @escaping @Sendable (XenMigrationStep) -> Void = { _ in }) {
-        self.toolstack = toolstack
-        self.wire = wire
-        self.onStep = onStep
-    }
-
+extension XenMigrationEnd {
     /// Returns the running domain's name and id. On failure the half-made domain is destroyed,
     /// the sender is told why, and the error is thrown.
     public func receive() throws -> (name: String, id: UInt32) {

@@ -14,9 +14,9 @@ final class XenMigrationProtocolTests: XCTestCase {
         let destination = FakeToolstack(domains: [:])
         let (s, r) = try socketPair()
         let receiverSteps = Steps()
-        let received = runOnThread { try XenMigrationReceiver(toolstack: destination, wire: r, onStep: receiverSteps.add).receive() }
+        let received = runOnThread { try XenMigrationEnd(toolstack: destination, wire: r, onStep: receiverSteps.add).receive() }
         let senderSteps = Steps()
-        let id = try XenMigrationSender(toolstack: source, wire: s, onStep: senderSteps.add).migrate(domain: "guest", live: true)
+        let id = try XenMigrationEnd(toolstack: source, wire: s, onStep: senderSteps.add).send(domain: "guest", live: true)
         let (name, receivedID) = try received.get()
 
         XCTAssertEqual(name, "guest")
@@ -35,15 +35,8 @@ final class XenMigrationProtocolTests: XCTestCase {
     func testAReceiverKilledDuringTheStreamLeavesTheSourceResumedUnderItsName() throws {
         let source = FakeToolstack(domains: [3: "guest"], streamBytes: 8 << 20)
         let (s, r) = try socketPair()
-        // A receiver that takes the header, says ready, reads a little of the stream and dies.
-        let receiver = runOnThread {
-            let header = XenMigrationProtocol.Header(line: try r.receiveLine())!
-            _ = try r.receive(count: header.configurationBytes)
-            try r.send(line: "ready")
-            _ = try r.receive(count: 100_000)
-            close(r.readFD)
-        }
-        XCTAssertThrowsError(try XenMigrationSender(toolstack: source, wire: s).migrate(domain: "guest", live: true)) { error in
+        let receiver = dyingReceiver(r)
+        XCTAssertThrowsError(try XenMigrationEnd(toolstack: source, wire: s).send(domain: "guest", live: true)) { error in
             let e = error as? MigrationError
             XCTAssertEqual(e?.kind, .failed)
             XCTAssertTrue(e?.message.contains("the source was resumed: domain 'guest' runs on this host (id 3)") == true, "\(error)")
@@ -60,14 +53,8 @@ final class XenMigrationProtocolTests: XCTestCase {
         let source = FakeToolstack(domains: [3: "guest"], streamBytes: 8 << 20)
         source.suspendsOnlyAtTheEnd = true
         let (s, r) = try socketPair()
-        let receiver = runOnThread {
-            let header = XenMigrationProtocol.Header(line: try r.receiveLine())!
-            _ = try r.receive(count: header.configurationBytes)
-            try r.send(line: "ready")
-            _ = try r.receive(count: 100_000)
-            close(r.readFD)
-        }
-        XCTAssertThrowsError(try XenMigrationSender(toolstack: source, wire: s).migrate(domain: "guest", live: true)) { error in
+        let receiver = dyingReceiver(r)
+        XCTAssertThrowsError(try XenMigrationEnd(toolstack: source, wire: s).send(domain: "guest", live: true)) { error in
             XCTAssertTrue("\(error)".contains("the source was resumed: domain 'guest' runs on this host (id 3)"), "\(error)")
         }
         try receiver.get()
@@ -80,8 +67,8 @@ final class XenMigrationProtocolTests: XCTestCase {
         let destination = FakeToolstack(domains: [:])
         destination.failRestore = "xc: error: Failed to read Record Header from stream (0 = Success)"
         let (s, r) = try socketPair()
-        let received = runOnThread { try XenMigrationReceiver(toolstack: destination, wire: r).receive() }
-        XCTAssertThrowsError(try XenMigrationSender(toolstack: source, wire: s).migrate(domain: "guest", live: false)) { error in
+        let received = runOnThread { try XenMigrationEnd(toolstack: destination, wire: r).receive() }
+        XCTAssertThrowsError(try XenMigrationEnd(toolstack: source, wire: s).send(domain: "guest", live: false)) { error in
             XCTAssertTrue("\(error)".contains("the receiver could not restore the domain: xc: error: Failed to read Record Header"), "\(error)")
             XCTAssertTrue("\(error)".contains("runs on this host (id 5)"), "\(error)")
         }
@@ -97,8 +84,8 @@ final class XenMigrationProtocolTests: XCTestCase {
         let destination = FakeToolstack(domains: [:])
         destination.failUnpause = true
         let (s, r) = try socketPair()
-        let received = runOnThread { try XenMigrationReceiver(toolstack: destination, wire: r).receive() }
-        XCTAssertThrowsError(try XenMigrationSender(toolstack: source, wire: s).migrate(domain: "guest", live: true)) { error in
+        let received = runOnThread { try XenMigrationEnd(toolstack: destination, wire: r).receive() }
+        XCTAssertThrowsError(try XenMigrationEnd(toolstack: source, wire: s).send(domain: "guest", live: true)) { error in
             XCTAssertTrue("\(error)".contains("runs on this host (id 5)"), "\(error)")
         }
         XCTAssertThrowsError(try received.get())
@@ -109,7 +96,7 @@ final class XenMigrationProtocolTests: XCTestCase {
     func testASenderThatVanishesBeforeTheGoAheadLeavesNoCopyOnTheReceiver() throws {
         let destination = FakeToolstack(domains: [:])
         let (s, r) = try socketPair()
-        let received = runOnThread { try XenMigrationReceiver(toolstack: destination, wire: r).receive() }
+        let received = runOnThread { try XenMigrationEnd(toolstack: destination, wire: r).receive() }
         let config = "{\"c_info\":{\"name\":\"guest\"}}"
         try s.send(line: XenMigrationProtocol.Header(live: true, name: "guest", configurationBytes: config.utf8.count).line)
         try s.send(bytes: Array(config.utf8))
@@ -124,7 +111,7 @@ final class XenMigrationProtocolTests: XCTestCase {
     func testSomethingThatIsNotMigscopeIsTurnedAwayInOneLine() throws {
         let destination = FakeToolstack(domains: [:])
         let (s, r) = try socketPair()
-        let received = runOnThread { try XenMigrationReceiver(toolstack: destination, wire: r).receive() }
+        let received = runOnThread { try XenMigrationEnd(toolstack: destination, wire: r).receive() }
         try s.send(line: "GET / HTTP/1.1")
         XCTAssertEqual(try s.receiveLine(), "error not a migscope Xen migration (first line 'GET / HTTP/1.1')")
         XCTAssertThrowsError(try received.get())
@@ -132,7 +119,7 @@ final class XenMigrationProtocolTests: XCTestCase {
 
     func testAMissingDomainFailsBeforeAnythingIsSent() throws {
         let (s, _) = try socketPair()
-        XCTAssertThrowsError(try XenMigrationSender(toolstack: FakeToolstack(domains: [:]), wire: s).migrate(domain: "nope", live: true)) { error in
+        XCTAssertThrowsError(try XenMigrationEnd(toolstack: FakeToolstack(domains: [:]), wire: s).send(domain: "nope", live: true)) { error in
             XCTAssertEqual((error as? MigrationError)?.kind, .noSuchDomain)
         }
     }
@@ -179,6 +166,17 @@ final class XenMigrationProtocolTests: XCTestCase {
 }
 
 // MARK: helpers
+
+/// A receiver that takes the header, says ready, reads a little of the stream and dies.
+func dyingReceiver(_ r: XenWire) -> Outcome<Void> {
+    runOnThread {
+        let header = XenMigrationProtocol.Header(line: try r.receiveLine())!
+        _ = try r.receive(count: header.configurationBytes)
+        try r.send(line: "ready")
+        _ = try r.receive(count: 100_000)
+        close(r.readFD)
+    }
+}
 
 func socketPair() throws -> (XenWire, XenWire) {
     var fds: [Int32] = [0, 0]
