@@ -139,15 +139,16 @@ public enum RunReport {
         var roundsFigure = ""
         if !trace.rounds.isEmpty {
             try tsv(trace.rounds.map { [Double($0.number), Double($0.bytesSent) / 1_048_576, $0.dirtyBytesPerSecond.map { Double($0) / 1e6 } ?? .nan, $0.stopAndCopy ? 1 : 0] }, to: runDir + "/rounds.tsv", breakGaps: false)
+            // A run whose rounds have no dirty rate (one non-live round) has no line to draw.
+            let dirtyLine = trace.rounds.contains { $0.dirtyBytesPerSecond != nil }
+                ? ", \\\n     'rounds.tsv' using 1:3 axes x1y2 with linespoints lw 2 pt 7 lc rgb '#e67e22' title 'dirty rate (MB/s)'" : ""
             let r = try Gnuplot.render("rounds", body: """
                 set title \(Gnuplot.quote("Pre-copy rounds: " + label(info)))
                 set xlabel "round"
                 set ylabel "bytes sent in the round (MiB)"
-                set y2label "dirty rate (MB/s)"
+                \(dirtyLine.isEmpty ? "" : "set y2label \"dirty rate (MB/s)\"\nset y2tics\nset y2range [0:*]")
                 set ytics nomirror
-                set y2tics
                 set yrange [0:*]
-                set y2range [0:*]
                 set grid
                 set style fill solid 0.7 border -1
                 set boxwidth 0.6
@@ -155,8 +156,7 @@ public enum RunReport {
                 set key top right box opaque
                 set datafile missing "?"
                 plot 'rounds.tsv' using 1:($4 == 0 ? $2 : NaN) with boxes lc rgb '#1f5fbf' title 'pre-copy round: MiB sent', \\
-                     'rounds.tsv' using 1:($4 == 1 ? $2 : NaN) with boxes lc rgb '#c0392b' title 'stop-and-copy: MiB sent', \\
-                     'rounds.tsv' using 1:3 axes x1y2 with linespoints lw 2 pt 7 lc rgb '#e67e22' title 'dirty rate (MB/s)'
+                     'rounds.tsv' using 1:($4 == 1 ? $2 : NaN) with boxes lc rgb '#c0392b' title 'stop-and-copy: MiB sent'\(dirtyLine)
                 """, in: runDir, height: 420, render: render)
             roundsFigure = figure(r.png, "Rounds: how much each round sent, and how fast the guest dirtied memory meanwhile.")
         }

@@ -103,6 +103,21 @@ final class RunReportTests: XCTestCase {
         XCTAssertTrue(cmp.contains("25 %"), cmp)
     }
 
+    /// A non-live Xen run: one stop-and-copy round and no dirty rate anywhere. gnuplot refuses a
+    /// series with no defined point, so the rounds figure must leave the dirty-rate line out.
+    func testARunWhoseRoundsHaveNoDirtyRateStillGetsItsRoundsFigure() throws {
+        guard Gnuplot.executable != nil else { throw XCTSkip("gnuplot is not installed (scripts/install-deps.sh installs gnuplot-nox)") }
+        let dir = NSTemporaryDirectory() + "/migscope-report-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var t = ReportFixture.trace()
+        t.rounds = [RoundRecord(number: 0, startS: 10.2, endS: 16, bytesSent: 256 << 20, dirtyPagesPerSecond: nil, dirtyBytesPerSecond: nil,
+                                remainingBytesAtStart: 256 << 20, remainingBytesAtEnd: 0, transferBytesPerSecond: 4.6e7, stopAndCopy: true)]
+        _ = try RunReport.write([.init(info: ReportFixture.info(status: "completed"), trace: t)], to: dir)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/run-3/rounds.png"))
+        let script = try String(contentsOfFile: dir + "/run-3/rounds.gp", encoding: .utf8)
+        XCTAssertFalse(script.contains("dirty rate"), script)
+    }
+
     func testNumbersAreWrittenWithoutFoundationFormattingButTheSame() {
         for (x, d) in [(1.5, 3), (-0.0004, 3), (12345.678, 0), (0.1, 4), (-2.5, 1), (1e17, 2)] as [(Double, Int)] {
             XCTAssertEqual(NumberText.fixed(x, d), x == 1e17 ? "100000000000000000" : String(format: "%.\(d)f", x).replacingOccurrences(of: "-0.000", with: "0.000"), "\(x) \(d)")
