@@ -71,7 +71,7 @@ enum BatchDriver {
             case .runFinished(let id, let outcome, let s):
                 let ratio = s.ioDuringRatio.map { String(format: ", I/O during %.0f %% of before", $0 * 100) } ?? ""
                 let read = s.workloadSeconds.map { ", read done in \(Format.seconds($0))" } ?? ""
-                printer.note("run \(id) \(outcome): migration \(s.migrationSeconds.map { Format.seconds($0) } ?? "-"), \(s.rounds) rounds\(ratio)\(read)")
+                printer.note("run \(id) \(outcome): migration \(s.migrationSeconds.map { Format.seconds($0) } ?? "-"), \(s.rounds) round\(s.rounds == 1 ? "" : "s")\(ratio)\(read)")
             }
         }
         let outcome = await Interrupts.cancellingOnCtrlC {
