@@ -147,7 +147,7 @@ extension XenMigrationEnd {
         } catch {
             // No answer after "go": the destination may be running. Running both would corrupt
             // shared disks, so the source stays suspended for a person to decide.
-            throw MigrationError(.failed, "no word from the receiver after the go-ahead (\(error)); domain '\(name)' may run on the destination; the source copy is kept suspended here as '\(awayName)' (id \(id)): 'xl destroy \(awayName)' if the destination runs it, else 'xl unpause' it after renaming")
+            throw MigrationError(.failed, "no word from the receiver after the go-ahead (\(error)); domain '\(name)' may run on the destination; the source copy is kept suspended here as '\(awayName)' (id \(id)); once the destination is seen running it, 'xl destroy \(awayName)'")
         }
         let destinationID = UInt32(running) ?? 0
         onStep(.running(id: destinationID))
