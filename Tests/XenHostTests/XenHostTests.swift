@@ -99,6 +99,13 @@ final class XenHostTests: XCTestCase {
 }
 
 extension XenHostTests {
+    func testALiveMigrationWithTheReceiverStartedOverSSH() throws {
+        let r = try XenHostResults.shared()
+        try r.assertSucceeded("live-ssh")
+        try r.assertAlive("live-ssh")
+        XCTAssertFalse(try r.storedRun("live-ssh").trace.rounds.isEmpty)
+    }
+
     func testDomainsListsTheXenHostsDomainsThroughLibxl() throws {
         let text = try XenHostResults.shared().text("domains.txt")
         let guest = text.split(separator: "\n").first { $0.contains(" \(Self.guest) ") }

@@ -105,6 +105,16 @@ echo $? > $R/batch.rc
 say "batch: exit $(cat $R/batch.rc)"; tail -3 $R/batch.stderr
 alive batch
 
+# 7. Live with the receiver started over ssh, as `xl migrate` does (to this host's own sshd).
+mkdir -p /run/sshd /root/.ssh && chmod 700 /root/.ssh
+ssh-keygen -A > /dev/null
+ssh-keygen -q -t ed25519 -N '' -f /root/.ssh/id_ed25519 <<< y > /dev/null
+cat /root/.ssh/id_ed25519.pub > /root/.ssh/authorized_keys
+ln -sf /payload/migscope /usr/local/bin/migscope
+/usr/sbin/sshd
+ssh-keyscan -H 127.0.0.1 > /root/.ssh/known_hosts 2> /dev/null
+create idle && migrate live-ssh --live --to ssh://root@127.0.0.1 && alive live-ssh
+
 xl list > $R/final-xl-list.txt
 migscope domains --on xen > $R/domains.txt 2>&1
 say "done"
