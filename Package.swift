@@ -70,7 +70,7 @@ let package = Package(
         .testTarget(name: "MigscopeCoreTests", dependencies: ["MigscopeCore"]),
         .testTarget(name: "LibvirtTests", dependencies: ["Libvirt"]),
         .testTarget(name: "LibxlTests", dependencies: ["Libxl", "MigscopeLibxl", "MigscopeCore"]),
-        .testTarget(name: "MigscopeCLITests", dependencies: ["MigscopeCLI", "MigscopeCore"]),
+        .testTarget(name: "MigscopeCLITests", dependencies: ["MigscopeCLI", "MigscopeCore", "MigscopeStore"]),
         .testTarget(name: "MigscopeStoreTests", dependencies: ["MigscopeStore", "MigscopeCore", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "MigscopeReportTests", dependencies: ["MigscopeReport", "MigscopeCore"]),
         .testTarget(name: "MigscopeBatchTests", dependencies: ["MigscopeBatch", "MigscopeCore"]),

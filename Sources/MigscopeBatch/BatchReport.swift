@@ -14,10 +14,11 @@ public enum BatchReport {
             if let ci = s.ci95 { t += String(format: ", ±%.\(digits)f", ci * scale) + ")" } else if s.sd != nil { t += ")" }
             return t
         }
-        return [["cell", "runs", "migration s", "downtime ms", "guest-seen gap ms", "I/O during/before %", "read total s", "MiB sent", "rounds"]]
+        return [["cell", "runs", "migration s", "downtime ms", "guest-seen gap ms", "I/O during/before %", "read total s", "MiB sent", "rounds", "note"]]
             + stats.map { c in
                 [c.cell, "\(c.runs.count)", f(c.migrationSeconds), f(c.downtimeMs, 1, 0), f(c.guestGapMs, 1, 0), f(c.ioDuringRatio, 100, 0),
-                 f(c.workloadSeconds), f(c.bytesSent, 1.0 / 1_048_576, 0), f(c.rounds, 1, 1)]
+                 f(c.workloadSeconds), f(c.bytesSent, 1.0 / 1_048_576, 0), f(c.rounds, 1, 1),
+                 c.workloadWindowFlag.map { $0 + ": not comparable" } ?? ""]
             }
     }
 
@@ -30,7 +31,7 @@ public enum BatchReport {
         let cells = cellRows(stats)
         var tables = [RunReport.ExtraTable(
             name: "cells", title: "Plan '\(plan.name)': results per cell",
-            note: "Mean over each cell's complete runs; sd and the 95 % confidence interval of the mean (Student's t) where a cell has several runs.",
+            note: "Mean over each cell's complete runs; sd and the 95 % confidence interval of the mean (Student's t) where a cell has several runs. I/O during/before is measured over the part of each migration in which the guest's read still ran; a cell whose read ended before its migration did is flagged in 'note'.",
             rows: cells)]
         var findings: [[String]] = []
         if paper {

@@ -118,7 +118,7 @@ public final class BatchRunner: @unchecked Sendable {
             if plan.reset.dropCaches { Lab.dropPageCache() }
             // The guest boots and waits; its read starts when recording does, so the whole read
             // (and its total time) is on the record.
-            try await Lab.startGuest(on: .hostA, memoryMiB: memory, workload: plan.workload, waitForGo: true)
+            try await Lab.startGuest(on: .hostA, memoryMiB: memory, workload: plan.workload(for: cell), waitForGo: true)
             if !plan.reset.restartGuest { progress(.note("reset.restart_guest is false, but the lab's guest is rebooted anyway: its read starts with each run")) }
             lab = Lab.recordingContext(source: source, destination: destination)
         case .uris(let s, let d, let dom):
@@ -130,7 +130,8 @@ public final class BatchRunner: @unchecked Sendable {
         let request = MigrationRequest(
             domain: domain, source: source, destination: destination, mode: cell.mode,
             transport: plan.peerToPeer ? .peerToPeer : .clientManaged, bandwidthMiBps: cell.bandwidthCapMiBps,
-            maxDowntimeMs: cell.maxDowntimeMs, pauseAfterSeconds: cell.mode == .live ? cell.timeoutSeconds : nil)
+            maxDowntimeMs: cell.maxDowntimeMs, pauseAfterSeconds: cell.mode == .live ? cell.timeoutSeconds : nil,
+            pauseAfterRounds: cell.mode == .live ? cell.pauseAfterRounds : nil)
         let backend: any MigrationBackend
         var consolePaths = lab.map { [$0.consolePath] } ?? []
         if case .xen = plan.hosts {
@@ -150,7 +151,7 @@ public final class BatchRunner: @unchecked Sendable {
         var info = RunInfo(
             backend: backend.name, request: request, domain: session.domainFacts, anchor: Date(),
             linkRate: lab?.linkRate ?? cell.bandwidth.description, linkModel: lab?.linkModel ?? cell.link.rawValue,
-            accelerator: lab?.accelerator, workload: lab?.workload ?? plan.workload,
+            accelerator: lab?.accelerator, workload: lab?.workload ?? plan.workload(for: cell),
             planName: plan.name, cell: cell.key, repetition: planned.repetition)
         info.sourceLink = lab?.sourceLink
         info.destinationLink = lab?.destinationLink

@@ -205,6 +205,7 @@ struct Reader {
         }
 
         var workload = Workload()
+        var readByRate: [LinkRate: Int] = [:]
         if let w = top["workload"] {
             if let wm = w.value.mapping {
                 let we = entries(wm, allowed: ["mode", "block_size_kib", "read_mib"], in: "workload")
@@ -214,14 +215,28 @@ struct Reader {
                 if let bs = int(we, "block_size_kib", range: 4...65536, unit: "KiB") {
                     if bs & (bs - 1) == 0 { workload.blockSizeKiB = bs } else { problem(we["block_size_kib"]?.value, "block_size_kib must be a power of two, got \(bs)") }
                 }
-                workload.amountMiB = int(we, "read_mib", range: 0...10_000_000, unit: "MiB (0 reads forever)") ?? workload.amountMiB
+                if let byRate = we["read_mib"]?.value.mapping {
+                    // Sized per link rate: {100mbit: 320, 10mbit: 64}.
+                    for (k, v) in byRate {
+                        guard let text = k.scalar?.string, let rate = LinkRate(text) else {
+                            problem(k, "read_mib: '\(k.scalar?.string ?? "?")' is not a link rate (e.g. 100mbit)"); continue
+                        }
+                        guard let s = v.scalar?.string, let n = Int(s), (1...10_000_000).contains(n) else {
+                            problem(v, "read_mib for \(rate) must be a whole number of MiB from 1 to 10000000, got '\(v.scalar?.string ?? "?")'"); continue
+                        }
+                        readByRate[rate] = n
+                    }
+                    workload.amountMiB = readByRate.values.max() ?? 0
+                } else {
+                    workload.amountMiB = int(we, "read_mib", range: 0...10_000_000, unit: "MiB (0 reads forever)") ?? workload.amountMiB
+                }
             } else { problem(w.value, "'workload' must be a mapping (mode, block_size_kib, read_mib)") }
         }
 
         var matrix: Plan.Matrix? = nil
         if let m = top["matrix"] {
             if let mm = m.value.mapping {
-                let me = entries(mm, allowed: ["mode", "bandwidth", "link", "max_downtime_ms", "bandwidth_cap_mibps", "timeout_s"], in: "matrix")
+                let me = entries(mm, allowed: ["mode", "bandwidth", "link", "max_downtime_ms", "bandwidth_cap_mibps", "timeout_s", "pause_after_rounds"], in: "matrix")
                 let modes = list(me, "mode") { r, n -> MigrationRequest.Mode? in
                     if let s = n.scalar?.string, let x = MigrationRequest.Mode(rawValue: s) { return x }
                     r.problem(n, "mode must be live or non-live, got '\(n.scalar?.string ?? "?")'"); return nil
@@ -255,12 +270,18 @@ struct Reader {
                     guard let v = Double(s), v > 0, v.isFinite else { r.problem(n, "timeout_s must be a positive number of seconds or none, got '\(s)'"); return nil }
                     return .some(v)
                 }
+                let roundLimits = list(me, "pause_after_rounds") { r, n -> Int?? in
+                    guard let s = n.scalar?.string else { r.problem(n, "pause_after_rounds values are numbers or none"); return nil }
+                    if s == "none" { return .some(nil) }
+                    guard let v = Int(s), (1...1000).contains(v) else { r.problem(n, "pause_after_rounds must be a whole number of rounds from 1 to 1000 or none, got '\(s)'"); return nil }
+                    return .some(v)
+                }
                 if me["mode"] == nil { problem(m.key, "matrix: missing 'mode' (live, non-live)") }
                 if me["bandwidth"] == nil { problem(m.key, "matrix: missing 'bandwidth' (e.g. [100mbit, 10mbit])") }
                 if let modes, let rates {
                     matrix = Plan.Matrix(
                         modes: modes, bandwidths: rates, links: links ?? [.shared], maxDowntimeMs: downtimes ?? [nil],
-                        bandwidthCapMiBps: caps ?? [nil], timeoutSeconds: timeouts ?? [nil])
+                        bandwidthCapMiBps: caps ?? [nil], timeoutSeconds: timeouts ?? [nil], pauseAfterRounds: roundLimits ?? [nil])
                 }
             } else { problem(m.value, "'matrix' must be a mapping of knobs to lists of values") }
         } else {
@@ -275,6 +296,7 @@ struct Reader {
             if matrix.bandwidthCapMiBps.contains(where: { $0 != nil }) { problem(top["matrix"]?.key, "matrix: libxl has no cap on the migration stream; leave out bandwidth_cap_mibps with backend libxl") }
             if matrix.maxDowntimeMs.contains(where: { $0 != nil }) { problem(top["matrix"]?.key, "matrix: libxenguest decides when pre-copy ends; leave out max_downtime_ms with backend libxl") }
             if matrix.timeoutSeconds.contains(where: { $0 != nil }) { problem(top["matrix"]?.key, "matrix: libxl cannot force the end of pre-copy; leave out timeout_s with backend libxl") }
+            if matrix.pauseAfterRounds.contains(where: { $0 != nil }) { problem(top["matrix"]?.key, "matrix: libxenguest ends pre-copy after 5 rounds by itself; leave out pause_after_rounds with backend libxl") }
         }
 
         let repetitions = int(top, "repetitions", range: 1...1000, unit: "repetitions") ?? (top["repetitions"] == nil ? 1 : nil)
@@ -293,6 +315,12 @@ struct Reader {
                 reset.reshape = bool(re, "reshape") ?? true
             } else { problem(r.value, "'reset' must be a mapping (restart_guest, drop_caches, reshape)") }
         }
+        if let matrix, !readByRate.isEmpty {
+            let missing = matrix.bandwidths.filter { readByRate[$0] == nil }
+            if !missing.isEmpty {
+                problem(top["workload"]?.key, "workload read_mib names no amount for \(missing.map(\.description).joined(separator: ", ")); give one for every bandwidth in the matrix")
+            }
+        }
         if untilDone && workload.amountMiB == 0 {
             problem(top["tail_until_workload_done"]?.value, "tail_until_workload_done needs a workload that ends: set workload read_mib")
         }
@@ -300,6 +328,7 @@ struct Reader {
         var plan = Plan(name: name, hosts: hosts, workload: workload, matrix: matrix, repetitions: repetitions, baselineSeconds: baseline,
                         tailSeconds: tail, untilWorkloadDone: untilDone, maxTailSeconds: maxTail, peerToPeer: p2p, pollIntervalMs: poll, reset: reset)
         plan.locations = locations
+        plan.readMiBByLinkRate = readByRate
         return plan
     }
 }

@@ -11,23 +11,23 @@ struct BatchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "batch",
         abstract: "Run a YAML plan (mode x bandwidth x link x options x repetitions), recording every run; resumable.")
-    @Argument(help: "The plan file.") var plan: String
-    @Option(help: ArgumentHelp("Results database.", valueName: "file")) var db: String = ResultsLocation.defaultDatabase
+    @Argument(help: "The plan file.") var plan: UserPath
+    @OptionGroup var database: DatabaseOption
     @Flag(help: "Skip the runs already complete in the database.") var resume = false
-    @Option(help: ArgumentHelp("Where the plan's report goes.", valueName: "dir")) var out: String?
+    @Option(help: ArgumentHelp("Where the plan's report goes (default: results/PLAN-report).", valueName: "dir")) var out: UserPath?
 
     func run() async throws {
         // Checked before anything starts; every problem is reported at once (exit status 2).
         let p: Plan
         do {
-            p = try PlanFile.load(path: plan)
-            try await PlanFile.checkHosts(p, file: plan, reach: { uri -> String? in
+            p = try PlanFile.load(path: plan.path)
+            try await PlanFile.checkHosts(p, file: plan.path, reach: { uri -> String? in
                 do { _ = try await LibvirtInventory.domains(on: uri, timeout: 10); return nil } catch { return "\(error)" }
             }, findDomain: { domain, uri in
                 (try? await LibvirtInventory.domain(domain, on: uri, timeout: 10))?.state == "running"
             })
         } catch let e as PlanErrors { throw PlanInvalid(errors: e) }
-        try await BatchDriver.run(p, db: db, resume: resume, out: out ?? "results/\(p.name)-report", paper: false)
+        try await BatchDriver.run(p, store: try database.openForWriting(), resume: resume, out: (out ?? BatchDriver.defaultReport(p)).path, paper: false)
     }
 }
 
@@ -39,15 +39,14 @@ struct ReproduceCommand: AsyncParsableCommand {
         discussion: "Resumable: run it again to continue where it stopped. --quick runs a small version in a few minutes.")
     @Flag(help: "A small version (192 MiB guest, 96 MiB read): minutes, not hours.") var quick = false
     @Option(help: ArgumentHelp("shared (the paper's contention, default) or full-duplex.", valueName: "model")) var link: LinkModel = .shared
-    @Option(help: ArgumentHelp("Results database.", valueName: "file")) var db: String = "results/migscope-results.sqlite"
-    @Option(help: ArgumentHelp("Where the report goes.", valueName: "dir")) var out: String?
+    @OptionGroup var database: DatabaseOption
+    @Option(help: ArgumentHelp("Where the report goes (default: results/PLAN-report).", valueName: "dir")) var out: UserPath?
 
     func run() async throws {
         var plan = try PlanFile.load(path: BuiltinPlans.path(quick ? "paper-quick" : "paper"))
         plan.matrix.links = [link]
         if link != .shared { plan.name += "-" + link.rawValue }
-        try FileManager.default.createDirectory(atPath: (db as NSString).deletingLastPathComponent.isEmpty ? "." : (db as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        try await BatchDriver.run(plan, db: db, resume: true, out: out ?? "results/\(plan.name)-report", paper: true)
+        try await BatchDriver.run(plan, store: try database.openForWriting(), resume: true, out: (out ?? BatchDriver.defaultReport(plan)).path, paper: true)
     }
 }
 
@@ -58,8 +57,10 @@ struct PlanInvalid: Error, CustomStringConvertible {
 }
 
 enum BatchDriver {
-    static func run(_ plan: Plan, db: String, resume: Bool, out: String, paper: Bool) async throws {
-        let store = try openStore(db)
+    /// Where a plan's report goes unless `--out` says otherwise.
+    static func defaultReport(_ plan: Plan) -> UserPath { UserPath("results/\(plan.name)-report") }
+
+    static func run(_ plan: Plan, store: ResultsStore, resume: Bool, out: String, paper: Bool) async throws {
         let printer = ProgressPrinter(domain: "guest")
         let runner = BatchRunner(plan: plan, store: store, observer: printer) { event in
             switch event {
@@ -71,7 +72,8 @@ enum BatchDriver {
             case .runFinished(let id, let outcome, let s):
                 let ratio = s.ioDuringRatio.map { String(format: ", I/O during %.0f %% of before", $0 * 100) } ?? ""
                 let read = s.workloadSeconds.map { ", read done in \(Format.seconds($0))" } ?? ""
-                printer.note("run \(id) \(outcome): migration \(s.migrationSeconds.map { Format.seconds($0) } ?? "-"), \(s.rounds) round\(s.rounds == 1 ? "" : "s")\(ratio)\(read)")
+                let window = s.workloadWindow.map { "; " + $0 } ?? ""
+                printer.note("run \(id) \(outcome): migration \(s.migrationSeconds.map { Format.seconds($0) } ?? "-"), \(s.rounds) round\(s.rounds == 1 ? "" : "s")\(ratio)\(read)\(window)")
             }
         }
         let outcome = await Interrupts.cancellingOnCtrlC {

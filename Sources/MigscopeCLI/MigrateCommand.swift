@@ -43,7 +43,7 @@ struct MigrateCommand: AsyncParsableCommand {
     var to: String
 
     @Option(name: .customLong("progress-log"), help: ArgumentHelp("libxl: write every progress report of libxenguest here, verbatim.", valueName: "file"))
-    var progressLog: String?
+    var progressLog: UserPath?
 
     @Flag var mode: Mode = .live
 
@@ -68,6 +68,11 @@ struct MigrateCommand: AsyncParsableCommand {
             transform: ArgumentValue.positiveSeconds("--timeout"))
     var timeout: Double?
 
+    @Option(name: .customLong("pause-after-rounds"), parsing: .unconditional,
+            help: ArgumentHelp("Pause the guest when pre-copy round N+1 begins, so the migration ends after N rounds (Xen's rule; libxenguest uses 5).", valueName: "N"),
+            transform: ArgumentValue.positiveInteger("--pause-after-rounds", unit: "rounds"))
+    var pauseAfterRounds: UInt64?
+
     @Option(name: .customLong("abort-after"), parsing: .unconditional, help: ArgumentHelp("Abort the migration after this many seconds; the guest stays on the source.", valueName: "s"),
             transform: ArgumentValue.positiveSeconds("--abort-after"))
     var abortAfter: Double?
@@ -82,8 +87,7 @@ struct MigrateCommand: AsyncParsableCommand {
     @Flag(help: "Record rounds, guest I/O, links and events into the results database.")
     var record = false
 
-    @Option(help: ArgumentHelp("Results database (with --record).", valueName: "file"))
-    var db: String = ResultsLocation.defaultDatabase
+    @OptionGroup var database: DatabaseOption
 
     @Option(parsing: .unconditional, help: ArgumentHelp("Seconds recorded before the migration starts (with --record).", valueName: "s"),
             transform: ArgumentValue.nonNegativeSeconds("--baseline"))
@@ -94,7 +98,7 @@ struct MigrateCommand: AsyncParsableCommand {
     var tail: Double = 15
 
     @Option(help: ArgumentHelp("A guest console log to follow for the guest's own rate lines (the lab's, and xenconsoled's guest-NAME.log with --backend libxl, are followed by themselves).", valueName: "file"))
-    var console: String?
+    var console: UserPath?
 
     @Option(name: .customLong("interface"), help: ArgumentHelp("A local network interface whose counters to record (repeatable; the lab's links are recorded by themselves).", valueName: "name"))
     var interfaces: [String] = []
@@ -106,7 +110,8 @@ struct MigrateCommand: AsyncParsableCommand {
             domain: domain, source: source, destination: to, mode: mode == .live ? .live : .nonLive,
             transport: peerToPeer ? .peerToPeer : .clientManaged, migrateURI: migrateURI,
             destinationName: destinationName, bandwidthMiBps: bandwidth, maxDowntimeMs: maxDowntime,
-            pauseAfterSeconds: timeout, abortAfterSeconds: abortAfter)
+            pauseAfterSeconds: timeout, abortAfterSeconds: abortAfter,
+            pauseAfterRounds: pauseAfterRounds.map { Int(clamping: $0) })
     }
 
     func validate() throws {
@@ -122,15 +127,15 @@ struct MigrateCommand: AsyncParsableCommand {
         }
         if let problem = request.problems().first { throw ValidationError(problem.message) }
         if !record && (console != nil || !interfaces.isEmpty) { throw ValidationError("--console and --interface record data: add --record") }
-        if let console, !FileManager.default.fileExists(atPath: console) {
+        if let console, !FileManager.default.fileExists(atPath: console.path) {
             throw ValidationError("--console: no file \(console); give the path of the guest's serial console log")
         }
     }
 
     func run() async throws {
         // Open the database before anything moves, so a bad --db costs nothing.
-        let store = record ? try openStore(db) : nil
-        let backend: any MigrationBackend = self.backend == .libxl ? LibxlBackend(progressLogPath: progressLog) : LibvirtBackend()
+        let store = record ? try database.openForWriting() : nil
+        let backend: any MigrationBackend = self.backend == .libxl ? LibxlBackend(progressLogPath: progressLog?.path) : LibvirtBackend()
         let session = try await backend.prepare(request)
         let printer = ProgressPrinter(domain: session.domainFacts.name)
         let interval = Duration.milliseconds(Int64(pollInterval))
@@ -139,8 +144,8 @@ struct MigrateCommand: AsyncParsableCommand {
             let lab = Lab.recordingContext(source: source, destination: to)
             let links: (any LinkCounterSource)? = !interfaces.isEmpty ? LocalInterfaces(interfaces) : lab?.links
             let consolePaths = self.backend == .libxl
-                ? LibxlBackend.consoleLogs(domain: domain, destination: to, given: console)
-                : (console ?? lab?.consolePath).map { [$0] } ?? []
+                ? LibxlBackend.consoleLogs(domain: domain, destination: to, given: console?.path)
+                : (console?.path ?? lab?.consolePath).map { [$0] } ?? []
             let recorder = Recorder(
                 settings: RecorderSettings(interval: interval, baseline: .milliseconds(Int64(baseline * 1000)), tail: .milliseconds(Int64(tail * 1000))),
                 sink: store, console: consolePaths.isEmpty ? nil : ConsoleTailer(paths: consolePaths), links: links)

@@ -81,7 +81,7 @@ enum SummaryText {
         case .failed(let why): "failed (\(why))"
         }
         lines.append("migration of '\(domain.name)': \(outcome)")
-        lines.append("  mode:        \(s.request.mode.rawValue)\(s.pausedForTimeout ? ", guest paused by --timeout" : "")")
+        lines.append("  mode:        \(s.request.mode.rawValue)\(s.pausedForTimeout ? ", guest paused by migscope to force completion" : "")")
         lines.append("  total time:  \(Format.seconds(s.elapsedSeconds))")
         if let d = s.final?.downtimeMs { lines.append("  downtime:    \(d) ms (reported by the hypervisor)") }
         lines.append("  rounds:      \(s.rounds)")

@@ -10,23 +10,23 @@ struct ReportCommand: AsyncParsableCommand {
         commandName: "report",
         abstract: "Write figures (timeline, network, rounds; a comparison for several runs), tables and one HTML page.")
     @Argument(help: "Run ids (see 'migscope runs').") var runs: [Int64]
-    @Option(help: ArgumentHelp("Output folder (created if needed).", valueName: "dir")) var out: String
-    @Option(help: ArgumentHelp("Results database.", valueName: "file")) var db: String = ResultsLocation.defaultDatabase
+    @Option(help: ArgumentHelp("Output folder (created if needed).", valueName: "dir")) var out: UserPath
+    @OptionGroup var database: DatabaseOption
 
     func validate() throws {
         if runs.isEmpty { throw ValidationError("give at least one run id; 'migscope runs' lists them") }
-        if !FileManager.default.fileExists(atPath: db) { throw ValidationError("no results database \(db); give --db") }
+        try database.requireExisting()
     }
 
     func run() async throws {
         do {
-            let store = try openStore(db)
+            let store = try openStore(database.path)
             let inputs = try runs.map { id -> RunReport.Input in
                 let r = try store.run(id)
                 if r.info.isIncomplete { printNote("run \(id) is incomplete; the report shows what was recorded and says so") }
                 return RunReport.Input(info: r.info, trace: r.trace)
             }
-            let page = try RunReport.write(inputs, to: out)
+            let page = try RunReport.write(inputs, to: out.path)
             print(page)
         } catch let e as StoreError { throw CLIFailure(e.message) } catch let e as ReportError { throw CLIFailure(e.description) } catch let e as ExportError { throw CLIFailure(e.description) }
     }

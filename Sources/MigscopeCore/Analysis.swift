@@ -26,6 +26,21 @@ public struct RunAnalysis: Sendable, Equatable, Codable {
         return d / b
     }
 
+    /// When the guest's workload reported that it ended (nil: it had not by the end of the recording).
+    public var workloadEndS: Double?
+    /// How much of the migration the workload was still running for: "during" is measured over that
+    /// part only, since a guest with nothing left to read shows no I/O whatever the migration does.
+    public var workloadActiveSeconds: Double? {
+        guard let s = migrationStartS, let e = migrationEndS else { return nil }
+        return max(0, min(e, workloadEndS ?? e) - s)
+    }
+    /// The workload ended before the migration did: its "during" covers only part of the migration,
+    /// and the run does not measure what the migration costs a running workload.
+    public var workloadEndedEarly: Bool {
+        guard let w = workloadEndS, let e = migrationEndS else { return false }
+        return w < e
+    }
+
     /// The longest the guest went without a rate line during the migration, less its usual interval:
     /// the downtime the guest itself saw.
     public var guestGapMs: Double?
@@ -46,6 +61,7 @@ public struct RunAnalysis: Sendable, Equatable, Codable {
         migrationEndS = resumed?.t ?? ended?.t
         recordingEndS = trace.lastEvent(.recordingEnded)?.t ?? trace.samples.last?.t
         pausedAtS = trace.events.first { $0.kind == .guestPaused && $0.detail == HostRole.source.rawValue }?.t
+        workloadEndS = trace.firstEvent(.workloadDone)?.t
 
         let guest = trace.samples.filter { $0.series == .guest }
         let series: [IOSample]
@@ -61,7 +77,8 @@ public struct RunAnalysis: Sendable, Equatable, Codable {
             // "before", and the first one after the end straddles it and belongs to neither.
             let first = series.first?.t ?? s, last = series.last?.t ?? e
             before = Self.stats(series, from: min(first - Self.usualInterval(series), s), to: s)
-            during = Self.stats(series, from: s, to: e)
+            // Only while the workload still ran (see workloadActiveSeconds).
+            during = Self.stats(series, from: s, to: min(e, workloadEndS ?? e))
             after = Self.stats(series, from: e + 1, to: max(last, e + 1))
             guestGapMs = Self.longestGap(guest, from: s, to: e).map { $0 * 1000 }
         }
@@ -140,6 +157,11 @@ public struct RunSummary: Sendable, Equatable, Codable {
     public var ioAfter: Double?
     public var ioDuringRatio: Double?
     public var workloadSeconds: Double?
+    /// Seconds of the migration during which the workload still ran ("I/O during" covers these).
+    public var workloadActiveSeconds: Double?
+    /// The workload ended before the migration did: "I/O during" covers only part of the migration.
+    /// Optional only so that summaries stored before it existed still decode.
+    public var workloadEndedEarly: Bool?
     /// Bytes sent over the guest's memory: how much pre-copy re-sent.
     public var bytesSentOverMemory: Double?
     /// Why the migration ended as it did, in words.
@@ -160,6 +182,8 @@ public struct RunSummary: Sendable, Equatable, Codable {
         ioDuring = analysis.during?.meanReadBytesPerSecond
         ioAfter = analysis.after?.meanReadBytesPerSecond
         ioDuringRatio = analysis.ioDuringRatio
+        workloadActiveSeconds = analysis.workloadActiveSeconds
+        workloadEndedEarly = analysis.workloadEndedEarly
         // The read's time on the host clock (pauses included) where known, else the guest's own.
         workloadSeconds = trace.events.first { $0.kind == .workloadDone }.flatMap { e in
             let fields = e.detail.split(separator: " ")
@@ -168,6 +192,15 @@ public struct RunSummary: Sendable, Equatable, Codable {
         }
         if let b = bytesSent, let m = info.domain?.memoryBytes, m > 0 { bytesSentOverMemory = Double(b) / Double(m) }
         convergence = Self.convergence(mode: info.request.mode, outcome: outcome, trace: trace)
+    }
+
+    /// Says how much of the migration the workload covered, for summaries.
+    public var workloadWindow: String? {
+        guard let active = workloadActiveSeconds, let m = migrationSeconds else { return nil }
+        if workloadEndedEarly == true {
+            return "workload active for \(Format.seconds(active)) of the migration's \(Format.seconds(m)): it ended first, so 'I/O during' covers that part only"
+        }
+        return "workload active for the whole migration (\(Format.seconds(m)))"
     }
 
     /// Converged by itself, forced by a pause, non-live, or not finished; and the trend of what each
@@ -181,6 +214,9 @@ public struct RunSummary: Sendable, Equatable, Codable {
         let trend = precopy.count < 2 ? "" : shrinking ? "; what each round left shrank" : "; what each round left did not keep shrinking"
         if let forced = trace.firstEvent(.pausedForTimeout) {
             return "forced: guest paused at t=\(String(format: "%.1f", forced.t)) s by the timeout\(trend)"
+        }
+        if let forced = trace.firstEvent(.pausedAfterRounds) {
+            return "forced: \(forced.detail) at t=\(String(format: "%.1f", forced.t)) s (a round limit, as Xen's pre-copy has)\(trend)"
         }
         return "converged: the last dirty pages fit the downtime limit\(trend)"
     }

@@ -32,12 +32,16 @@ public struct MigrationRequest: Sendable, Equatable, Codable {
     public var pauseAfterSeconds: Double?
     /// Abort the migration after this many seconds; the guest stays on the source.
     public var abortAfterSeconds: Double?
+    /// Pause the guest when pre-copy round N + 1 begins, so the migration ends with a stop-and-copy
+    /// after N rounds: the rule Xen's own pre-copy follows (libxenguest stops after 5), for
+    /// hypervisors whose pre-copy never gives up by itself (QEMU).
+    public var pauseAfterRounds: Int?
 
     public init(
         domain: String, source: String, destination: String, mode: Mode = .live,
         transport: Transport = .peerToPeer, migrateURI: String? = nil, destinationName: String? = nil,
         bandwidthMiBps: UInt64? = nil, maxDowntimeMs: UInt64? = nil,
-        pauseAfterSeconds: Double? = nil, abortAfterSeconds: Double? = nil
+        pauseAfterSeconds: Double? = nil, abortAfterSeconds: Double? = nil, pauseAfterRounds: Int? = nil
     ) {
         self.domain = domain
         self.source = source
@@ -50,6 +54,7 @@ public struct MigrationRequest: Sendable, Equatable, Codable {
         self.maxDowntimeMs = maxDowntimeMs
         self.pauseAfterSeconds = pauseAfterSeconds
         self.abortAfterSeconds = abortAfterSeconds
+        self.pauseAfterRounds = pauseAfterRounds
     }
 
     /// Every problem with the request, found before anything is started.
@@ -81,6 +86,12 @@ public struct MigrationRequest: Sendable, Equatable, Codable {
         }
         if mode == .nonLive, pauseAfterSeconds != nil {
             found.append(.init(field: "timeout", message: "--timeout pauses a live migration; a non-live migration is paused from the start"))
+        }
+        if let n = pauseAfterRounds, !(1...1000).contains(n) {
+            found.append(.init(field: "pause-after-rounds", message: "pause-after-rounds must be a whole number of rounds from 1 to 1000, got \(n)"))
+        }
+        if mode == .nonLive, pauseAfterRounds != nil {
+            found.append(.init(field: "pause-after-rounds", message: "--pause-after-rounds ends a live migration's pre-copy; a non-live migration has none"))
         }
         return found
     }

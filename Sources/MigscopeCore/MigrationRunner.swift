@@ -21,6 +21,8 @@ extension MigrationObserver {
 public enum MigrationIntervention: Sendable, Equatable, CustomStringConvertible {
     /// The guest was paused after `seconds` so the migration could complete (`--timeout`).
     case pausedForTimeout(seconds: Double)
+    /// The guest was paused as pre-copy round `rounds + 1` began (`--pause-after-rounds`).
+    case pausedAfterRounds(rounds: Int)
     /// The migration was aborted after `seconds` (`--abort-after`).
     case abortedAfter(seconds: Double)
     /// The user interrupted (Ctrl-C); the migration was aborted.
@@ -31,6 +33,7 @@ public enum MigrationIntervention: Sendable, Equatable, CustomStringConvertible 
     public var description: String {
         switch self {
         case .pausedForTimeout(let s): "guest paused after \(Format.seconds(s)) to force completion"
+        case .pausedAfterRounds(let n): "guest paused after \(n) pre-copy round\(n == 1 ? "" : "s") to force completion"
         case .abortedAfter(let s): "migration aborted after \(Format.seconds(s))"
         case .interrupted: "interrupted: migration aborted"
         case .failed(let m): "intervention failed: \(m)"
@@ -54,6 +57,7 @@ public struct MigrationSummary: Sendable, Equatable {
     public var final: JobProgress?
     /// Rounds seen as events; the hypervisor's own count is `final?.iteration`.
     public var roundsSignalled: Int
+    /// migscope paused the guest to force completion (`--timeout` or `--pause-after-rounds`).
     public var pausedForTimeout: Bool
     public var location: DomainLocation
 
@@ -91,11 +95,22 @@ public struct MigrationRunner: Sendable {
                 group.addTask {
                     do { try await session.run(); return .migration(nil) } catch { return .migration(error) }
                 }
+                /// Pauses the guest once, for whichever limit is reached first, and never after the
+                /// migration has ended (the guest may already run on the destination).
+                @Sendable func forcePause(_ why: MigrationIntervention) {
+                    guard state.claimPause() else { return }
+                    do {
+                        try session.pauseGuest()
+                        observer?.intervened(why, at: clock.now)
+                    } catch { observer?.intervened(.failed("\(error)"), at: clock.now) }
+                }
+                let roundLimit = request.mode == .live ? request.pauseAfterRounds : nil
                 if let signals {
                     group.addTask {
                         for await s in signals {
                             state.note(s)
                             observer?.signalled(s)
+                            if let n = roundLimit, case .roundStarted(let r) = s.kind, r > UInt64(n) { forcePause(.pausedAfterRounds(rounds: n)) }
                         }
                         return .watcher
                     }
@@ -104,7 +119,10 @@ public struct MigrationRunner: Sendable {
                     while !Task.isCancelled {
                         try? await Task.sleep(for: pollInterval)
                         if Task.isCancelled { break }
-                        if let p = try? session.progress() { observer?.progressed(p, at: clock.now) }
+                        if let p = try? session.progress() {
+                            observer?.progressed(p, at: clock.now)
+                            if let n = roundLimit, let i = p.iteration, i > UInt64(n) { forcePause(.pausedAfterRounds(rounds: n)) }
+                        }
                     }
                     return .watcher
                 }
@@ -112,18 +130,14 @@ public struct MigrationRunner: Sendable {
                     group.addTask {
                         try? await Task.sleep(for: .seconds(t))
                         guard !Task.isCancelled else { return .watcher }
-                        do {
-                            try session.pauseGuest()
-                            state.pausedForTimeout = true
-                            observer?.intervened(.pausedForTimeout(seconds: t), at: clock.now)
-                        } catch { observer?.intervened(.failed("\(error)"), at: clock.now) }
+                        forcePause(.pausedForTimeout(seconds: t))
                         return .watcher
                     }
                 }
                 if let t = request.abortAfterSeconds {
                     group.addTask {
                         try? await Task.sleep(for: .seconds(t))
-                        guard !Task.isCancelled else { return .watcher }
+                        guard !Task.isCancelled, state.claimAbort() else { return .watcher }
                         state.abortReason = "aborted after \(Format.seconds(t)) (--abort-after)"
                         observer?.intervened(.abortedAfter(seconds: t), at: clock.now)
                         do { try session.abort() } catch { observer?.intervened(.failed("\(error)"), at: clock.now) }
@@ -135,7 +149,7 @@ public struct MigrationRunner: Sendable {
                 while let end = await group.next() {
                     if case .migration(let e) = end { result = e; break }
                 }
-                state.endedAt = clock.now
+                state.endedAt = clock.now  // from here on no watcher pauses or aborts the guest
                 // Give the completion event a moment, then stop watching.
                 try? await Task.sleep(for: completionGrace)
                 group.cancelAll()
@@ -192,10 +206,19 @@ private final class RunState: @unchecked Sendable {
 
     var rounds: Int { lock.withLock { _rounds } }
     var completed: JobProgress? { lock.withLock { _completed } }
-    var pausedForTimeout: Bool {
-        get { lock.withLock { _pausedForTimeout } }
-        set { lock.withLock { _pausedForTimeout = newValue } }
+    var pausedForTimeout: Bool { lock.withLock { _pausedForTimeout } }
+
+    /// True for the one caller that may pause the guest: the first, while the migration still runs.
+    func claimPause() -> Bool {
+        lock.withLock {
+            guard _endedAt == nil, !_pausedForTimeout else { return false }
+            _pausedForTimeout = true
+            return true
+        }
     }
+
+    /// True while the migration still runs (an abort after its end would act on a finished job).
+    func claimAbort() -> Bool { lock.withLock { _endedAt == nil } }
     var abortReason: String? {
         get { lock.withLock { _abortReason } }
         set { lock.withLock { if _abortReason == nil { _abortReason = newValue } } }

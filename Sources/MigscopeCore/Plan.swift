@@ -15,6 +15,9 @@ public struct Plan: Sendable, Equatable {
     public var name: String
     public var hosts: Hosts
     public var workload: Workload
+    /// How much the guest reads at each link rate, where the plan sizes the read per rate (a read
+    /// that outlasts the migration at 100 Mbit/s lasts ten times longer at 10); else `workload`'s.
+    public var readMiBByLinkRate: [LinkRate: Int] = [:]
     public var matrix: Matrix
     public var repetitions: Int
     public var baselineSeconds: Double
@@ -53,15 +56,18 @@ public struct Plan: Sendable, Equatable {
         public var bandwidthCapMiBps: [UInt64?]
         /// Pause the guest after this many seconds if pre-copy has not converged (nil: never).
         public var timeoutSeconds: [Double?]
+        /// Pause the guest when pre-copy round N + 1 begins (nil: never), Xen's rule.
+        public var pauseAfterRounds: [Int?]
 
         public init(modes: [MigrationRequest.Mode], bandwidths: [LinkRate], links: [LinkModel], maxDowntimeMs: [UInt64?] = [nil],
-                    bandwidthCapMiBps: [UInt64?] = [nil], timeoutSeconds: [Double?] = [nil]) {
+                    bandwidthCapMiBps: [UInt64?] = [nil], timeoutSeconds: [Double?] = [nil], pauseAfterRounds: [Int?] = [nil]) {
             self.modes = modes
             self.bandwidths = bandwidths
             self.links = links
             self.maxDowntimeMs = maxDowntimeMs
             self.bandwidthCapMiBps = bandwidthCapMiBps
             self.timeoutSeconds = timeoutSeconds
+            self.pauseAfterRounds = pauseAfterRounds
         }
     }
 
@@ -91,16 +97,26 @@ public struct Plan: Sendable, Equatable {
                     for md in matrix.maxDowntimeMs {
                         for cap in matrix.bandwidthCapMiBps {
                             for t in matrix.timeoutSeconds {
-                                out.append(PlanCell(mode: mode, bandwidth: bw, link: link, maxDowntimeMs: md, bandwidthCapMiBps: cap, timeoutSeconds: mode == .live ? t : nil))
+                                for r in matrix.pauseAfterRounds {
+                                    out.append(PlanCell(mode: mode, bandwidth: bw, link: link, maxDowntimeMs: md, bandwidthCapMiBps: cap,
+                                                        timeoutSeconds: mode == .live ? t : nil, pauseAfterRounds: mode == .live ? r : nil))
+                                }
                             }
                         }
                     }
                 }
             }
         }
-        // A timeout means nothing to a non-live migration: such cells collapse into one.
+        // A timeout or a round limit means nothing to a non-live migration: such cells collapse into one.
         var seen = Set<String>()
         return out.filter { seen.insert($0.key).inserted }
+    }
+
+    /// What the guest does in a run of `cell`: the plan's workload, its read sized for the cell's link.
+    public func workload(for cell: PlanCell) -> Workload {
+        var w = workload
+        if let amount = readMiBByLinkRate[cell.bandwidth] { w.amountMiB = amount }
+        return w
     }
 
     /// The runs in the order they are made: repetition by repetition, so every cell has one run before
@@ -140,14 +156,17 @@ public struct PlanCell: Sendable, Hashable, Codable {
     public var maxDowntimeMs: UInt64?
     public var bandwidthCapMiBps: UInt64?
     public var timeoutSeconds: Double?
+    public var pauseAfterRounds: Int?
 
-    public init(mode: MigrationRequest.Mode, bandwidth: LinkRate, link: LinkModel, maxDowntimeMs: UInt64? = nil, bandwidthCapMiBps: UInt64? = nil, timeoutSeconds: Double? = nil) {
+    public init(mode: MigrationRequest.Mode, bandwidth: LinkRate, link: LinkModel, maxDowntimeMs: UInt64? = nil, bandwidthCapMiBps: UInt64? = nil,
+                timeoutSeconds: Double? = nil, pauseAfterRounds: Int? = nil) {
         self.mode = mode
         self.bandwidth = bandwidth
         self.link = link
         self.maxDowntimeMs = maxDowntimeMs
         self.bandwidthCapMiBps = bandwidthCapMiBps
         self.timeoutSeconds = timeoutSeconds
+        self.pauseAfterRounds = pauseAfterRounds
     }
 
     /// A stable, readable name: stored with each run, used to resume and to group.
@@ -156,6 +175,7 @@ public struct PlanCell: Sendable, Hashable, Codable {
         if let m = maxDowntimeMs { parts.append("max_downtime_ms=\(m)") }
         if let c = bandwidthCapMiBps { parts.append("bandwidth_cap_mibps=\(c)") }
         if let t = timeoutSeconds { parts.append("timeout_s=\(t == t.rounded() ? String(Int(t)) : String(t))") }
+        if let r = pauseAfterRounds { parts.append("pause_after_rounds=\(r)") }
         return parts.joined(separator: " ")
     }
 }
@@ -212,6 +232,9 @@ public struct CellStats: Sendable, Equatable, Codable {
     public var workloadSeconds: MeasureStats?
     public var bytesSent: MeasureStats?
     public var rounds: MeasureStats?
+    /// Runs whose workload ended before their migration did: their I/O during/before does not
+    /// measure a running workload, and the cell is flagged rather than compared.
+    public var workloadEndedEarlyRuns: Int
 
     public init(cell: String, runs: [(id: Int64, summary: RunSummary)]) {
         self.cell = cell
@@ -224,5 +247,11 @@ public struct CellStats: Sendable, Equatable, Codable {
         workloadSeconds = MeasureStats(s.compactMap(\.workloadSeconds))
         bytesSent = MeasureStats(s.compactMap { $0.bytesSent.map { Double($0) } })
         rounds = MeasureStats(s.map { Double($0.rounds) })
+        workloadEndedEarlyRuns = s.filter { $0.workloadEndedEarly == true }.count
+    }
+
+    /// The cell's note on its workload window, or nil when every run's workload outlasted its migration.
+    public var workloadWindowFlag: String? {
+        workloadEndedEarlyRuns == 0 ? nil : "the read ended before the migration in \(workloadEndedEarlyRuns) of \(runs.count) run\(runs.count == 1 ? "" : "s")"
     }
 }

@@ -323,6 +323,7 @@ private struct RecordingObserver: MigrationObserver {
         let t = recorder.time(at)
         switch action {
         case .pausedForTimeout: recorder.add(EventRecord(t: t, kind: .pausedForTimeout, detail: "\(action)"))
+        case .pausedAfterRounds: recorder.add(EventRecord(t: t, kind: .pausedAfterRounds, detail: "\(action)"))
         case .abortedAfter, .interrupted: recorder.add(EventRecord(t: t, kind: .abortRequested, detail: "\(action)"))
         case .failed: recorder.add(EventRecord(t: t, kind: .note, detail: "\(action)"))
         }

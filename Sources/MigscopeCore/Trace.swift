@@ -110,6 +110,7 @@ public struct EventRecord: Sendable, Equatable, Codable {
         case startedOnDestination = "started-on-destination"
         case stoppedOnSource = "stopped-on-source"
         case pausedForTimeout = "paused-for-timeout"
+        case pausedAfterRounds = "paused-after-rounds"
         case abortRequested = "abort-requested"
         case migrationCompleted = "migration-completed"
         case migrationFailed = "migration-failed"

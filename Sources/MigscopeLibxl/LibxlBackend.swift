@@ -49,6 +49,9 @@ public struct LibxlBackend: MigrationBackend {
         if request.maxDowntimeMs != nil {
             throw MigrationError(.unsupported, "--max-downtime: libxenguest decides when to stop pre-copy (after 5 rounds, or under 50 dirty pages); leave it out with --backend libxl")
         }
+        if request.pauseAfterRounds != nil {
+            throw MigrationError(.unsupported, "--pause-after-rounds: libxenguest ends pre-copy after 5 rounds by itself, and libxl cannot end it sooner")
+        }
         if request.pauseAfterSeconds != nil {
             throw MigrationError(.unsupported, "--timeout: libxl cannot force the end of pre-copy; it stops by itself after 5 rounds (use --abort-after to bound the time)")
         }

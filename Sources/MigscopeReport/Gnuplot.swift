@@ -2,6 +2,8 @@ import Foundation
 
 /// Renders figures with gnuplot (Debian's gnuplot-nox): a script and its data files in, a PNG and
 /// an SVG out. The scripts are written next to the images, so a figure can be restyled by hand.
+/// gnuplot runs in the figure's folder and every file in a script is named relative to it, so
+/// no folder name (relative, with spaces, quotes or anything else) ever becomes gnuplot text.
 public enum Gnuplot {
     public static var executable: String? {
         ["/usr/bin/gnuplot", "/usr/local/bin/gnuplot", "/bin/gnuplot"].first { FileManager.default.isExecutableFile(atPath: $0) }
@@ -14,13 +16,15 @@ public enum Gnuplot {
         guard let gnuplot = executable ?? (render ? nil : "") else {
             throw ReportError("gnuplot is not installed; run scripts/install-deps.sh (package gnuplot-nox)")
         }
+        precondition(name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }, "figure names are migscope's own")
+        let directory = directory.hasPrefix("/") ? directory : FileManager.default.currentDirectoryPath + "/" + directory
         let png = directory + "/" + name + ".png", svg = directory + "/" + name + ".svg"
         let script = """
             set terminal pngcairo size \(width),\(height) font "DejaVu Sans,10" noenhanced
-            set output '\(png)'
+            set output '\(name).png'
             \(body)
             set terminal svg size \(width),\(height) dynamic font "DejaVu Sans,10" noenhanced background rgb "white"
-            set output '\(svg)'
+            set output '\(name).svg'
             replot
             unset output
 
@@ -30,7 +34,7 @@ public enum Gnuplot {
         guard render else { return (png, svg) }
         let p = Process()
         p.executableURL = URL(fileURLWithPath: gnuplot)
-        p.arguments = [scriptPath]
+        p.arguments = [name + ".gp"]
         p.currentDirectoryURL = URL(fileURLWithPath: directory)
         let err = Pipe()
         p.standardError = err
@@ -45,9 +49,12 @@ public enum Gnuplot {
         return (png, svg)
     }
 
-    /// Text safe inside a gnuplot double-quoted string.
+    /// Any text as a gnuplot string literal that stays text: single-quoted (gnuplot expands neither
+    /// backslashes nor `backquoted commands` there), a quote doubled, line breaks and other control
+    /// characters made spaces so the literal cannot end the line.
     static func quote(_ s: String) -> String {
-        "\"" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+        let flat = String(String.UnicodeScalarView(s.unicodeScalars.map { $0.properties.generalCategory == .control ? " " : $0 }))
+        return "'" + flat.replacingOccurrences(of: "'", with: "''") + "'"
     }
 }
 

@@ -62,12 +62,13 @@ public enum RunExport {
         let summaryTable = Table(
             name: "summary",
             header: ["run", "status", "mode", "bandwidth", "link_model", "migration_s", "downtime_ms", "guest_gap_ms", "rounds", "bytes_sent",
-                     "io_before", "io_during", "io_after", "io_during_ratio", "io_series", "workload_s"],
+                     "io_before", "io_during", "io_after", "io_during_ratio", "io_series", "workload_s", "workload_active_s", "workload_ended_early"],
             rows: [[info.id.map(String.init) ?? "", info.isIncomplete ? "incomplete" : info.status, s.mode, s.bandwidth ?? "", s.linkModel ?? "",
                     s.migrationSeconds.map { num($0, 3) } ?? "", s.downtimeMs.map { num($0, 0) } ?? "", s.guestGapMs.map { num($0, 0) } ?? "",
                     "\(s.rounds)", s.bytesSent.map(String.init) ?? "", s.ioBefore.map { num($0, 0) } ?? "", s.ioDuring.map { num($0, 0) } ?? "",
                     s.ioAfter.map { num($0, 0) } ?? "", s.ioDuringRatio.map { num($0, 4) } ?? "", analysis.ioSeries?.rawValue ?? "",
-                    s.workloadSeconds.map { num($0, 2) } ?? ""]])
+                    s.workloadSeconds.map { num($0, 2) } ?? "", s.workloadActiveSeconds.map { num($0, 2) } ?? "",
+                    s.workloadEndedEarly.map { $0 ? "true" : "false" } ?? ""]])
         return [rounds, samples, links, events, job, summaryTable]
     }
 

@@ -238,6 +238,7 @@ public enum RunReport {
             ["during / before", s.ioDuringRatio.map { String(format: "%.0f %%", $0 * 100) } ?? "-"],
             ["guest I/O during, p10 / p50 / p90", a.during.map { String(format: "%.2f / %.2f / %.2f MB/s", $0.p10ReadBytesPerSecond / 1e6, $0.p50ReadBytesPerSecond / 1e6, $0.p90ReadBytesPerSecond / 1e6) } ?? "-"],
             ["workload's total time", s.workloadSeconds.map { String(format: "%.1f s", $0) } ?? "- (it reads forever)"],
+            ["workload during the migration", s.workloadWindow ?? "-"],
         ]
     }
 

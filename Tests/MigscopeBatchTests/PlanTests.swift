@@ -105,6 +105,7 @@ final class PlanFileTests: XCTestCase {
             ("hosts: {backend: libxl, destination: localhost, domain: g}\nmatrix: {mode: [live], bandwidth: [10mbit]}", "shaped only in the embedded lab"),
             ("hosts: {backend: libxl, destination: localhost, domain: g}\nmatrix: {mode: [live], bandwidth: [none], bandwidth_cap_mibps: [10]}", "libxl has no cap"),
             ("hosts: {backend: libxl, destination: localhost, domain: g}\nmatrix: {mode: [live], bandwidth: [none], timeout_s: [10]}", "cannot force the end of pre-copy"),
+            ("hosts: {backend: libxl, destination: localhost, domain: g}\nmatrix: {mode: [live], bandwidth: [none], pause_after_rounds: [3]}", "after 5 rounds by itself"),
         ]
         for (yaml, expected) in cases {
             XCTAssertThrowsError(try PlanFile.parse(yaml)) { e in
@@ -136,7 +137,37 @@ final class PlanFileTests: XCTestCase {
             XCTAssertEqual(p.name, name)
             XCTAssertEqual(Set(p.cells.map(\.mode)), [.live, .nonLive])
             XCTAssertEqual(Set(p.cells.map(\.bandwidth)), [.mbit(100), .mbit(10)])
-            XCTAssertGreaterThan(p.workload.amountMiB, 0, "the paper's read has an end")
+            XCTAssertTrue(p.cells.allSatisfy { p.workload(for: $0).amountMiB > 0 }, "the paper's read has an end")
+            // Live cells end pre-copy by a round limit, as the paper's Xen did, not after a fixed time
+            // that would make a slow link's live migration mostly a non-live one.
+            XCTAssertTrue(p.cells.filter { $0.mode == .live }.allSatisfy { $0.timeoutSeconds == nil && $0.pauseAfterRounds != nil }, "\(p.cells)")
+        }
+    }
+
+    func testTheReadCanBeSizedPerLinkRateAndALimitOnRoundsParses() throws {
+        let p = try PlanFile.parse("""
+            hosts: lab
+            workload: {mode: buffered, read_mib: {100mbit: 640, 10mbit: 96}}
+            matrix: {mode: [live, non-live], bandwidth: [100mbit, 10mbit], pause_after_rounds: [3, none]}
+            """)
+        let live10 = try XCTUnwrap(p.cells.first { $0.mode == .live && $0.bandwidth == .mbit(10) && $0.pauseAfterRounds == 3 })
+        XCTAssertEqual(p.workload(for: live10).amountMiB, 96)
+        XCTAssertEqual(p.workload(for: try XCTUnwrap(p.cells.first { $0.bandwidth == .mbit(100) })).amountMiB, 640)
+        XCTAssertEqual(live10.key, "mode=live bandwidth=10mbit link=shared pause_after_rounds=3")
+        // live x {3, none} x 2 rates + non-live x 2 rates (a round limit means nothing without pre-copy)
+        XCTAssertEqual(p.cells.count, 6)
+        XCTAssertTrue(p.cells.filter { $0.mode == .nonLive }.allSatisfy { $0.pauseAfterRounds == nil })
+
+        let cases: [(String, String)] = [
+            ("hosts: lab\nworkload: {read_mib: {100mbit: 64}}\nmatrix: {mode: [live], bandwidth: [100mbit, 10mbit]}", "names no amount for 10mbit"),
+            ("hosts: lab\nworkload: {read_mib: {fast: 64}}\nmatrix: {mode: [live], bandwidth: [100mbit]}", "'fast' is not a link rate"),
+            ("hosts: lab\nworkload: {read_mib: {100mbit: -3}}\nmatrix: {mode: [live], bandwidth: [100mbit]}", "read_mib for 100mbit must be"),
+            ("hosts: lab\nmatrix: {mode: [live], bandwidth: [100mbit], pause_after_rounds: [0]}", "pause_after_rounds must be a whole number"),
+        ]
+        for (yaml, expected) in cases {
+            XCTAssertThrowsError(try PlanFile.parse(yaml)) { e in
+                XCTAssertTrue("\(e)".contains(expected), "for \(yaml.debugDescription): \(e)")
+            }
         }
     }
 }
@@ -209,5 +240,17 @@ final class StatsTests: XCTestCase {
         XCTAssertEqual(stats.bytesSent?.mean, 185_063_614)
         XCTAssertEqual(BatchReport.cellRows([stats])[1][7], "176", "MiB sent")
         XCTAssertTrue(f[0].ours.hasPrefix("12 %"))
+
+        // A cell whose read ended before its migration did is flagged, not compared.
+        var early = summary(0.05, 300, 100)
+        early.workloadEndedEarly = true
+        let flagged = PaperComparison.findings([
+            cell(.live, 100, early), cell(.nonLive, 100, summary(0, 470, 110)),
+            cell(.live, 10, summary(0.4, 900, 500)), cell(.nonLive, 10, summary(0, 950, 400)),
+        ])
+        XCTAssertEqual(flagged.map(\.verdict), ["not comparable", "agrees", "not comparable", "differs", "agrees"])
+        XCTAssertTrue(flagged[0].ours.contains("the read ended before the migration in 1 of 1 run"), flagged[0].ours)
+        let row = BatchReport.cellRows([CellStats(cell: "c", runs: [(1, early)])])[1]
+        XCTAssertEqual(row.last, "the read ended before the migration in 1 of 1 run: not comparable")
     }
 }

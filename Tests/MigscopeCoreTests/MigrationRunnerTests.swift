@@ -31,6 +31,30 @@ final class MigrationRunnerTests: XCTestCase {
         XCTAssertLessThan(summary.elapsedSeconds, 2)
     }
 
+    func testARoundLimitPausesTheGuestOnceAsTheNextRoundBegins() async {
+        let s = ScriptedSession(duration: .seconds(2), rounds: 8, completesWhenPaused: true)
+        s.request.pauseAfterRounds = 2
+        let o = RecordingObserver()
+        let summary = await MigrationRunner(pollInterval: .milliseconds(20), completionGrace: .milliseconds(10)).run(s, observer: o)
+        XCTAssertEqual(summary.outcome, .completed)
+        XCTAssertTrue(summary.pausedForTimeout)
+        XCTAssertEqual(s.calls, ["pause"], "paused once, when round 3 began")
+        XCTAssertEqual(o.log.filter { $0 == "round" }.count, 3)
+        XCTAssertEqual(o.interventions, [.pausedAfterRounds(rounds: 2)])
+    }
+
+    func testNoWatcherPausesOrAbortsAfterTheMigrationEnded() async {
+        // Both limits fall inside the grace period after the job returned: the guest may already
+        // run on the destination, so neither may act.
+        let s = ScriptedSession(duration: .milliseconds(100), rounds: 1)
+        s.request.pauseAfterSeconds = 0.25
+        s.request.abortAfterSeconds = 0.3
+        let summary = await MigrationRunner(pollInterval: .milliseconds(20), completionGrace: .milliseconds(500)).run(s)
+        XCTAssertEqual(summary.outcome, .completed)
+        XCTAssertEqual(s.calls, [])
+        XCTAssertFalse(summary.pausedForTimeout)
+    }
+
     func testAbortAfterAbortsAndTheGuestStaysOnTheSource() async {
         let s = ScriptedSession(duration: .seconds(5), rounds: 1)
         s.request.abortAfterSeconds = 0.2
@@ -76,6 +100,9 @@ final class RecordingObserver: MigrationObserver, @unchecked Sendable {
     func migrationStarted(_ request: MigrationRequest, at: ContinuousClock.Instant) { add("started") }
     func progressed(_ progress: JobProgress, at: ContinuousClock.Instant) { add("progress") }
     func signalled(_ signal: MigrationSignal) { if case .roundStarted = signal.kind { add("round") } }
+    private var _interventions: [MigrationIntervention] = []
+    var interventions: [MigrationIntervention] { lock.withLock { _interventions } }
+    func intervened(_ action: MigrationIntervention, at: ContinuousClock.Instant) { lock.withLock { _interventions.append(action) } }
     func migrationFinished(_ summary: MigrationSummary) { add("finished") }
 }
 

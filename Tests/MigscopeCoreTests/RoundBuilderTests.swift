@@ -116,6 +116,32 @@ final class AnalysisTests: XCTestCase {
         XCTAssertEqual(a.ioDuringRatio ?? 0, 18.0 / 105, accuracy: 1e-6)
     }
 
+    func testAWorkloadThatEndsFirstIsMeasuredOnlyWhileItRanAndFlagged() {
+        var t = trace()
+        // The read ends 4 s into the 10.5 s migration; after that the guest prints zeros.
+        t.events.append(EventRecord(t: 14, kind: .workloadDone, detail: "read_total=100 seconds=13.00"))
+        for i in t.samples.indices where t.samples[i].series == .guest && t.samples[i].t > 14 { t.samples[i].readBytesPerSecond = 0 }
+        let a = RunAnalysis(trace: t)
+        XCTAssertEqual(a.workloadEndS, 14)
+        XCTAssertEqual(a.workloadActiveSeconds ?? 0, 4, accuracy: 1e-9)
+        XCTAssertTrue(a.workloadEndedEarly)
+        // "During" covers (10, 14]: four seconds at 2 MB/s, not diluted by the idle rest.
+        XCTAssertEqual(a.during?.meanReadBytesPerSecond ?? 0, 2e6, accuracy: 1)
+        XCTAssertEqual(a.ioDuringRatio ?? 0, 0.2, accuracy: 1e-6)
+        let info = RunInfo(backend: "test", request: MigrationRequest(domain: "g", source: "a", destination: "b"), anchor: Date(), status: "completed", outcome: "completed")
+        let s = RunSummary(info: info, trace: t, analysis: a)
+        XCTAssertEqual(s.workloadEndedEarly, true)
+        XCTAssertEqual(s.workloadWindow, "workload active for 4.00 s of the migration's 10.5 s: it ended first, so 'I/O during' covers that part only")
+        let cell = CellStats(cell: "c", runs: [(id: 1, summary: s)])
+        XCTAssertEqual(cell.workloadWindowFlag, "the read ended before the migration in 1 of 1 run")
+
+        // A read that outlasts the migration covers all of it.
+        let whole = RunAnalysis(trace: trace())
+        XCTAssertFalse(whole.workloadEndedEarly)
+        XCTAssertEqual(whole.workloadActiveSeconds ?? 0, 10.5, accuracy: 1e-9)
+        XCTAssertEqual(RunSummary(info: info, trace: trace(), analysis: whole).workloadWindow, "workload active for the whole migration (10.5 s)")
+    }
+
     func testTheGuestSeenGapIsTheLongestSilenceLessTheUsualInterval() {
         // Lines at 19 and 21: a 2 s interval where 1 s is usual.
         XCTAssertEqual(RunAnalysis(trace: trace()).guestGapMs ?? 0, 1000, accuracy: 1)

@@ -118,6 +118,23 @@ final class RunReportTests: XCTestCase {
         XCTAssertFalse(script.contains("dirty rate"), script)
     }
 
+    /// Folder names and titles are text to gnuplot, never code: quotes, semicolons, backquotes and
+    /// system() in a path or a label neither break the figure nor run anything.
+    func testNoFolderNameOrLabelReachesGnuplotAsCode() throws {
+        guard Gnuplot.executable != nil else { throw XCTSkip("gnuplot is not installed (scripts/install-deps.sh installs gnuplot-nox)") }
+        let base = NSTemporaryDirectory() + "/migscope-hostile-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: base) }
+        let marker = base + "/ran"
+        let dir = base + "/a 'b'; system(\"touch \(marker)\") `touch \(marker)` \\ \"c\""
+        var info = ReportFixture.info(status: "completed")
+        info.linkModel = "x' ; system('touch \(marker)') ; `touch \(marker)`\nset output '/tmp/x"
+        _ = try RunReport.write([.init(info: info, trace: ReportFixture.trace())], to: dir)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/run-3/timeline.png"))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: marker), "gnuplot ran a command from a path or a label")
+        let script = try String(contentsOfFile: dir + "/run-3/timeline.gp", encoding: .utf8)
+        XCTAssertTrue(script.contains("set output 'timeline.png'") && !script.contains("set output '/"), "the script names files relative to its folder")
+    }
+
     func testNumbersAreWrittenWithoutFoundationFormattingButTheSame() {
         for (x, d) in [(1.5, 3), (-0.0004, 3), (12345.678, 0), (0.1, 4), (-2.5, 1), (1e17, 2)] as [(Double, Int)] {
             XCTAssertEqual(NumberText.fixed(x, d), x == 1e17 ? "100000000000000000" : String(format: "%.\(d)f", x).replacingOccurrences(of: "-0.000", with: "0.000"), "\(x) \(d)")
