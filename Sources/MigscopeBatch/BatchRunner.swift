@@ -68,6 +68,10 @@ public final class BatchRunner: @unchecked Sendable {
             let recorded = try await runOne(planned)
             durations.append((clock.now - t0).secondsDouble)
             if let id = recorded.info.id { ran.append(id) }
+            if let why = recorded.storageError {
+                let place = recorded.migration.map { "\($0.location)" } ?? whereIsTheGuest() ?? "unknown"
+                throw BatchError("run \(recorded.info.id ?? 0) could not be finished in \(store.path) (\(why)); the guest is \(place); fix the database, then '--resume'")
+            }
             progress(.runFinished(id: recorded.info.id ?? 0, outcome: recorded.info.status, summary: recorded.summary))
             if recorded.info.status != "completed" {
                 // An abort (Ctrl-C) or failure stops the batch; what finished is kept.

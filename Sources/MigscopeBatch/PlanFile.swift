@@ -1,5 +1,6 @@
 import Foundation
 import MigscopeCore
+import MigscopeLab
 import Yams
 
 /// One thing wrong with a plan file, at its line and column.
@@ -118,10 +119,10 @@ struct Reader {
         return n
     }
 
-    mutating func number(_ e: [String: (key: Node, value: Node)], _ key: String, min: Double, unit: String) -> Double? {
+    mutating func number(_ e: [String: (key: Node, value: Node)], _ key: String, range: ClosedRange<Double>, unit: String) -> Double? {
         guard let (_, v) = e[key] else { return nil }
         guard let s = v.scalar?.string, let n = Double(s), n.isFinite else { problem(v, "'\(key)' must be a number of \(unit), got '\(v.scalar?.string ?? "a list or mapping")'"); return nil }
-        guard n >= min else { problem(v, "'\(key)' must be at least \(min) \(unit), got \(n)"); return nil }
+        guard range.contains(n) else { problem(v, "'\(key)' must be \(Int(range.lowerBound)) to \(Int(range.upperBound)) \(unit), got \(s)"); return nil }
         return n
     }
 
@@ -158,8 +159,8 @@ struct Reader {
         if let g = top["guest"] {
             if let gm = g.value.mapping {
                 let ge = entries(gm, allowed: ["memory_mib", "disk_mib", "accelerator"], in: "guest")
-                guestMemory = int(ge, "memory_mib", range: 64...16384, unit: "MiB") ?? guestMemory
-                disk = int(ge, "disk_mib", range: 64...1_048_576, unit: "MiB") ?? disk
+                guestMemory = int(ge, "memory_mib", range: LabSettings.guestMemoryRange, unit: "MiB") ?? guestMemory
+                disk = int(ge, "disk_mib", range: LabSettings.diskSizeRange, unit: "MiB") ?? disk
                 if let a = string(ge, "accelerator") {
                     if ["auto", "tcg", "kvm"].contains(a) { accel = a } else { problem(ge["accelerator"]?.value, "'accelerator' must be auto, tcg or kvm, got '\(a)'") }
                 }
@@ -254,26 +255,26 @@ struct Reader {
                     if let s = n.scalar?.string, let x = LinkModel(rawValue: s) { return x }
                     r.problem(n, "link must be shared or full-duplex, got '\(n.scalar?.string ?? "?")'"); return nil
                 }
-                let optionalPositive: (String, String) -> (inout Reader, Node) -> UInt64?? = { key, unit in
+                let optionalInRange: (String, String, ClosedRange<UInt64>) -> (inout Reader, Node) -> UInt64?? = { key, unit, range in
                     { r, n in
                         guard let s = n.scalar?.string else { r.problem(n, "\(key) values are numbers or none"); return nil }
                         if s == "none" { return .some(nil) }
-                        guard let v = UInt64(s), v > 0 else { r.problem(n, "\(key) must be a positive whole number of \(unit) or none, got '\(s)'"); return nil }
+                        guard let v = UInt64(s), range.contains(v) else { r.problem(n, "\(key) must be a whole number of \(unit) from \(range.lowerBound) to \(range.upperBound) or none, got '\(s)'"); return nil }
                         return .some(v)
                     }
                 }
-                let downtimes = list(me, "max_downtime_ms", optionalPositive("max_downtime_ms", "milliseconds"))
-                let caps = list(me, "bandwidth_cap_mibps", optionalPositive("bandwidth_cap_mibps", "MiB/s"))
+                let downtimes = list(me, "max_downtime_ms", optionalInRange("max_downtime_ms", "milliseconds", RequestLimits.maxDowntimeMs))
+                let caps = list(me, "bandwidth_cap_mibps", optionalInRange("bandwidth_cap_mibps", "MiB/s", RequestLimits.streamCapMiBps))
                 let timeouts = list(me, "timeout_s") { r, n -> Double?? in
                     guard let s = n.scalar?.string else { r.problem(n, "timeout_s values are numbers or none"); return nil }
                     if s == "none" { return .some(nil) }
-                    guard let v = Double(s), v > 0, v.isFinite else { r.problem(n, "timeout_s must be a positive number of seconds or none, got '\(s)'"); return nil }
+                    guard let v = Double(s), RequestLimits.seconds.contains(v) else { r.problem(n, "timeout_s must be a positive number of seconds up to \(Int(RequestLimits.seconds.upperBound)) or none, got '\(s)'"); return nil }
                     return .some(v)
                 }
                 let roundLimits = list(me, "pause_after_rounds") { r, n -> Int?? in
                     guard let s = n.scalar?.string else { r.problem(n, "pause_after_rounds values are numbers or none"); return nil }
                     if s == "none" { return .some(nil) }
-                    guard let v = Int(s), (1...1000).contains(v) else { r.problem(n, "pause_after_rounds must be a whole number of rounds from 1 to 1000 or none, got '\(s)'"); return nil }
+                    guard let v = Int(s), RequestLimits.rounds.contains(v) else { r.problem(n, "pause_after_rounds must be a whole number of rounds from 1 to 1000 or none, got '\(s)'"); return nil }
                     return .some(v)
                 }
                 if me["mode"] == nil { problem(m.key, "matrix: missing 'mode' (live, non-live)") }
@@ -300,10 +301,10 @@ struct Reader {
         }
 
         let repetitions = int(top, "repetitions", range: 1...1000, unit: "repetitions") ?? (top["repetitions"] == nil ? 1 : nil)
-        let baseline = number(top, "baseline_s", min: 0, unit: "seconds") ?? 15
-        let tail = number(top, "tail_s", min: 0, unit: "seconds") ?? 15
+        let baseline = number(top, "baseline_s", range: 0...86_400, unit: "seconds") ?? 15
+        let tail = number(top, "tail_s", range: 0...86_400, unit: "seconds") ?? 15
         let untilDone = bool(top, "tail_until_workload_done") ?? false
-        let maxTail = number(top, "max_tail_s", min: 1, unit: "seconds") ?? 3600
+        let maxTail = number(top, "max_tail_s", range: 1...604_800, unit: "seconds") ?? 3600
         let p2p = bool(top, "p2p") ?? true
         let poll = int(top, "poll_interval_ms", range: 20...10_000, unit: "milliseconds") ?? 100
         var reset = Plan.Reset()

@@ -27,19 +27,23 @@ struct LabUp: AsyncParsableCommand {
     @Option(help: ArgumentHelp("full-duplex (each direction its own rate) or shared (both directions share it, the paper's contention).", valueName: "model"))
     var link: LinkModel = .shared
 
-    @Option(name: .customLong("guest-memory"), help: ArgumentHelp("Guest memory.", valueName: "MiB"))
+    @Option(name: .customLong("guest-memory"), help: ArgumentHelp("Guest memory.", valueName: "MiB"),
+            transform: ArgumentValue.count("--guest-memory", unit: "MiB", in: LabSettings.guestMemoryRange))
     var guestMemory: Int = 1024
 
     @Option(help: ArgumentHelp("buffered (through the page cache) or direct (O_DIRECT).", valueName: "mode"))
     var workload: Workload.ReadMode = .buffered
 
-    @Option(name: .customLong("block-size"), help: ArgumentHelp("Read block size.", valueName: "KiB"))
+    @Option(name: .customLong("block-size"), help: ArgumentHelp("Read block size.", valueName: "KiB"),
+            transform: ArgumentValue.count("--block-size", unit: "KiB", in: LabSettings.blockSizeRange))
     var blockSize: Int = 1024
 
-    @Option(name: .customLong("read-amount"), help: ArgumentHelp("How much the guest reads; 0 reads forever.", valueName: "MiB"))
+    @Option(name: .customLong("read-amount"), help: ArgumentHelp("How much the guest reads; 0 reads forever.", valueName: "MiB"),
+            transform: ArgumentValue.count("--read-amount", unit: "MiB", in: LabSettings.readAmountRange))
     var readAmount: Int = 0
 
-    @Option(name: .customLong("disk-size"), help: ArgumentHelp("Size of the iSCSI disk (random data, cached per size).", valueName: "MiB"))
+    @Option(name: .customLong("disk-size"), help: ArgumentHelp("Size of the iSCSI disk (random data, cached per size).", valueName: "MiB"),
+            transform: ArgumentValue.count("--disk-size", unit: "MiB", in: LabSettings.diskSizeRange))
     var diskSize: Int = 4096
 
     @Option(help: ArgumentHelp("auto (KVM where it really runs a guest), tcg or kvm.", valueName: "accel"))
@@ -61,7 +65,17 @@ struct LabUp: AsyncParsableCommand {
 
     func run() async throws {
         do {
-            let status = try await Lab.up(settings) { printNote($0) }
+            let settings = self.settings
+            let built = await Interrupts.cancellingOnCtrlC {
+                do { return Result<LabStatus, Error>.success(try await Lab.up(settings) { printNote($0) }) } catch { return .failure(error) }
+            } onFirst: {
+                printNote("interrupted: stopping 'lab up' and removing what it built")
+            }
+            let status: LabStatus
+            do { status = try built.get() } catch is CancellationError {
+                printError("lab up interrupted; what it had built is removed")
+                throw ExitCode(130)
+            }
             print(LabStatusText.render(status))
         } catch let e as LabAlreadyUp {
             printNote(e.description)
@@ -102,10 +116,13 @@ struct LabSet: AsyncParsableCommand {
 struct LabStartGuest: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "start-guest", abstract: "(Re)start the guest, on host A unless told otherwise.")
     @Option(help: ArgumentHelp("hostA or hostB.", valueName: "host")) var on: String = "hostA"
-    @Option(name: .customLong("guest-memory"), help: ArgumentHelp("Guest memory.", valueName: "MiB")) var guestMemory: Int?
+    @Option(name: .customLong("guest-memory"), help: ArgumentHelp("Guest memory.", valueName: "MiB"),
+            transform: ArgumentValue.count("--guest-memory", unit: "MiB", in: LabSettings.guestMemoryRange)) var guestMemory: Int?
     @Option(help: ArgumentHelp("buffered or direct.", valueName: "mode")) var workload: Workload.ReadMode?
-    @Option(name: .customLong("block-size"), help: ArgumentHelp("Read block size.", valueName: "KiB")) var blockSize: Int?
-    @Option(name: .customLong("read-amount"), help: ArgumentHelp("How much to read; 0 forever.", valueName: "MiB")) var readAmount: Int?
+    @Option(name: .customLong("block-size"), help: ArgumentHelp("Read block size.", valueName: "KiB"),
+            transform: ArgumentValue.count("--block-size", unit: "KiB", in: LabSettings.blockSizeRange)) var blockSize: Int?
+    @Option(name: .customLong("read-amount"), help: ArgumentHelp("How much to read; 0 forever.", valueName: "MiB"),
+            transform: ArgumentValue.count("--read-amount", unit: "MiB", in: LabSettings.readAmountRange)) var readAmount: Int?
 
     func validate() throws {
         guard LabMachine(rawValue: on).map(LabMachine.hypervisors.contains) == true else {

@@ -57,28 +57,28 @@ struct MigrateCommand: AsyncParsableCommand {
     var destinationName: String?
 
     @Option(parsing: .unconditional, help: ArgumentHelp("Cap on the migration stream.", valueName: "MiB/s"),
-            transform: ArgumentValue.positiveInteger("--bandwidth", unit: "MiB/s"))
+            transform: ArgumentValue.integer("--bandwidth", unit: "MiB/s", in: ArgumentValue.streamCap))
     var bandwidth: UInt64?
 
     @Option(name: .customLong("max-downtime"), parsing: .unconditional, help: ArgumentHelp("Longest pause tolerated at the end of a live migration.", valueName: "ms"),
-            transform: ArgumentValue.positiveInteger("--max-downtime", unit: "milliseconds"))
+            transform: ArgumentValue.integer("--max-downtime", unit: "milliseconds", in: ArgumentValue.downtime))
     var maxDowntime: UInt64?
 
     @Option(parsing: .unconditional, help: ArgumentHelp("Pause the guest after this many seconds so the migration completes (as virsh migrate --timeout).", valueName: "s"),
-            transform: ArgumentValue.positiveSeconds("--timeout"))
+            transform: ArgumentValue.seconds("--timeout", in: ArgumentValue.longestMigration))
     var timeout: Double?
 
     @Option(name: .customLong("pause-after-rounds"), parsing: .unconditional,
             help: ArgumentHelp("Pause the guest when pre-copy round N+1 begins, so the migration ends after N rounds (Xen's rule; libxenguest uses 5).", valueName: "N"),
-            transform: ArgumentValue.positiveInteger("--pause-after-rounds", unit: "rounds"))
+            transform: ArgumentValue.integer("--pause-after-rounds", unit: "rounds", in: ArgumentValue.rounds))
     var pauseAfterRounds: UInt64?
 
     @Option(name: .customLong("abort-after"), parsing: .unconditional, help: ArgumentHelp("Abort the migration after this many seconds; the guest stays on the source.", valueName: "s"),
-            transform: ArgumentValue.positiveSeconds("--abort-after"))
+            transform: ArgumentValue.seconds("--abort-after", in: ArgumentValue.longestMigration))
     var abortAfter: Double?
 
     @Option(name: .customLong("poll-interval"), parsing: .unconditional, help: ArgumentHelp("How often job progress is read.", valueName: "ms"),
-            transform: ArgumentValue.positiveInteger("--poll-interval", unit: "milliseconds"))
+            transform: ArgumentValue.integer("--poll-interval", unit: "milliseconds", in: ArgumentValue.pollInterval))
     var pollInterval: UInt64 = 100
 
     @Flag(help: "Print the summary as JSON on stdout (progress still goes to stderr).")
@@ -90,11 +90,11 @@ struct MigrateCommand: AsyncParsableCommand {
     @OptionGroup var database: DatabaseOption
 
     @Option(parsing: .unconditional, help: ArgumentHelp("Seconds recorded before the migration starts (with --record).", valueName: "s"),
-            transform: ArgumentValue.nonNegativeSeconds("--baseline"))
+            transform: ArgumentValue.seconds("--baseline", in: ArgumentValue.longestRecording))
     var baseline: Double = 15
 
     @Option(parsing: .unconditional, help: ArgumentHelp("Seconds recorded after it ends (with --record).", valueName: "s"),
-            transform: ArgumentValue.nonNegativeSeconds("--tail"))
+            transform: ArgumentValue.seconds("--tail", in: ArgumentValue.longestRecording))
     var tail: Double = 15
 
     @Option(help: ArgumentHelp("A guest console log to follow for the guest's own rate lines (the lab's, and xenconsoled's guest-NAME.log with --backend libxl, are followed by themselves).", valueName: "file"))
@@ -140,6 +140,7 @@ struct MigrateCommand: AsyncParsableCommand {
         let printer = ProgressPrinter(domain: session.domainFacts.name)
         let interval = Duration.milliseconds(Int64(pollInterval))
         let summary: MigrationSummary
+        var storageFailure: String? = nil
         if let store {
             let lab = Lab.recordingContext(source: source, destination: to)
             let links: (any LinkCounterSource)? = !interfaces.isEmpty ? LocalInterfaces(interfaces) : lab?.links
@@ -167,7 +168,11 @@ struct MigrateCommand: AsyncParsableCommand {
                 throw CLIFailure("interrupted before the migration started; run \(run.info.id ?? 0) kept in \(store.path)")
             }
             summary = m
-            printNote("recorded run \(run.info.id ?? 0) into \(store.path): \(run.summary.rounds) round\(run.summary.rounds == 1 ? "" : "s"), 'migscope export \(run.info.id ?? 0) --out DIR' writes its CSV files")
+            if let why = run.storageError {
+                storageFailure = "run \(run.info.id ?? 0) could not be finished in \(store.path) (\(why)); what was sampled before is there, listed \(run.info.status == "failed" ? "failed" : "incomplete")"
+            } else {
+                printNote("recorded run \(run.info.id ?? 0) into \(store.path): \(run.summary.rounds) round\(run.summary.rounds == 1 ? "" : "s"), 'migscope export \(run.info.id ?? 0) --out DIR' writes its CSV files")
+            }
         } else {
             let runner = MigrationRunner(pollInterval: interval)
             summary = await Interrupts.cancellingOnCtrlC { [printer] in
@@ -181,6 +186,10 @@ struct MigrateCommand: AsyncParsableCommand {
             print(try JSONText.encode(summary))
         } else {
             print(SummaryText.render(summary, domain: session.domainFacts))
+        }
+        if let storageFailure {
+            printError("\(storageFailure); the migration \(summary.succeeded ? "completed" : "did not complete") and domain '\(session.domainFacts.name)' is \(summary.location)")
+            throw ExitCode(1)
         }
         switch summary.outcome {
         case .completed:

@@ -162,6 +162,8 @@ public struct RunSummary: Sendable, Equatable, Codable {
     /// The workload ended before the migration did: "I/O during" covers only part of the migration.
     /// Optional only so that summaries stored before it existed still decode.
     public var workloadEndedEarly: Bool?
+    /// Guest console lines dropped as untrue (not finite, negative, beyond any link) or over-long.
+    public var guestLinesDropped: Int?
     /// Bytes sent over the guest's memory: how much pre-copy re-sent.
     public var bytesSentOverMemory: Double?
     /// Why the migration ended as it did, in words.
@@ -182,6 +184,7 @@ public struct RunSummary: Sendable, Equatable, Codable {
         ioDuring = analysis.during?.meanReadBytesPerSecond
         ioAfter = analysis.after?.meanReadBytesPerSecond
         ioDuringRatio = analysis.ioDuringRatio
+        guestLinesDropped = trace.firstEvent(.guestLinesDropped).flatMap { Int($0.detail) }
         workloadActiveSeconds = analysis.workloadActiveSeconds
         workloadEndedEarly = analysis.workloadEndedEarly
         // The read's time on the host clock (pauses included) where known, else the guest's own.

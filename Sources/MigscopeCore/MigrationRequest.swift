@@ -72,22 +72,22 @@ public struct MigrationRequest: Sendable, Equatable, Codable {
         if !source.isEmpty, HostURI.sameHost(source, destination) {
             found.append(.init(field: "to", message: "destination '\(destination)' is the source itself; give the URI of another host"))
         }
-        if let b = bandwidthMiBps, b == 0 {
-            found.append(.init(field: "bandwidth", message: "bandwidth must be a positive number of MiB/s, got 0"))
+        if let b = bandwidthMiBps, !RequestLimits.streamCapMiBps.contains(b) {
+            found.append(.init(field: "bandwidth", message: "bandwidth must be 1 to \(RequestLimits.streamCapMiBps.upperBound) MiB/s, got \(b)"))
         }
-        if let d = maxDowntimeMs, d == 0 {
-            found.append(.init(field: "max-downtime", message: "max downtime must be a positive number of milliseconds, got 0"))
+        if let d = maxDowntimeMs, !RequestLimits.maxDowntimeMs.contains(d) {
+            found.append(.init(field: "max-downtime", message: "max downtime must be 1 to \(RequestLimits.maxDowntimeMs.upperBound) milliseconds, got \(d)"))
         }
-        if let t = pauseAfterSeconds, !(t > 0 && t.isFinite) {
-            found.append(.init(field: "timeout", message: "timeout must be a positive number of seconds, got \(t)"))
+        if let t = pauseAfterSeconds, !RequestLimits.seconds.contains(t) {
+            found.append(.init(field: "timeout", message: "timeout must be a positive number of seconds up to \(Int(RequestLimits.seconds.upperBound)), got \(t)"))
         }
-        if let t = abortAfterSeconds, !(t > 0 && t.isFinite) {
-            found.append(.init(field: "abort-after", message: "abort-after must be a positive number of seconds, got \(t)"))
+        if let t = abortAfterSeconds, !RequestLimits.seconds.contains(t) {
+            found.append(.init(field: "abort-after", message: "abort-after must be a positive number of seconds up to \(Int(RequestLimits.seconds.upperBound)), got \(t)"))
         }
         if mode == .nonLive, pauseAfterSeconds != nil {
             found.append(.init(field: "timeout", message: "--timeout pauses a live migration; a non-live migration is paused from the start"))
         }
-        if let n = pauseAfterRounds, !(1...1000).contains(n) {
+        if let n = pauseAfterRounds, !RequestLimits.rounds.contains(n) {
             found.append(.init(field: "pause-after-rounds", message: "pause-after-rounds must be a whole number of rounds from 1 to 1000, got \(n)"))
         }
         if mode == .nonLive, pauseAfterRounds != nil {
@@ -95,6 +95,18 @@ public struct MigrationRequest: Sendable, Equatable, Codable {
         }
         return found
     }
+}
+
+/// The ranges a request's numbers must fall in, written once for the command line, plans and the
+/// request's own check: beyond them a value is a typo or an attack, and converting it would trap.
+public enum RequestLimits {
+    /// MiB/s: a terabyte per second is beyond any link.
+    public static let streamCapMiBps: ClosedRange<UInt64> = 1...1_000_000
+    /// Milliseconds: an hour.
+    public static let maxDowntimeMs: ClosedRange<UInt64> = 1...3_600_000
+    /// Seconds for a timeout or an abort: a week at most.
+    public static let seconds: ClosedRange<Double> = 0.001...604_800
+    public static let rounds: ClosedRange<Int> = 1...1000
 }
 
 /// One thing wrong with a request, naming the option it concerns.

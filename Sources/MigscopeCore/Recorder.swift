@@ -53,6 +53,9 @@ public struct RecordedRun: Sendable {
     public var migration: MigrationSummary?
     /// Achieved sampling intervals: how well the recorder kept its clock.
     public var intervals: SamplingIntervals
+    /// Why the run could not be finished in the database (disk full, database busy), if it could
+    /// not: the migration's outcome and the domain's place are still known and must be told.
+    public var storageError: String?
 }
 
 /// Achieved intervals between samples, seconds, of each sampling loop.
@@ -101,6 +104,9 @@ public final class Recorder: @unchecked Sendable {
     }
 
     private func t(_ i: ContinuousClock.Instant) -> Double { (i - t0).secondsDouble }
+
+    /// Guest reports whose values could not be true (not finite, negative, beyond any link).
+    private var refusedGuestLines = 0
 
     func add(_ e: EventRecord) { lock.withLock { trace.events.append(e); pending.events.append(e) } }
     func add(_ s: IOSample) { lock.withLock { trace.samples.append(s); pending.samples.append(s) } }
@@ -166,6 +172,8 @@ public final class Recorder: @unchecked Sendable {
         let hypervisorIntervals = await hypervisorSampler.value
         let localIntervals = await localSampler.value
         flusher.cancel()
+        let dropped = lock.withLock { refusedGuestLines } + (console?.droppedLines ?? 0)
+        if dropped > 0 { add(EventRecord(t: t(clock.now), kind: .guestLinesDropped, detail: "\(dropped)")) }
         add(EventRecord(t: t(clock.now), kind: .recordingEnded))
         flush()
 
@@ -193,9 +201,29 @@ public final class Recorder: @unchecked Sendable {
         if let e = lock.withLock({ sinkError }) { info.notes.append("storage error during recording: \(e)") }
         let analysis = RunAnalysis(trace: finished)
         let summary = RunSummary(info: info, trace: finished, analysis: analysis)
-        if let sink { try sink.finish(runID: runID, info: info, rounds: finished.rounds, summary: summary) }
+        var storageError: String? = nil
+        if let sink {
+            // A full disk or a busy database must not lose the outcome: retry, then mark the run
+            // failed with the reason if that much can still be written, and say so either way.
+            for attempt in 1...3 {
+                do {
+                    try sink.finish(runID: runID, info: info, rounds: finished.rounds, summary: summary)
+                    storageError = nil
+                    break
+                } catch {
+                    storageError = "\(error)"
+                    if attempt < 3 { try? await Task.sleep(for: .seconds(1)) }
+                }
+            }
+            if let why = storageError {
+                var failed = info
+                failed.status = "failed"
+                failed.error = "the recording could not be finished: \(why)" + (info.error.map { "; \($0)" } ?? "")
+                if (try? sink.finish(runID: runID, info: failed, rounds: [], summary: summary)) != nil { info = failed }
+            }
+        }
         return RecordedRun(info: info, trace: finished, analysis: analysis, summary: summary, migration: migration,
-                           intervals: SamplingIntervals(hypervisor: hypervisorIntervals, local: localIntervals))
+                           intervals: SamplingIntervals(hypervisor: hypervisorIntervals, local: localIntervals), storageError: storageError)
     }
 
     /// Runs `tick` on a fixed grid of the run clock, so intervals do not drift; a tick that overruns
@@ -262,20 +290,24 @@ public final class Recorder: @unchecked Sendable {
             }
             if let console {
                 for line in console.newLines() {
-                    switch GuestConsoleLine(line) {
-                    case .rate(_, let up, let r, let w, _)?:
+                    let report: GuestConsoleLine
+                    switch GuestConsoleLine.read(line) {
+                    case .report(let r): report = r
+                    case .refused: lock.withLock { refusedGuestLines += 1 }; continue
+                    case .other: continue
+                    }
+                    switch report {
+                    case .rate(_, let up, let r, let w, _):
                         add(IOSample(t: now, series: .guest, host: "guest", readBytesPerSecond: r, writeBytesPerSecond: w))
                         if lock.withLock({ trace.firstEvent(.migrationStarted) == nil }) { guestOffset = min(guestOffset ?? .infinity, now - up) }
-                    case .done(let total, let seconds, let up)?:
+                    case .done(let total, let seconds, let up):
                         var detail = "read_total=\(Int64(total)) seconds=\(seconds)"
                         if let up, let offset = guestOffset {
                             detail += " host_seconds=" + String(format: "%.2f", now - (up - seconds + offset))
                         }
                         add(EventRecord(t: now, kind: .workloadDone, detail: detail))
-                    case .start(let mode, _, _, _)?:
+                    case .start(let mode, _, _, _):
                         add(EventRecord(t: now, kind: .note, detail: "guest workload started (\(mode))"))
-                    case nil:
-                        continue
                     }
                 }
             }

@@ -49,14 +49,20 @@ public struct LocalInterfaces: LinkCounterSource {
     }
 }
 
-/// Follows growing text files (a guest's console logs) and hands out complete new lines. Several
-/// files serve a guest whose console moves: xenconsoled logs a migrated guest under its incoming name.
+/// Follows console logs (a guest's serial console written by the hypervisor) line by line.
+/// A guest writes what it likes: at most `maxReadBytes` are read per file per call, and a line
+/// longer than `maxLineBytes` is cut off and counted in `droppedLines` instead of being kept.
 public final class ConsoleTailer: @unchecked Sendable {
     public let paths: [String]
     public var path: String { paths.joined(separator: " + ") }
+    public static let maxLineBytes = 4096
+    public static let maxReadBytes = 1 << 20
     private let lock = NSLock()
     private var offsets: [UInt64]
     private var partials: [Data]
+    /// Inside an over-long line: its bytes are skipped up to the next newline.
+    private var skipping: [Bool]
+    private var dropped = 0
 
     /// Starts at each file's current end: only what is written from now on is read. A file that
     /// does not exist yet is read from its start when it appears.
@@ -64,9 +70,13 @@ public final class ConsoleTailer: @unchecked Sendable {
         self.paths = paths
         offsets = paths.map { ((try? FileManager.default.attributesOfItem(atPath: $0))?[.size] as? UInt64) ?? 0 }
         partials = paths.map { _ in Data() }
+        skipping = paths.map { _ in false }
     }
 
     public convenience init(path: String) { self.init(paths: [path]) }
+
+    /// Lines cut off for being longer than `maxLineBytes`.
+    public var droppedLines: Int { lock.withLock { dropped } }
 
     public func newLines() -> [Substring] {
         lock.withLock { paths.indices.flatMap { newLines(at: $0) } }
@@ -75,14 +85,30 @@ public final class ConsoleTailer: @unchecked Sendable {
     private func newLines(at i: Int) -> [Substring] {
         guard let h = FileHandle(forReadingAtPath: paths[i]) else { return [] }
         defer { try? h.close() }
-        guard (try? h.seek(toOffset: offsets[i])) != nil else { return [] }
-        let d = h.readDataToEndOfFile()
-        guard !d.isEmpty else { return [] }
+        guard (try? h.seek(toOffset: offsets[i])) != nil, let d = try? h.read(upToCount: Self.maxReadBytes), !d.isEmpty else { return [] }
         offsets[i] += UInt64(d.count)
-        partials[i].append(d)
-        guard let lastNewline = partials[i].lastIndex(of: UInt8(ascii: "\n")) else { return [] }
-        let complete = partials[i][partials[i].startIndex...lastNewline]
-        partials[i] = Data(partials[i][partials[i].index(after: lastNewline)...])
-        return String(decoding: complete, as: UTF8.self).split(whereSeparator: \.isNewline)
+        var lines: [Substring] = []
+        var rest = d[...]
+        while let nl = rest.firstIndex(of: UInt8(ascii: "\n")) {
+            let piece = rest[rest.startIndex..<nl]
+            rest = rest[rest.index(after: nl)...]
+            if skipping[i] { skipping[i] = false; continue }  // the end of a line already counted
+            partials[i].append(contentsOf: piece)
+            if partials[i].count > Self.maxLineBytes {
+                dropped += 1
+            } else {
+                lines.append(contentsOf: String(decoding: partials[i], as: UTF8.self).split(whereSeparator: \.isNewline))
+            }
+            partials[i].removeAll(keepingCapacity: true)
+        }
+        if !skipping[i] {
+            partials[i].append(contentsOf: rest)
+            if partials[i].count > Self.maxLineBytes {
+                dropped += 1
+                skipping[i] = true
+                partials[i] = Data()
+            }
+        }
+        return lines
     }
 }

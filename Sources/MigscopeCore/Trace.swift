@@ -116,6 +116,8 @@ public struct EventRecord: Sendable, Equatable, Codable {
         case migrationFailed = "migration-failed"
         case migrationAborted = "migration-aborted"
         case workloadDone = "workload-done"
+        /// Guest console lines dropped as untrue or over-long; the detail is their number.
+        case guestLinesDropped = "guest-lines-dropped"
         case note
         case recordingEnded = "recording-ended"
     }

@@ -11,6 +11,13 @@ public enum Lab {
         try requireRoot()
         if let p = settings.problems().first { throw LabError(p) }
         if isUp() {
+            guard let state = LabState.load(), state.complete != false else {
+                // An interrupted or failed `up` (or a crash in it) left parts behind, not a lab.
+                progress("removing a half-built lab left by an interrupted 'lab up'")
+                let t = down(progress: progress)
+                if isUp() { throw LabError("a half-built lab could not be removed: \(t.leftovers.joined(separator: ", "))") }
+                return try await up(settings, progress: progress)
+            }
             throw LabAlreadyUp(status: await status())
         }
         try Tools.require(["ip", "tc", "nsenter", "unshare", "mount", "umount", "setsid", "libvirtd", "qemu-system-x86_64", "tgtd", "tgtadm", "busybox", "cpio", "dd"])
@@ -18,17 +25,21 @@ public enum Lab {
         let fm = FileManager.default
         do {
             try fm.createDirectory(atPath: LabLayout.guestDirectory, withIntermediateDirectories: true)
+            try Task.checkCancellation()
             progress("building the guest's initramfs (kernel \(kernelVersion))")
             try LabGuest.buildInitramfs(into: LabGuest.initramfs)
             let (accel, why) = try LabGuest.chooseAccelerator(settings.accelerator, progress: progress)
             progress("guest accelerator: \(accel) (\(why))")
             let image = try StorageTarget.ensureDiskImage(sizeMiB: settings.diskSizeMiB, progress: progress)
-            var state = LabState(settings: settings, accelerator: accel, acceleratorReason: why, createdAt: Date(), kernelVersion: kernelVersion)
+            // Saved now so that `down` finds what to remove; marked complete only at the end.
+            var state = LabState(settings: settings, accelerator: accel, acceleratorReason: why, createdAt: Date(), kernelVersion: kernelVersion, complete: false)
             try state.save()
+            try Task.checkCancellation()
             progress("creating namespaces \(LabNetwork.labNamespaces.joined(separator: ", ")) on 198.18.0.0/24")
             try LabNetwork.build()
             progress("shaping links: \(settings.bandwidth), \(settings.link.rawValue)")
             try LabNetwork.shape(rate: settings.bandwidth, model: settings.link)
+            try Task.checkCancellation()
             progress("starting the iSCSI target on storage (\(LabMachine.storage.address):3260)")
             try StorageTarget.start(image: image)
             try HypervisorDaemon.prepareNamespaceFolder()
@@ -36,15 +47,17 @@ public enum Lab {
                 progress("starting libvirtd on \(h.rawValue) (\(h.address))")
                 try HypervisorDaemon.setUp(h)
                 try await HypervisorDaemon.start(h)
+                try Task.checkCancellation()
             }
             if settings.startGuest {
                 progress("starting the guest on hostA (\(settings.guestMemoryMiB) MiB, \(accel))")
                 try await LabGuest.start(on: .hostA, settings: settings, accelerator: accel)
             }
             state.settings = settings
+            state.complete = true
             try state.save()
         } catch {
-            progress("lab up failed; removing what was built")
+            progress(error is CancellationError ? "interrupted: removing what was built" : "lab up failed; removing what was built")
             _ = down(progress: { _ in })
             throw error
         }

@@ -29,16 +29,22 @@ public struct LabSettings: Sendable, Equatable, Codable {
         self.startGuest = startGuest
     }
 
+    // The ranges, written once: the CLI's parsers and the plan reader use them too.
+    public static let guestMemoryRange = 64...16384
+    public static let diskSizeRange = 64...1_048_576
+    public static let blockSizeRange = 4...65536
+    public static let readAmountRange = 0...10_000_000
+
     /// Every problem with the settings, found before anything is built.
     public func problems() -> [String] {
         var p: [String] = []
-        if guestMemoryMiB < 64 || guestMemoryMiB > 16384 { p.append("guest memory must be 64 to 16384 MiB, got \(guestMemoryMiB)") }
+        if !Self.guestMemoryRange.contains(guestMemoryMiB) { p.append("guest memory must be 64 to 16384 MiB, got \(guestMemoryMiB)") }
         if guestCPUs < 1 || guestCPUs > 4 { p.append("guest CPUs must be 1 to 4, got \(guestCPUs)") }
-        if diskSizeMiB < 64 { p.append("disk size must be at least 64 MiB, got \(diskSizeMiB)") }
+        if !Self.diskSizeRange.contains(diskSizeMiB) { p.append("disk size must be 64 to 1048576 MiB, got \(diskSizeMiB)") }
         if workload.blockSizeKiB < 4 || workload.blockSizeKiB > 65536 || workload.blockSizeKiB & (workload.blockSizeKiB - 1) != 0 {
             p.append("block size must be a power of two from 4 to 65536 KiB, got \(workload.blockSizeKiB)")
         }
-        if workload.amountMiB < 0 { p.append("read amount must be 0 (forever) or a positive number of MiB, got \(workload.amountMiB)") }
+        if !Self.readAmountRange.contains(workload.amountMiB) { p.append("read amount must be 0 (forever) or a positive number of MiB, got \(workload.amountMiB)") }
         if let b = bandwidth.bitsPerSecond, b < 100_000 {
             p.append("bandwidth \(bandwidth) is below what HTB shapes reliably here; use at least 100kbit")
         }
@@ -65,6 +71,18 @@ public struct LabState: Sendable, Equatable, Codable {
     public var acceleratorReason: String
     public var createdAt: Date
     public var kernelVersion: String
+    /// False while `lab up` builds it: a state left so is a half-built lab, not a lab.
+    /// (Optional so that states written before this field read as complete labs.)
+    public var complete: Bool?
+
+    public init(settings: LabSettings, accelerator: String, acceleratorReason: String, createdAt: Date, kernelVersion: String, complete: Bool? = true) {
+        self.settings = settings
+        self.accelerator = accelerator
+        self.acceleratorReason = acceleratorReason
+        self.createdAt = createdAt
+        self.kernelVersion = kernelVersion
+        self.complete = complete
+    }
 
     static func load() -> LabState? {
         guard let data = FileManager.default.contents(atPath: LabLayout.stateFile) else { return nil }

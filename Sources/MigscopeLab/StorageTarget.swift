@@ -11,10 +11,20 @@ enum StorageTarget {
         let attrs = try? FileManager.default.attributesOfItem(atPath: path)
         if let size = attrs?[.size] as? UInt64, size == UInt64(sizeMiB) << 20 { return path }
         try FileManager.default.createDirectory(atPath: LabLayout.cacheDirectory, withIntermediateDirectories: true)
+        // Checked before writing: a disk that cannot fit fails in one line, not half-written.
+        if let free = (try? FileManager.default.attributesOfFileSystem(forPath: LabLayout.cacheDirectory))?[.systemFreeSize] as? UInt64,
+           UInt64(sizeMiB) << 20 > free {
+            throw LabError("a \(sizeMiB) MiB disk does not fit in \(LabLayout.cacheDirectory) (\(free >> 20) MiB free); give a smaller --disk-size (disk_mib) or free space")
+        }
         progress("writing a \(sizeMiB) MiB disk image of random data (once per size) to \(path)")
         let partial = path + ".partial"
-        try Command.run(["dd", "if=/dev/urandom", "of=\(partial)", "bs=1M", "count=\(sizeMiB)", "status=none"], timeout: 1800)
-        try FileManager.default.moveItem(atPath: partial, toPath: path)
+        do {
+            try Command.run(["dd", "if=/dev/urandom", "of=\(partial)", "bs=1M", "count=\(sizeMiB)", "status=none"], timeout: 1800)
+            try FileManager.default.moveItem(atPath: partial, toPath: path)
+        } catch {
+            try? FileManager.default.removeItem(atPath: partial)
+            throw error
+        }
         return path
     }
 

@@ -239,6 +239,7 @@ public enum RunReport {
             ["guest I/O during, p10 / p50 / p90", a.during.map { String(format: "%.2f / %.2f / %.2f MB/s", $0.p10ReadBytesPerSecond / 1e6, $0.p50ReadBytesPerSecond / 1e6, $0.p90ReadBytesPerSecond / 1e6) } ?? "-"],
             ["workload's total time", s.workloadSeconds.map { String(format: "%.1f s", $0) } ?? "- (it reads forever)"],
             ["workload during the migration", s.workloadWindow ?? "-"],
+            ["guest console lines dropped (untrue or over-long)", s.guestLinesDropped.map(String.init) ?? "0"],
         ]
     }
 

@@ -5,7 +5,7 @@ import MigscopeLab
 import MigscopeStore
 import XCTest
 
-/// Plans run end to end in the lab, and the paper's quick reproduction as a user runs it.
+/// Plans run end to end in the lab (the paper's quick reproduction, as the README runs it, is MainJobTests).
 final class LabBatchTests: XCTestCase {
     var dir: String!
 
@@ -61,29 +61,6 @@ final class LabBatchTests: XCTestCase {
         let report = try BatchReport.write(plan: plan, store: store, stats: stats, to: dir + "/report", paper: false)
         XCTAssertTrue(FileManager.default.fileExists(atPath: report.page))
         XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/report/cells.csv"))
-    }
-
-    func testReproduceQuickWritesTheReportWithTheTableFilled() throws {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("migscope")
-        p.arguments = ["reproduce", "--quick", "--db", dir + "/r.sqlite", "--out", dir + "/report"]
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = FileHandle.standardError  // progress shows in the test log
-        try p.run()
-        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        print(text)
-        XCTAssertEqual(p.terminationStatus, 0, text)
-        XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/report/report.html"))
-        let paper = try String(contentsOfFile: dir + "/report/paper.csv", encoding: .utf8).split(separator: "\n")
-        XCTAssertEqual(paper.count, 6, "header and five findings: \(paper)")
-        for row in paper.dropFirst() {
-            XCTAssertTrue(row.hasSuffix(",agrees") || row.hasSuffix(",differs"), "a finding without a verdict: \(row)")
-        }
-        let cells = try String(contentsOfFile: dir + "/report/cells.csv", encoding: .utf8).split(separator: "\n")
-        XCTAssertEqual(cells.count, 5, "four cells: \(cells)")
-        XCTAssertTrue(text.contains("report: "))
     }
 }
 

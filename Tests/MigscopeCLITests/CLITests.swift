@@ -106,15 +106,31 @@ final class CLITests: XCTestCase {
 
     func testBadNumbersAreUsageErrorsNamingTheValue() throws {
         for (option, value, expected) in [
-            ("--bandwidth", "0", "positive whole number of MiB/s, got '0'"),
+            ("--bandwidth", "0", "whole number of MiB/s from 1 to 1000000, got '0'"),
             ("--bandwidth", "-5", "got '-5'"),
             ("--bandwidth", "fast", "got 'fast'"),
-            ("--max-downtime", "0", "milliseconds, got '0'"),
+            ("--max-downtime", "0", "milliseconds from 1 to 3600000, got '0'"),
             ("--max-downtime", "1.5x", "got '1.5x'"),
-            ("--timeout", "-1", "seconds, got '-1'"),
-            ("--abort-after", "never", "seconds, got 'never'"),
+            ("--timeout", "-1", "seconds from 0.001 to 604800, got '-1'"),
+            ("--abort-after", "never", "seconds from 0.001 to 604800, got 'never'"),
+            ("--timeout", "1e21", "got '1e21'"),
+            ("--timeout", "inf", "got 'inf'"),
+            ("--abort-after", "nan", "got 'nan'"),
+            ("--bandwidth", "9223372036854775808", "got '9223372036854775808'"),
+            ("--bandwidth", "10000000000000000", "got '10000000000000000'"),
+            ("--max-downtime", "1e16", "got '1e16'"),
+            ("--poll-interval", "5", "from 20 to"),
+            ("--baseline", "1e16", "got '1e16'"),
+            ("--tail", "-1", "got '-1'"),
+            ("--pause-after-rounds", "0", "rounds from 1 to 1000"),
         ] {
             assertOneLineError(try migscope("migrate", "test", "--from", "test:///default", "--to", "qemu:///system", option, value), status: 2, contains: option, expected)
+        }
+    }
+
+    func testLabSizesAreCheckedBeforeAnythingIsBuilt() throws {
+        for (option, value) in [("--guest-memory", "9223372036854775808"), ("--disk-size", "1e16"), ("--read-amount", "-1"), ("--block-size", "inf")] {
+            assertOneLineError(try migscope("lab", "up", "\(option)=\(value)"), status: 2, contains: option, "got '\(value)'")
         }
     }
 

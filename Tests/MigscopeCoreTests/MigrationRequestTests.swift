@@ -80,6 +80,23 @@ final class GuestConsoleLineTests: XCTestCase {
         XCTAssertEqual(lines.last, .done(readTotalBytes: 100_663_296, seconds: 8.68, uptimeSeconds: 12.06))
     }
 
+    /// A guest's console is a tenant's input: numbers that cannot be true are refused, not stored
+    /// (1e30 once trapped the recorder, nan dropped a second of samples, inf kept a run recording).
+    func testReportsWithUntrueNumbersAreRefused() {
+        for line in [
+            "MIGSCOPE done read_total=1e30 seconds=5", "MIGSCOPE done read_total=100 seconds=inf",
+            "MIGSCOPE rate seq=1 up=2 read_bps=nan write_bps=0", "MIGSCOPE rate seq=1 up=2 read_bps=inf write_bps=0",
+            "MIGSCOPE rate seq=1 up=2 read_bps=-5 write_bps=0", "MIGSCOPE rate seq=1 up=2 read_bps=2e11 write_bps=0",
+            "MIGSCOPE rate seq=-1 up=2 read_bps=5 write_bps=0", "MIGSCOPE rate seq=1 up=2 read_bps=5 write_bps=0 read_total=1e300",
+            "MIGSCOPE done read_total=100 seconds=5 up=-1", "MIGSCOPE rate seq=99999999999999999999 up=2 read_bps=5 write_bps=0",
+        ] {
+            XCTAssertEqual(GuestConsoleLine.read(line[...]), .refused, line)
+            XCTAssertNil(GuestConsoleLine(line[...]), line)
+        }
+        XCTAssertEqual(GuestConsoleLine.read("[ 1.0] eth0: link up"), .other)
+        XCTAssertEqual(GuestConsoleLine("MIGSCOPE start mode=dir;rm$(x) bs_kib=4"), .start(mode: "dirrmx", blockSizeKiB: 4, amountMiB: 0, diskMiB: 0))
+    }
+
     func testOtherLinesAreNotReports() {
         XCTAssertNil(GuestConsoleLine("[    0.000000] Linux version 6.1.0"))
         XCTAssertNil(GuestConsoleLine("MIGSCOPE rate seq=x"))

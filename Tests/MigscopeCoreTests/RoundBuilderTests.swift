@@ -194,6 +194,26 @@ final class SourcesTests: XCTestCase {
         XCTAssertEqual(c["eth0"]?.sent, 987_654_321)
     }
 
+    func testAnOverlongLineIsCutAndCountedAndTheNextLineStillArrives() throws {
+        let path = NSTemporaryDirectory() + "/migscope-tailer-long-\(getpid()).log"
+        FileManager.default.createFile(atPath: path, contents: nil)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let tailer = ConsoleTailer(path: path)
+        let h = FileHandle(forWritingAtPath: path)!
+        // 10 MiB without a newline, written in pieces as a guest would.
+        let chunk = Data(repeating: UInt8(ascii: "x"), count: 1 << 20)
+        for _ in 0..<10 {
+            h.write(chunk)
+            XCTAssertEqual(tailer.newLines(), [])
+        }
+        h.write(Data("tail of the long line\nMIGSCOPE rate seq=1 up=1 read_bps=5 write_bps=0\n".utf8))
+        var lines: [Substring] = []
+        for _ in 0..<12 { lines += tailer.newLines() }  // at most 1 MiB per call
+        XCTAssertEqual(lines, ["MIGSCOPE rate seq=1 up=1 read_bps=5 write_bps=0"])
+        XCTAssertEqual(tailer.droppedLines, 1)
+        try h.close()
+    }
+
     func testTheTailerReturnsOnlyCompleteNewLines() throws {
         let path = NSTemporaryDirectory() + "/migscope-tailer-\(getpid()).log"
         try "old line\n".write(toFile: path, atomically: true, encoding: .utf8)

@@ -1,0 +1,108 @@
+import Foundation
+import XCTest
+
+/// The README's first command, `bash scripts/reproduce.sh --quick`, as a new user runs it: from the
+/// repository root, with the default output folder. scripts/test.sh runs it (outside `swift test`,
+/// which holds the build folder the script builds in) and names its output folder in
+/// MIGSCOPE_MAIN_JOB; these tests check what it printed and left, and that `runs` and `report`
+/// find its runs without flags.
+final class MainJobTests: XCTestCase {
+    static var repositoryRoot: String {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+    }
+
+    var jobFolder: String!
+    var root: String { Self.repositoryRoot }
+    var reportFolder: String { root + "/results/paper-quick-report" }
+
+    override func setUpWithError() throws {
+        guard let folder = ProcessInfo.processInfo.environment["MIGSCOPE_MAIN_JOB"] else {
+            throw XCTSkip("the main job runs from scripts/test.sh (stage 3: bash scripts/reproduce.sh --quick, as root), which then runs these checks")
+        }
+        jobFolder = folder
+    }
+
+    func read(_ path: String) throws -> String {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            XCTFail("missing \(path)")
+            return ""
+        }
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    func csvRows(_ path: String) throws -> [[String]] {
+        // migscope's CSV quotes fields with commas; these tables' last columns hold no quoted commas
+        // that matter to the checks below, which read whole lines.
+        try read(path).split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+    }
+
+    func testTheCommandExitedZeroAndPrintedTheTables() throws {
+        let status = try read(jobFolder + "/status").trimmingCharacters(in: .whitespacesAndNewlines)
+        let output = try read(jobFolder + "/output.log")
+        XCTAssertEqual(status, "0", "bash scripts/reproduce.sh --quick exited \(status); its last lines:\n" + output.split(separator: "\n").suffix(15).joined(separator: "\n"))
+        XCTAssertTrue(output.contains("report: \(reportFolder)/report.html"), "the report's path, as written")
+        XCTAssertTrue(output.contains("finding"), "the paper-vs-ours table is printed")
+    }
+
+    func testTheReportItsFiguresAndThePaperTableExist() throws {
+        let html = try read(reportFolder + "/report.html")
+        XCTAssertTrue(html.contains("The paper's findings next to ours"))
+        XCTAssertTrue(html.contains("data:image/png;base64,"), "figures embedded in the page")
+        let png = try XCTUnwrap(FileManager.default.contents(atPath: reportFolder + "/comparison/comparison.png"))
+        XCTAssertEqual(Array(png.prefix(4)), [0x89, 0x50, 0x4E, 0x47])
+        let runFolders = try FileManager.default.contentsOfDirectory(atPath: reportFolder).filter { $0.hasPrefix("run-") }
+        XCTAssertEqual(runFolders.count, 4, "one run per cell: \(runFolders)")
+        for run in runFolders {
+            for figure in ["timeline.png", "network.png", "rounds.png", "timeline.svg"] {
+                XCTAssertTrue(FileManager.default.fileExists(atPath: "\(reportFolder)/\(run)/\(figure)"), "missing \(run)/\(figure)")
+            }
+        }
+
+        let findings = try csvRows(reportFolder + "/paper.csv")
+        XCTAssertEqual(findings.count, 6, "header and five findings")
+        for f in findings.dropFirst() {
+            // The quick plan is sized so that every cell measures a running workload: nothing is
+            // left "not comparable" or "not measured".
+            XCTAssertTrue(["agrees", "differs"].contains(f.last ?? ""), "a finding without a verdict: \(f)")
+        }
+        let cells = try csvRows(reportFolder + "/cells.csv")
+        XCTAssertEqual(cells.count, 5, "four cells")
+        for c in cells.dropFirst() {
+            XCTAssertEqual(c.last, "", "a cell flagged: \(c)")
+        }
+    }
+
+    func testRunsAndReportFindTheRunsWithoutFlags() throws {
+        let migscope = root + "/.build/release/migscope"
+        let runs = try run(migscope, ["runs", "--json"])
+        XCTAssertEqual(runs.status, 0, runs.err)
+        let listed = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(runs.out.utf8)) as? [[String: Any]])
+        let quick = listed.filter { ($0["plan"] as? String) == "paper-quick" }
+        XCTAssertEqual(quick.count, 4, runs.out)
+        XCTAssertTrue(quick.allSatisfy { ($0["status"] as? String) == "completed" }, runs.out)
+
+        let id = try XCTUnwrap(quick.first?["id"] as? Int)
+        let out = "results/check-report-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: root + "/" + out) }
+        let report = try run(migscope, ["report", "\(id)", "--out", out])
+        XCTAssertEqual(report.status, 0, report.err)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: "\(root)/\(out)/run-\(id)/timeline.png"))
+    }
+
+    func run(_ binary: String, _ args: [String]) throws -> (status: Int32, out: String, err: String) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: binary)
+        p.arguments = args
+        p.currentDirectoryURL = URL(fileURLWithPath: root)
+        var env = ProcessInfo.processInfo.environment
+        env["MIGSCOPE_DB"] = nil
+        p.environment = env
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+    }
+}
