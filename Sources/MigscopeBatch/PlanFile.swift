@@ -1,6 +1,8 @@
 import Foundation
 import MigscopeCore
 import MigscopeLab
+import MigscopeLibvirt
+import MigscopeLibxl
 import Yams
 
 /// One thing wrong with a plan file, at its line and column.
@@ -22,15 +24,18 @@ public struct PlanErrors: Error, Sendable, CustomStringConvertible {
 
 /// Reads a YAML plan, checking every key and value and reporting every problem at once.
 public enum PlanFile {
-    public static func load(path: String) throws -> Plan {
+    /// `allowExternalTransport`: accept URIs that make libvirt run a program or open a socket
+    /// outside its own folders (LibvirtURIPolicy); a plan is data and may not do so by itself.
+    public static func load(path: String, allowExternalTransport: Bool = false) throws -> Plan {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
             throw PlanErrors(file: path, problems: [PlanProblem(line: 0, column: 0, message: "cannot read the plan file; give the path of a YAML plan (see plans in Sources/MigscopeBatch/Plans)")])
         }
-        return try parse(text, file: path)
+        return try parse(text, file: path, allowExternalTransport: allowExternalTransport)
     }
 
-    public static func parse(_ text: String, file: String = "plan") throws -> Plan {
+    public static func parse(_ text: String, file: String = "plan", allowExternalTransport: Bool = false) throws -> Plan {
         var reader = Reader()
+        reader.allowExternalTransport = allowExternalTransport
         let root: Node?
         do { root = try Yams.compose(yaml: text) } catch {
             // Yams says where: "2:1: error: parser: ..."; keep its words, on one line.
@@ -84,6 +89,7 @@ public enum PlanFile {
 /// Walks the YAML tree, collecting problems instead of stopping at the first.
 struct Reader {
     var problems: [PlanProblem] = []
+    var allowExternalTransport = false
     var locations: [String: PlanLocation] = [:]
 
     mutating func problem(_ node: Node?, _ message: String) {
@@ -183,6 +189,9 @@ struct Reader {
                 if hm.contains(where: { $0.key.scalar?.string == "source" }) { problem(v, "hosts: libxl migrates from the dom0 migscope runs in; leave out 'source'") }
                 if d == nil && he["destination"] == nil { problem(v, "hosts: missing 'destination' (localhost, HOST:PORT of a 'migscope xen-receive', or ssh://HOST)") }
                 if dom == nil && he["domain"] == nil { problem(v, "hosts: missing 'domain' (the running Xen domain to migrate)") }
+                if let d {
+                    do { _ = try XenDestination(parsing: d) } catch { problem(he["destination"]?.value, "hosts: \(error.message)") }
+                }
                 if backend == "libxl", let d, let dom { hosts = .xen(destination: d, domain: dom) }
                 for key in ["destination", "domain"] {
                     if let m = he[key]?.value.mark { locations[key] = PlanLocation(line: m.line, column: m.column) }
@@ -195,6 +204,9 @@ struct Reader {
                 if d == nil && he["destination"] == nil { problem(v, "hosts: missing 'destination' (a libvirt URI)") }
                 if dom == nil && he["domain"] == nil { problem(v, "hosts: missing 'domain' (the running domain to migrate)") }
                 if let s, let d, HostURI.sameHost(s, d) { problem(he["destination"]?.value, "hosts: destination '\(d)' is the source itself") }
+                for (key, uri) in [("source", s), ("destination", d)] {
+                    if let uri, let why = LibvirtURIPolicy.problem(uri, allowExternal: allowExternalTransport) { problem(he[key]?.value, "hosts: \(key): \(why)") }
+                }
                 if let s, let d, let dom { hosts = .uris(source: s, destination: d, domain: dom) }
                 for key in ["source", "destination", "domain"] {
                     if let m = he[key]?.value.mark { locations[key] = PlanLocation(line: m.line, column: m.column) }

@@ -14,13 +14,15 @@ struct BatchCommand: AsyncParsableCommand {
     @Argument(help: "The plan file.") var plan: UserPath
     @OptionGroup var database: DatabaseOption
     @Flag(help: "Skip the runs already complete in the database.") var resume = false
+    @Flag(name: .customLong("allow-ext-transport"), help: "Accept host URIs that make libvirt run a program (qemu+ext, command=, netcat=) or use a socket outside libvirt's folders.")
+    var allowExternalTransport = false
     @Option(help: ArgumentHelp("Where the plan's report goes (default: results/PLAN-report).", valueName: "dir")) var out: UserPath?
 
     func run() async throws {
         // Checked before anything starts; every problem is reported at once (exit status 2).
         let p: Plan
         do {
-            p = try PlanFile.load(path: plan.path)
+            p = try PlanFile.load(path: plan.path, allowExternalTransport: allowExternalTransport)
             try await PlanFile.checkHosts(p, file: plan.path, reach: { uri -> String? in
                 do { _ = try await LibvirtInventory.domains(on: uri, timeout: 10); return nil } catch { return "\(error)" }
             }, findDomain: { domain, uri in
@@ -58,7 +60,12 @@ struct PlanInvalid: Error, CustomStringConvertible {
 
 enum BatchDriver {
     /// Where a plan's report goes unless `--out` says otherwise.
-    static func defaultReport(_ plan: Plan) -> UserPath { UserPath("results/\(plan.name)-report") }
+    /// The plan's name reduced to letters, digits, '.', '-' and '_' first: a name is data, not a path.
+    static func defaultReport(_ plan: Plan) -> UserPath {
+        var safe = String(plan.name.unicodeScalars.map { CharacterSet.alphanumerics.contains($0) && $0.isASCII || "._-".unicodeScalars.contains($0) ? Character($0) : "-" })
+        while safe.hasPrefix(".") || safe.hasPrefix("-") { safe.removeFirst() }
+        return UserPath("results/\(safe.isEmpty ? "plan" : String(safe.prefix(100)))-report")
+    }
 
     static func run(_ plan: Plan, store: ResultsStore, resume: Bool, out: String, paper: Bool) async throws {
         let printer = ProgressPrinter(domain: "guest")

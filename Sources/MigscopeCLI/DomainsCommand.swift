@@ -19,6 +19,13 @@ struct DomainsCommand: AsyncParsableCommand {
     @Flag(help: "Print JSON instead of a table.")
     var json = false
 
+    @Flag(name: .customLong("allow-ext-transport"), help: "Accept a URI that makes libvirt run a program or use a socket outside libvirt's folders.")
+    var allowExternalTransport = false
+
+    func validate() throws {
+        if let why = LibvirtURIPolicy.problem(uri, allowExternal: allowExternalTransport) { throw ValidationError("--on \(uri): \(why)") }
+    }
+
     func run() async throws {
         let listings: [DomainListing]
         if uri == "xen" || uri == LibxlBackend.thisHost {

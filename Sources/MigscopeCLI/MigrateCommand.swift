@@ -81,6 +81,9 @@ struct MigrateCommand: AsyncParsableCommand {
             transform: ArgumentValue.integer("--poll-interval", unit: "milliseconds", in: ArgumentValue.pollInterval))
     var pollInterval: UInt64 = 100
 
+    @Flag(name: .customLong("allow-ext-transport"), help: "Accept URIs that make libvirt run a program (qemu+ext, command=, netcat=) or use a socket outside libvirt's folders.")
+    var allowExternalTransport = false
+
     @Flag(help: "Print the summary as JSON on stdout (progress still goes to stderr).")
     var json = false
 
@@ -118,12 +121,16 @@ struct MigrateCommand: AsyncParsableCommand {
         switch backend {
         case .libvirt:
             if from == nil { throw ValidationError("--from is missing: give the source host's libvirt URI, e.g. qemu:///system") }
+            for (flag, uri) in [("--from", from), ("--to", to), ("--migrate-uri", migrateURI)] {
+                if let uri, let why = LibvirtURIPolicy.problem(uri, allowExternal: allowExternalTransport) { throw ValidationError("\(flag) \(uri): \(why)") }
+            }
             if progressLog != nil { throw ValidationError("--progress-log is for --backend libxl (libvirt reports no per-page progress)") }
         case .libxl:
             if let from, !["localhost", "local", LibxlBackend.thisHost].contains(from) {
                 throw ValidationError("--from \(from): the libxl backend migrates from the Xen host it runs on; run migscope in the source's dom0 and leave out --from")
             }
             if peerToPeer || migrateURI != nil { throw ValidationError("--p2p and --migrate-uri are libvirt options; with --backend libxl, --to says where the stream goes") }
+            do { _ = try XenDestination(parsing: to) } catch { throw ValidationError(error.message) }
         }
         if let problem = request.problems().first { throw ValidationError(problem.message) }
         if !record && (console != nil || !interfaces.isEmpty) { throw ValidationError("--console and --interface record data: add --record") }

@@ -274,4 +274,13 @@ public struct RunInfo: Sendable, Equatable, Codable {
     }
 
     public var isIncomplete: Bool { status == "recording" }
+
+    /// The same run with its hosts' URIs as they may be stored and shown (HostURI.redacted).
+    public var redacted: RunInfo {
+        var r = self
+        r.request.source = HostURI.redacted(request.source)
+        r.request.destination = HostURI.redacted(request.destination)
+        r.request.migrateURI = request.migrateURI.map(HostURI.redacted)
+        return r
+    }
 }

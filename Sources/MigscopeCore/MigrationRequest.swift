@@ -139,4 +139,18 @@ public enum HostURI {
     public static func sameHost(_ a: String, _ b: String) -> Bool {
         canonical(a) == canonical(b)
     }
+
+    /// The URI as stored and shown: no user name or password, and no parameter that names a key
+    /// file or a program (a results database travels; credentials must not travel with it).
+    public static func redacted(_ uri: String) -> String {
+        guard var c = URLComponents(string: uri), c.scheme != nil else { return uri }
+        c.user = nil
+        c.password = nil
+        let hidden: Set<String> = ["keyfile", "pkipath", "command", "netcat", "known_hosts", "sshauth", "password"]
+        if let items = c.queryItems {
+            let kept = items.filter { !hidden.contains($0.name.lowercased()) }
+            c.queryItems = kept.isEmpty ? nil : kept
+        }
+        return c.string ?? uri
+    }
 }

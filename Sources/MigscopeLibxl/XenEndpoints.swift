@@ -18,8 +18,8 @@ public enum XenDestination: Sendable, Equatable, CustomStringConvertible {
         if t == "localhost" || t == "local" || t == "xen://localhost" { self = .localhost; return }
         if t.hasPrefix("ssh://") {
             let target = String(t.dropFirst("ssh://".count))
-            guard !target.isEmpty, !target.contains("/") else {
-                throw MigrationError(.unreachable, "--to \(text): give ssh://[USER@]HOST")
+            guard Self.isPlainSSHTarget(target) else {
+                throw MigrationError(.unreachable, "--to \(text): give ssh://[USER@]HOST[:PORT] (letters, digits, '.', '-', '_'; not starting with '-')")
             }
             self = .ssh(target: target); return
         }
@@ -38,6 +38,23 @@ public enum XenDestination: Sendable, Equatable, CustomStringConvertible {
             throw MigrationError(.unreachable, "--to \(text): give localhost, HOST[:PORT] of a 'migscope xen-receive --listen', or ssh://[USER@]HOST")
         }
         self = .tcp(host: rest, port: port)
+    }
+
+    /// `[user@]host[:port]` and nothing else: the target reaches ssh's command line, where a
+    /// leading '-' or a space would be read as an option (`-oProxyCommand=...` runs a program).
+    static func isPlainSSHTarget(_ target: String) -> Bool {
+        let allowed = CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_")
+        var rest = Substring(target)
+        if let at = rest.firstIndex(of: "@") {
+            let user = rest[..<at]
+            guard !user.isEmpty, !user.hasPrefix("-"), user.unicodeScalars.allSatisfy(allowed.contains) else { return false }
+            rest = rest[rest.index(after: at)...]
+        }
+        if let colon = rest.lastIndex(of: ":") {
+            guard let port = UInt16(rest[rest.index(after: colon)...]), port > 0 else { return false }
+            rest = rest[..<colon]
+        }
+        return !rest.isEmpty && !rest.hasPrefix("-") && rest.unicodeScalars.allSatisfy(allowed.contains)
     }
 
     public var description: String {
@@ -87,7 +104,13 @@ public final class XenConnection: @unchecked Sendable {
         case .localhost:
             return try spawn([executable, "xen-receive", "--stdio"], what: "the local receiver")
         case .ssh(let target):
-            return try spawn(["/usr/bin/env", "ssh", "-T", "-o", "BatchMode=yes", target, "migscope", "xen-receive", "--stdio"], what: "ssh \(target)")
+            // '--' ends ssh's options: the (already checked) target can only ever be the host.
+            var host = target, port: [String] = []
+            if let colon = target.lastIndex(of: ":") {
+                host = String(target[..<colon])
+                port = ["-p", String(target[target.index(after: colon)...])]
+            }
+            return try spawn(["/usr/bin/env", "ssh", "-T", "-o", "BatchMode=yes"] + port + ["--", host, "migscope", "xen-receive", "--stdio"], what: "ssh \(target)")
         case .tcp(let host, let port):
             return XenConnection(fd: try connectTCP(host: host, port: port), receiverPID: nil)
         }

@@ -26,6 +26,12 @@ public final class ResultsStore: TraceSink, @unchecked Sendable {
         if !dir.isEmpty, !FileManager.default.fileExists(atPath: dir) {
             throw StoreError("cannot open results database \(path): folder \(dir) does not exist")
         }
+        // A results database holds host names and timings: readable by its owner only. Made
+        // empty with that mode before SQLite sees it (its -wal and -shm files take the same mode).
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        if fd >= 0 { close(fd) }
+        // A database from a newer migscope is refused before anything (even WAL mode) is written.
+        try Self.refuseNewer(path)
         var config = Configuration()
         config.prepareDatabase { db in
             // WAL: a commit survives the recorder being killed; readers never block the writer.
@@ -52,13 +58,40 @@ public final class ResultsStore: TraceSink, @unchecked Sendable {
         }
     }
 
+    static func refuseNewer(_ path: String) throws {
+        guard let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? UInt64, size > 0 else { return }
+        var readOnly = Configuration()
+        readOnly.readonly = true
+        let version: Int
+        do {
+            version = try DatabaseQueue(path: path, configuration: readOnly).read { try Int.fetchOne($0, sql: "PRAGMA user_version") ?? 0 }
+        } catch {
+            throw StoreError("cannot open results database \(path): \(Self.reason(error))")
+        }
+        if version > Self.schemaVersion {
+            throw StoreError("results database \(path) has schema \(version), newer than this migscope's \(Self.schemaVersion); use a newer migscope or another --db")
+        }
+    }
+
     private func migrate() throws {
         let version = try db.read { try Int.fetchOne($0, sql: "PRAGMA user_version") ?? 0 }
         if version > Self.schemaVersion {
             throw StoreError("results database \(path) has schema \(version), newer than this migscope's \(Self.schemaVersion); use a newer migscope or another --db")
         }
         guard version < Self.schemaVersion else { return }
-        try db.write { db in
+        // Two first opens at once (two batches starting together): the schema is made in an
+        // immediate transaction that looks again, so the second waits and then finds it made.
+        try db.writeWithoutTransaction { db in
+            try db.inTransaction(.immediate) {
+                if try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0 >= Self.schemaVersion { return .commit }
+                try Self.createSchema(db)
+                return .commit
+            }
+        }
+    }
+
+    private static func createSchema(_ db: Database) throws {
+        do {
             try db.execute(sql: """
                 CREATE TABLE runs (
                   id INTEGER PRIMARY KEY AUTOINCREMENT, created_at TEXT NOT NULL, anchor_unix REAL NOT NULL,
@@ -99,7 +132,8 @@ public final class ResultsStore: TraceSink, @unchecked Sendable {
     // MARK: TraceSink
 
     public func begin(_ info: RunInfo) throws -> Int64 {
-        try db.write { db in
+        let info = info.redacted
+        return try db.write { db in
             try db.execute(
                 sql: """
                     INSERT INTO runs (created_at, anchor_unix, status, backend, domain, source, destination, mode, transport,
@@ -141,6 +175,7 @@ public final class ResultsStore: TraceSink, @unchecked Sendable {
     }
 
     public func finish(runID: Int64, info: RunInfo, rounds: [RoundRecord], summary: RunSummary) throws {
+        let info = info.redacted
         try db.write { db in
             try db.execute(sql: "DELETE FROM rounds WHERE run_id = ?", arguments: [runID])
             for r in rounds {

@@ -144,6 +144,28 @@ final class PlanFileTests: XCTestCase {
         }
     }
 
+    /// A plan is data: a host URI that makes libvirt run a program, or a Xen ssh destination that
+    /// ssh would read as an option, is refused at its line unless the user allows it.
+    func testHostsThatWouldRunAProgramAreRefusedAtTheirLine() throws {
+        let ext = """
+            hosts: {source: 'qemu+ext:///system?command=/bin/sh', destination: 'qemu+ssh://b/system?netcat=/tmp/nc', domain: g}
+            matrix: {mode: [live], bandwidth: [none]}
+            """
+        XCTAssertThrowsError(try PlanFile.parse(ext, file: "p.yaml")) { e in
+            let lines = "\(e)".split(separator: "\n")
+            XCTAssertEqual(lines.count, 2, "\(e)")
+            XCTAssertTrue(lines.allSatisfy { $0.hasPrefix("p.yaml:1:") && $0.contains("--allow-ext-transport") }, "\(e)")
+        }
+        XCTAssertNoThrow(try PlanFile.parse(ext, allowExternalTransport: true))
+        XCTAssertNoThrow(try PlanFile.parse("hosts: {source: 'qemu+unix:///system?socket=/run/migscope-lab/hostA/sock/libvirt-sock', destination: 'qemu+tcp://b/system', domain: g}\nmatrix: {mode: [live], bandwidth: [none]}"))
+        for bad in ["ssh://-oProxyCommand=x", "ssh://root@-x", "ssh://a b", "ssh://a;b"] {
+            XCTAssertThrowsError(try PlanFile.parse("hosts: {backend: libxl, destination: '\(bad)', domain: g}\nmatrix: {mode: [live], bandwidth: [none]}", file: "p.yaml")) { e in
+                XCTAssertTrue("\(e)".hasPrefix("p.yaml:1:") && "\(e)".contains("ssh://[USER@]HOST"), "\(bad): \(e)")
+            }
+        }
+        XCTAssertNoThrow(try PlanFile.parse("hosts: {backend: libxl, destination: 'ssh://root@host-b.lab:2222', domain: g}\nmatrix: {mode: [live], bandwidth: [none]}"))
+    }
+
     func testTheReadCanBeSizedPerLinkRateAndALimitOnRoundsParses() throws {
         let p = try PlanFile.parse("""
             hosts: lab

@@ -20,7 +20,9 @@ final class CLITests: XCTestCase {
         return "test://" + path
     }
 
-    func migscope(_ args: String...) throws -> Result {
+    func migscope(_ args: String...) throws -> Result { try migscope(args) }
+
+    func migscope(_ args: [String]) throws -> Result {
         let p = Process()
         p.executableURL = Self.binary
         p.arguments = args
@@ -55,7 +57,7 @@ final class CLITests: XCTestCase {
                            status: 2, contains: "migrates from the Xen host it runs on")
         assertOneLineError(try migscope("migrate", "guest", "--backend", "libxl", "--to", "localhost", "--bandwidth", "5"),
                            status: 1, contains: "libxl has no cap on the migration stream")
-        assertOneLineError(try migscope("migrate", "guest", "--backend", "libxl", "--to", "hostB:http"), status: 1, contains: "port must be a number")
+        assertOneLineError(try migscope("migrate", "guest", "--backend", "libxl", "--to", "hostB:http"), status: 2, contains: "port must be a number")
         assertOneLineError(try migscope("migrate", "guest", "--to", "qemu:///system"), status: 2, contains: "--from is missing")
         assertOneLineError(try migscope("xen-receive"), status: 2, contains: "--listen ADDR:PORT or --stdio")
     }
@@ -97,7 +99,7 @@ final class CLITests: XCTestCase {
 
     func testAnUnreachableURIIsARuntimeError() throws {
         assertOneLineError(try migscope("migrate", "g", "--from", "nosuchdriver:///system", "--to", "qemu:///system"), status: 1, contains: "cannot connect to source nosuchdriver:///system")
-        assertOneLineError(try migscope("migrate", "g", "--from", "qemu+unix:///system?socket=/nonexistent/sock", "--to", "qemu:///system"), status: 1, contains: "cannot connect to source")
+        assertOneLineError(try migscope("migrate", "g", "--from", "qemu+unix:///system?socket=/run/libvirt/nonexistent-sock", "--to", "qemu:///system"), status: 1, contains: "cannot connect to source")
     }
 
     func testDestinationEqualToSourceIsAUsageError() throws {
@@ -126,6 +128,25 @@ final class CLITests: XCTestCase {
         ] {
             assertOneLineError(try migscope("migrate", "test", "--from", "test:///default", "--to", "qemu:///system", option, value), status: 2, contains: option, expected)
         }
+    }
+
+    /// A URI or a destination is data: nothing in it may make libvirt or ssh run a program.
+    func testURIsAndDestinationsThatWouldRunAProgramAreRefusedAndRunNothing() throws {
+        let marker = NSTemporaryDirectory() + "/migscope-marker-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: marker) }
+        let cases: [([String], String)] = [
+            (["migrate", "g", "--from", "qemu+ext:///system?command=/usr/bin/touch%20\(marker)", "--to", "qemu:///system"], "--allow-ext-transport"),
+            (["migrate", "g", "--from", "qemu:///system", "--to", "qemu+ssh://h/system?netcat=/usr/bin/touch"], "names a program"),
+            (["migrate", "g", "--from", "qemu+unix:///system?socket=/tmp/evil.sock", "--to", "qemu:///system"], "outside libvirt's own folders"),
+            (["domains", "--on", "qemu+ext:///system?command=/usr/bin/touch"], "--allow-ext-transport"),
+            (["migrate", "g", "--backend", "libxl", "--to", "ssh://-oProxyCommand=touch%20\(marker)"], "not starting with '-'"),
+            (["migrate", "g", "--backend", "libxl", "--to", "ssh://root@host name"], "give ssh://[USER@]HOST"),
+        ]
+        for (args, expected) in cases {
+            let r = try migscope(args)
+            assertOneLineError(r, status: 2, contains: expected)
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: marker))
     }
 
     func testLabSizesAreCheckedBeforeAnythingIsBuilt() throws {

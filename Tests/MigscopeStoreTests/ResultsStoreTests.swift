@@ -79,8 +79,38 @@ final class ResultsStoreTests: XCTestCase {
         let path = dir + "/new.sqlite"
         let q = try DatabaseQueue(path: path)
         try q.write { try $0.execute(sql: "PRAGMA user_version = 99") }
+        try q.close()
+        let before = try XCTUnwrap(FileManager.default.contents(atPath: path))
         XCTAssertThrowsError(try ResultsStore(path: path)) { e in
             XCTAssertTrue("\(e)".contains("schema 99, newer than this migscope's 1"), "\(e)")
+        }
+        XCTAssertEqual(FileManager.default.contents(atPath: path), before, "the newer database was written to")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path + "-wal"))
+    }
+
+    func testANewDatabaseIsReadableByItsOwnerOnlyAndStoresNoCredentials() throws {
+        let path = dir + "/private.sqlite"
+        let store = try ResultsStore(path: path)
+        let mode = try XCTUnwrap(FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int)
+        XCTAssertEqual(mode & 0o777, 0o600)
+        var i = info
+        i.request.source = "qemu+ssh://alice:secret@hostA/system?keyfile=/root/.ssh/id_lab&no_verify=1"
+        i.request.destination = "qemu+libssh2://bob@hostB/system?known_hosts=/k&sshauth=privkey"
+        let id = try store.begin(i)
+        let stored = try store.run(id).info
+        XCTAssertEqual(stored.request.source, "qemu+ssh://hostA/system?no_verify=1")
+        XCTAssertEqual(stored.request.destination, "qemu+libssh2://hostB/system")
+        let raw = try String(contentsOfFile: path, encoding: .isoLatin1) + ((try? String(contentsOfFile: path + "-wal", encoding: .isoLatin1)) ?? "")
+        XCTAssertFalse(raw.contains("secret") || raw.contains("id_lab") || raw.contains("alice"), "credentials reached the file")
+    }
+
+    func testTwoFirstOpensAtOnceBothSucceed() async throws {
+        for round in 0..<5 {
+            let path = dir + "/race-\(round).sqlite"
+            async let a = Task.detached { try ResultsStore(path: path).runs().count }.value
+            async let b = Task.detached { try ResultsStore(path: path).runs().count }.value
+            let (x, y) = try await (a, b)
+            XCTAssertEqual(x + y, 0)
         }
     }
 
