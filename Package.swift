@@ -73,7 +73,7 @@ let package = Package(
         .testTarget(name: "MigscopeCLITests", dependencies: ["MigscopeCLI", "MigscopeCore", "MigscopeStore"]),
         .testTarget(name: "MigscopeStoreTests", dependencies: ["MigscopeStore", "MigscopeCore", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "MigscopeReportTests", dependencies: ["MigscopeReport", "MigscopeCore"]),
-        .testTarget(name: "MigscopeBatchTests", dependencies: ["MigscopeBatch", "MigscopeCore"]),
+        .testTarget(name: "MigscopeBatchTests", dependencies: ["MigscopeBatch", "MigscopeCore", "MigscopeStore"]),
         .testTarget(name: "MigscopeLabTests", dependencies: ["MigscopeLab", "MigscopeCore"]),
         // Needs root, QEMU and debootstrap: boots a real Xen host (see scripts/xen-host).
         .testTarget(name: "XenHostTests", dependencies: ["MigscopeStore", "MigscopeCore"]),

@@ -42,12 +42,35 @@ public final class BatchRunner: @unchecked Sendable {
         public var guestLocation: String?
     }
 
+    /// What differs between this plan and the one its runs in the database were made under, one
+    /// phrase per setting; empty when nothing does (or nothing was recorded).
+    public func changedSettings() throws -> [String] {
+        let mine = plan.definingSettings
+        var changed = Set<String>()
+        for r in try store.runs() where r.plan == plan.name && r.status == "completed" {
+            guard let theirs = try store.run(r.id).info.planSettings else { continue }
+            for key in Set(mine.keys).union(theirs.keys) where mine[key] != theirs[key] {
+                changed.insert("\(key): \(theirs[key] ?? "unset") then, \(mine[key] ?? "unset") now")
+            }
+        }
+        return changed.sorted()
+    }
+
     /// Runs the plan. With `resume`, runs already complete are skipped; without it, a plan that has
     /// complete runs in the database is refused (so repetitions are never counted twice by accident).
-    public func run(resume: Bool) async throws -> Outcome {
+    /// Resuming a plan whose defining settings changed is refused unless `forceMix`.
+    public func run(resume: Bool, forceMix: Bool = false) async throws -> Outcome {
+        let lock = try BatchLock(database: store.path, lab: { if case .lab = plan.hosts { return true } else { return false } }())
+        defer { lock.release() }
         let done = try completed()
         if !resume && !done.isEmpty {
             throw BatchError("plan '\(plan.name)' already has \(done.count) complete run(s) in \(store.path); add --resume to continue it, or use another --db")
+        }
+        if !done.isEmpty, !forceMix {
+            let changed = try changedSettings()
+            if !changed.isEmpty {
+                throw BatchError("plan '\(plan.name)' changed since its \(done.count) run(s) in \(store.path) (\(changed.joined(separator: "; "))); use another --db, or --force-mix to mix them")
+            }
         }
         let todo = plan.remaining(completed: done)
         let skipped = plan.schedule.count - todo.count
@@ -157,6 +180,7 @@ public final class BatchRunner: @unchecked Sendable {
             linkRate: lab?.linkRate ?? cell.bandwidth.description, linkModel: lab?.linkModel ?? cell.link.rawValue,
             accelerator: lab?.accelerator, workload: lab?.workload ?? plan.workload(for: cell),
             planName: plan.name, cell: cell.key, repetition: planned.repetition)
+        info.planSettings = plan.definingSettings
         info.sourceLink = lab?.sourceLink
         info.destinationLink = lab?.destinationLink
         let recorder = Recorder(

@@ -14,6 +14,8 @@ struct BatchCommand: AsyncParsableCommand {
     @Argument(help: "The plan file.") var plan: UserPath
     @OptionGroup var database: DatabaseOption
     @Flag(help: "Skip the runs already complete in the database.") var resume = false
+    @Flag(name: .customLong("force-mix"), help: "Resume a plan whose settings changed since its runs were made, mixing old and new runs.")
+    var forceMix = false
     @Flag(name: .customLong("allow-ext-transport"), help: "Accept host URIs that make libvirt run a program (qemu+ext, command=, netcat=) or use a socket outside libvirt's folders.")
     var allowExternalTransport = false
     @Option(help: ArgumentHelp("Where the plan's report goes (default: results/PLAN-report).", valueName: "dir")) var out: UserPath?
@@ -29,7 +31,7 @@ struct BatchCommand: AsyncParsableCommand {
                 (try? await LibvirtInventory.domain(domain, on: uri, timeout: 10))?.state == "running"
             })
         } catch let e as PlanErrors { throw PlanInvalid(errors: e) }
-        try await BatchDriver.run(p, store: try database.openForWriting(), resume: resume, out: (out ?? BatchDriver.defaultReport(p)).path, paper: false)
+        try await BatchDriver.run(p, store: try database.openForWriting(), resume: resume, forceMix: forceMix, out: (out ?? BatchDriver.defaultReport(p)).path, paper: false)
     }
 }
 
@@ -43,12 +45,14 @@ struct ReproduceCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("shared (the paper's contention, default) or full-duplex.", valueName: "model")) var link: LinkModel = .shared
     @OptionGroup var database: DatabaseOption
     @Option(help: ArgumentHelp("Where the report goes (default: results/PLAN-report).", valueName: "dir")) var out: UserPath?
+    @Flag(name: .customLong("force-mix"), help: "Continue with runs made under other settings of the plan (an older migscope's), mixing them.")
+    var forceMix = false
 
     func run() async throws {
         var plan = try PlanFile.load(path: BuiltinPlans.path(quick ? "paper-quick" : "paper"))
         plan.matrix.links = [link]
         if link != .shared { plan.name += "-" + link.rawValue }
-        try await BatchDriver.run(plan, store: try database.openForWriting(), resume: true, out: (out ?? BatchDriver.defaultReport(plan)).path, paper: true)
+        try await BatchDriver.run(plan, store: try database.openForWriting(), resume: true, forceMix: forceMix, out: (out ?? BatchDriver.defaultReport(plan)).path, paper: true)
     }
 }
 
@@ -67,7 +71,7 @@ enum BatchDriver {
         return UserPath("results/\(safe.isEmpty ? "plan" : String(safe.prefix(100)))-report")
     }
 
-    static func run(_ plan: Plan, store: ResultsStore, resume: Bool, out: String, paper: Bool) async throws {
+    static func run(_ plan: Plan, store: ResultsStore, resume: Bool, forceMix: Bool = false, out: String, paper: Bool) async throws {
         let printer = ProgressPrinter(domain: "guest")
         let runner = BatchRunner(plan: plan, store: store, observer: printer) { event in
             switch event {
@@ -84,7 +88,7 @@ enum BatchDriver {
             }
         }
         let outcome = await Interrupts.cancellingOnCtrlC {
-            do { return Result<BatchRunner.Outcome, Error>.success(try await runner.run(resume: resume)) } catch { return .failure(error) }
+            do { return Result<BatchRunner.Outcome, Error>.success(try await runner.run(resume: resume, forceMix: forceMix)) } catch { return .failure(error) }
         } onFirst: {
             printer.note("interrupted: aborting the current migration; finished runs are kept ('--resume' continues)")
         }

@@ -245,6 +245,8 @@ public struct RunInfo: Sendable, Equatable, Codable {
     public var planName: String?
     public var cell: String?
     public var repetition: Int?
+    /// The plan's defining settings when the run was made (Plan.definingSettings), for resuming.
+    public var planSettings: [String: String]?
     /// Names of the source's and the destination's links in the link samples, when known (the lab's
     /// "hostA", "hostB"): what tells the migration stream from the storage traffic in figures.
     public var sourceLink: String?

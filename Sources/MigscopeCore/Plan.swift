@@ -112,6 +112,27 @@ public struct Plan: Sendable, Equatable {
         return out.filter { seen.insert($0.key).inserted }
     }
 
+    /// Everything besides the cell that defines what a run measures, as text by name: runs made
+    /// under other settings must not be mixed with new ones when a plan is resumed.
+    public var definingSettings: [String: String] {
+        var s: [String: String] = [:]
+        switch hosts {
+        case .lab(let memory, let disk, let accel): s["hosts"] = "lab"; s["guest"] = "memory_mib=\(memory) disk_mib=\(disk) accelerator=\(accel)"
+        case .uris(let source, let destination, let domain): s["hosts"] = "\(HostURI.redacted(source)) -> \(HostURI.redacted(destination)), domain \(domain)"
+        case .xen(let destination, let domain): s["hosts"] = "libxl -> \(destination), domain \(domain)"
+        }
+        s["workload"] = "\(workload.mode.rawValue) block_size_kib=\(workload.blockSizeKiB) read_mib=" + (readMiBByLinkRate.isEmpty
+            ? "\(workload.amountMiB)" : readMiBByLinkRate.sorted { $0.key.description < $1.key.description }.map { "\($0.key):\($0.value)" }.joined(separator: ","))
+        s["baseline_s"] = "\(baselineSeconds)"
+        s["tail_s"] = "\(tailSeconds)"
+        s["tail_until_workload_done"] = "\(untilWorkloadDone)"
+        s["max_tail_s"] = "\(maxTailSeconds)"
+        s["p2p"] = "\(peerToPeer)"
+        s["poll_interval_ms"] = "\(pollIntervalMs)"
+        s["reset"] = "restart_guest=\(reset.restartGuest) drop_caches=\(reset.dropCaches) reshape=\(reset.reshape)"
+        return s
+    }
+
     /// What the guest does in a run of `cell`: the plan's workload, its read sized for the cell's link.
     public func workload(for cell: PlanCell) -> Workload {
         var w = workload

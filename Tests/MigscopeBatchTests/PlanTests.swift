@@ -1,5 +1,6 @@
 import Foundation
 import MigscopeCore
+import MigscopeStore
 import XCTest
 
 @testable import MigscopeBatch
@@ -274,5 +275,70 @@ final class StatsTests: XCTestCase {
         XCTAssertTrue(flagged[0].ours.contains("the read ended before the migration in 1 of 1 run"), flagged[0].ours)
         let row = BatchReport.cellRows([CellStats(cell: "c", runs: [(1, early)])])[1]
         XCTAssertEqual(row.last, "the read ended before the migration in 1 of 1 run: not comparable")
+    }
+}
+
+/// What keeps two batches, or an edited plan, from mixing their runs.
+final class BatchSafetyTests: XCTestCase {
+    var dir: String!
+    override func setUp() {
+        dir = NSTemporaryDirectory() + "/migscope-batch-safety-\(UUID().uuidString)"
+        try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    }
+    override func tearDown() { try? FileManager.default.removeItem(atPath: dir) }
+
+    func plan(baseline: Double) throws -> Plan {
+        // Real hosts that do not exist: nothing here may get as far as contacting them.
+        try PlanFile.parse("""
+            name: p
+            hosts: {source: 'qemu+tcp://198.18.0.250/system', destination: 'qemu+tcp://198.18.0.251/system', domain: g}
+            matrix: {mode: [live], bandwidth: [none]}
+            baseline_s: \(baseline)
+            """)
+    }
+
+    func storeCompletedRun(of plan: Plan, in store: ResultsStore) throws {
+        let cell = plan.cells[0]
+        var info = RunInfo(backend: "libvirt", request: MigrationRequest(domain: "g", source: "a", destination: "b"), anchor: Date(),
+                           planName: plan.name, cell: cell.key, repetition: 1)
+        info.planSettings = plan.definingSettings
+        let id = try store.begin(info)
+        info.status = "completed"
+        info.outcome = "completed"
+        try store.finish(runID: id, info: info, rounds: [], summary: RunSummary(info: info, trace: Trace(), analysis: RunAnalysis(trace: Trace())))
+    }
+
+    func testResumingAnEditedPlanSaysWhatChangedAndForceMixAllowsIt() async throws {
+        let store = try ResultsStore(path: dir + "/r.sqlite")
+        try storeCompletedRun(of: try plan(baseline: 5), in: store)
+        let edited = BatchRunner(plan: try plan(baseline: 15), store: store) { _ in }
+        do {
+            _ = try await edited.run(resume: true)
+            XCTFail("an edited plan was resumed over old runs")
+        } catch let e as BatchError {
+            XCTAssertTrue(e.description.contains("baseline_s: 5.0 then, 15.0 now"), e.description)
+            XCTAssertTrue(e.description.contains("--force-mix"), e.description)
+        }
+        // With --force-mix it goes on: the one run is complete, so nothing is left to do.
+        let outcome = try await edited.run(resume: true, forceMix: true)
+        XCTAssertEqual(outcome.skipped, 1)
+        // The same plan resumes without a word.
+        let same = try await BatchRunner(plan: try plan(baseline: 5), store: store) { _ in }.run(resume: true)
+        XCTAssertEqual(same.ran, [])
+    }
+
+    func testASecondBatchOnTheSameDatabaseIsRefusedWhileTheFirstRuns() async throws {
+        let path = dir + "/r.sqlite"
+        let store = try ResultsStore(path: path)
+        try storeCompletedRun(of: try plan(baseline: 5), in: store)
+        let first = try BatchLock(database: path, lab: false)
+        do {
+            _ = try await BatchRunner(plan: try plan(baseline: 5), store: store) { _ in }.run(resume: true)
+            XCTFail("a second batch ran on a locked database")
+        } catch let e as BatchError {
+            XCTAssertTrue(e.description.contains("another batch (pid \(getpid())) is running on the results database"), e.description)
+        }
+        first.release()
+        XCTAssertNoThrow(try BatchLock(database: path, lab: false).release())
     }
 }
