@@ -17,6 +17,7 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         // C libraries: a module map and a shim header each, nothing else.
@@ -40,7 +41,7 @@ let package = Package(
 
         // The results database (SQLite through GRDB): runs written as they are recorded.
         // The libxl backend: migscope's own Xen migration protocol over libxl's stream.
-        .target(name: "MigscopeLibxl", dependencies: ["MigscopeCore", "Libxl"]),
+        .target(name: "MigscopeLibxl", dependencies: ["MigscopeCore", "Libxl", .product(name: "Crypto", package: "swift-crypto")]),
 
         .target(name: "MigscopeStore", dependencies: ["MigscopeCore", .product(name: "GRDB", package: "GRDB.swift")]),
 

@@ -158,7 +158,8 @@ public final class BatchRunner: @unchecked Sendable {
             domain: domain, source: source, destination: destination, mode: cell.mode,
             transport: plan.peerToPeer ? .peerToPeer : .clientManaged, bandwidthMiBps: cell.bandwidthCapMiBps,
             maxDowntimeMs: cell.maxDowntimeMs, pauseAfterSeconds: cell.mode == .live ? cell.timeoutSeconds : nil,
-            pauseAfterRounds: cell.mode == .live ? cell.pauseAfterRounds : nil)
+            pauseAfterRounds: cell.mode == .live ? cell.pauseAfterRounds : nil,
+            persistent: plan.persistent, undefineSource: plan.undefineSource)
         let backend: any MigrationBackend
         var consolePaths = lab.map { [$0.consolePath] } ?? []
         if case .xen = plan.hosts {

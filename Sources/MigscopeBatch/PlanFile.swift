@@ -156,7 +156,7 @@ struct Reader {
 
     mutating func plan(_ map: Node.Mapping, fileName: String) -> Plan? {
         let top = entries(map, allowed: ["name", "hosts", "guest", "workload", "matrix", "repetitions", "baseline_s", "tail_s",
-                                         "tail_until_workload_done", "max_tail_s", "p2p", "poll_interval_ms", "reset"], in: "the plan")
+                                         "tail_until_workload_done", "max_tail_s", "p2p", "persistent", "undefine_source", "poll_interval_ms", "reset"], in: "the plan")
         let name = string(top, "name") ?? (fileName as NSString).deletingPathExtension
 
         // Hosts: "lab", or source/destination URIs and a domain.
@@ -318,6 +318,11 @@ struct Reader {
         let untilDone = bool(top, "tail_until_workload_done") ?? false
         let maxTail = number(top, "max_tail_s", range: 1...604_800, unit: "seconds") ?? 3600
         let p2p = bool(top, "p2p") ?? true
+        let persistent = bool(top, "persistent") ?? false
+        let undefineSource = bool(top, "undefine_source") ?? false
+        if case .xen? = hosts, persistent || undefineSource {
+            problem(top["persistent"]?.key ?? top["undefine_source"]?.key, "persistent and undefine_source are libvirt's: libxl keeps no domain definitions")
+        }
         let poll = int(top, "poll_interval_ms", range: 20...10_000, unit: "milliseconds") ?? 100
         var reset = Plan.Reset()
         if let r = top["reset"] {
@@ -342,6 +347,8 @@ struct Reader {
                         tailSeconds: tail, untilWorkloadDone: untilDone, maxTailSeconds: maxTail, peerToPeer: p2p, pollIntervalMs: poll, reset: reset)
         plan.locations = locations
         plan.readMiBByLinkRate = readByRate
+        plan.persistent = persistent
+        plan.undefineSource = undefineSource
         return plan
     }
 }

@@ -50,6 +50,12 @@ struct MigrateCommand: AsyncParsableCommand {
     @Flag(name: .customLong("p2p"), help: "Let the source daemon connect to the destination itself (peer-to-peer).")
     var peerToPeer = false
 
+    @Flag(help: "Define the domain on the destination too (as virsh migrate --persistent).")
+    var persistent = false
+
+    @Flag(name: .customLong("undefine-source"), help: "Remove the domain's definition from the source once it runs on the destination (as virsh migrate --undefine-source).")
+    var undefineSource = false
+
     @Option(name: .customLong("migrate-uri"), help: ArgumentHelp("Where the migration stream goes, e.g. tcp://198.18.0.2.", valueName: "uri"))
     var migrateURI: String?
 
@@ -114,7 +120,7 @@ struct MigrateCommand: AsyncParsableCommand {
             transport: peerToPeer ? .peerToPeer : .clientManaged, migrateURI: migrateURI,
             destinationName: destinationName, bandwidthMiBps: bandwidth, maxDowntimeMs: maxDowntime,
             pauseAfterSeconds: timeout, abortAfterSeconds: abortAfter,
-            pauseAfterRounds: pauseAfterRounds.map { Int(clamping: $0) })
+            pauseAfterRounds: pauseAfterRounds.map { Int(clamping: $0) }, persistent: persistent, undefineSource: undefineSource)
     }
 
     func validate() throws {

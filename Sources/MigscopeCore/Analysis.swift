@@ -119,7 +119,13 @@ public struct RunAnalysis: Sendable, Equatable, Codable {
             writeBytes += x.writeBytesPerSecond * covered
             inPhase.append(x)
         }
-        guard !inPhase.isEmpty else { return nil }
+        guard !inPhase.isEmpty else {
+            // Silence between samples on both sides (a guest paused for the whole phase, as in a
+            // short non-live migration) is a phase with no I/O, not one without a measurement.
+            guard series.contains(where: { $0.t <= from }), series.contains(where: { $0.t > to }) else { return nil }
+            return PhaseStats(samples: 0, meanReadBytesPerSecond: 0, p10ReadBytesPerSecond: 0, p50ReadBytesPerSecond: 0,
+                              p90ReadBytesPerSecond: 0, meanWriteBytesPerSecond: 0)
+        }
         let reads = inPhase.map(\.readBytesPerSecond).sorted()
         func pct(_ p: Double) -> Double { reads[min(reads.count - 1, Int((Double(reads.count - 1) * p).rounded()))] }
         let length = to - from

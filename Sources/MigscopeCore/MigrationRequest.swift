@@ -36,12 +36,19 @@ public struct MigrationRequest: Sendable, Equatable, Codable {
     /// after N rounds: the rule Xen's own pre-copy follows (libxenguest stops after 5), for
     /// hypervisors whose pre-copy never gives up by itself (QEMU).
     public var pauseAfterRounds: Int?
+    /// Define the domain on the destination too (`virsh migrate --persistent`).
+    /// (Optional, like `undefineSource`, only so that requests stored before it existed decode.)
+    public var persistent: Bool?
+    /// Remove the domain's definition from the source once it runs on the destination
+    /// (`virsh migrate --undefine-source`).
+    public var undefineSource: Bool?
 
     public init(
         domain: String, source: String, destination: String, mode: Mode = .live,
         transport: Transport = .peerToPeer, migrateURI: String? = nil, destinationName: String? = nil,
         bandwidthMiBps: UInt64? = nil, maxDowntimeMs: UInt64? = nil,
-        pauseAfterSeconds: Double? = nil, abortAfterSeconds: Double? = nil, pauseAfterRounds: Int? = nil
+        pauseAfterSeconds: Double? = nil, abortAfterSeconds: Double? = nil, pauseAfterRounds: Int? = nil,
+        persistent: Bool = false, undefineSource: Bool = false
     ) {
         self.domain = domain
         self.source = source
@@ -55,6 +62,8 @@ public struct MigrationRequest: Sendable, Equatable, Codable {
         self.pauseAfterSeconds = pauseAfterSeconds
         self.abortAfterSeconds = abortAfterSeconds
         self.pauseAfterRounds = pauseAfterRounds
+        self.persistent = persistent
+        self.undefineSource = undefineSource
     }
 
     /// Every problem with the request, found before anything is started.

@@ -26,6 +26,9 @@ public struct Plan: Sendable, Equatable {
     public var untilWorkloadDone: Bool
     public var maxTailSeconds: Double
     public var peerToPeer: Bool
+    /// virsh's --persistent and --undefine-source for every run.
+    public var persistent = false
+    public var undefineSource = false
     public var pollIntervalMs: Int
     /// What is reset between runs.
     public var reset: Reset
@@ -128,6 +131,7 @@ public struct Plan: Sendable, Equatable {
         s["tail_until_workload_done"] = "\(untilWorkloadDone)"
         s["max_tail_s"] = "\(maxTailSeconds)"
         s["p2p"] = "\(peerToPeer)"
+        s["persistent"] = "\(persistent) undefine_source=\(undefineSource)"
         s["poll_interval_ms"] = "\(pollIntervalMs)"
         s["reset"] = "restart_guest=\(reset.restartGuest) drop_caches=\(reset.dropCaches) reshape=\(reset.reshape)"
         return s

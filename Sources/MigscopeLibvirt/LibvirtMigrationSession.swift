@@ -25,6 +25,8 @@ final class LibvirtMigrationSession: MigrationSession, @unchecked Sendable {
         var f: MigrationFlags = []
         if request.mode == .live { f.insert(.live) }
         if request.transport == .peerToPeer { f.insert(.peerToPeer) }
+        if request.persistent == true { f.insert(.persistDestination) }
+        if request.undefineSource == true { f.insert(.undefineSource) }
         return f
     }
 

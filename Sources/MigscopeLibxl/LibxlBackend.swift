@@ -11,10 +11,16 @@ public struct LibxlBackend: MigrationBackend {
     public var progressLogPath: String?
     /// This program, started as the receiver for localhost migrations.
     public var executable: String
+    /// The key file both ends prove over TCP (XenAuthentication); ssh and localhost need none.
+    public var keyPath: String
+    public var journal: XenJournal
 
-    public init(progressLogPath: String? = nil, executable: String = LibxlBackend.selfPath) {
+    public init(progressLogPath: String? = nil, executable: String = LibxlBackend.selfPath, keyPath: String = XenPeerKey.defaultPath,
+                journal: XenJournal = XenJournal()) {
         self.progressLogPath = progressLogPath
         self.executable = executable
+        self.keyPath = keyPath
+        self.journal = journal
     }
 
     /// This program's own file, resolved the way the kernel sees it.
@@ -49,6 +55,9 @@ public struct LibxlBackend: MigrationBackend {
         if request.maxDowntimeMs != nil {
             throw MigrationError(.unsupported, "--max-downtime: libxenguest decides when to stop pre-copy (after 5 rounds, or under 50 dirty pages); leave it out with --backend libxl")
         }
+        if request.persistent == true || request.undefineSource == true {
+            throw MigrationError(.unsupported, "--persistent and --undefine-source are libvirt's: libxl keeps no domain definitions (xl's configuration files stay where they are)")
+        }
         if request.pauseAfterRounds != nil {
             throw MigrationError(.unsupported, "--pause-after-rounds: libxenguest ends pre-copy after 5 rounds by itself, and libxl cannot end it sooner")
         }
@@ -56,6 +65,9 @@ public struct LibxlBackend: MigrationBackend {
             throw MigrationError(.unsupported, "--timeout: libxl cannot force the end of pre-copy; it stops by itself after 5 rounds (use --abort-after to bound the time)")
         }
         let destination = try XenDestination(parsing: request.destination)
+        if let blocker = journal.blocker(for: request.domain) { throw MigrationError(.failed, blocker) }
+        var key: XenPeerKey? = nil
+        if case .tcp = destination { key = try XenPeerKey.load(from: keyPath) }
         let relay = ProgressRelay()
         let logger = ToolLogger(sink: { relay.forward($0) })
         let context: Context
@@ -82,7 +94,7 @@ public struct LibxlBackend: MigrationBackend {
         }
         let session = LibxlMigrationSession(
             request: request, facts: facts, toolstack: toolstack, sourceID: id, destination: destination,
-            executable: executable, progressLog: progressLog)
+            executable: executable, progressLog: progressLog, key: key, journal: journal)
         relay.target = session
         return session
     }
@@ -128,13 +140,20 @@ final class LibxlMigrationSession: MigrationSession, @unchecked Sendable {
     private var runningAt: ContinuousClock.Instant?
     private var destinationID: UInt32?
     /// Where the sender is: abort means something different in each.
-    private enum Stage { case handshake, streaming, finishing }
+    private enum Stage { case handshake, streaming, finishing, committed }
     private var stage = Stage.handshake
     private var connection: XenConnection?
+    private var abortRequested = false
     private var continuations: [AsyncStream<MigrationSignal>.Continuation] = []
+    let key: XenPeerKey?
+    let journal: XenJournal
+    private var journalEntry: XenJournal.Entry
 
     init(request: MigrationRequest, facts: DomainFacts, toolstack: LibxlToolstack, sourceID: UInt32, destination: XenDestination,
-         executable: String, progressLog: FileHandle?) {
+         executable: String, progressLog: FileHandle?, key: XenPeerKey?, journal: XenJournal) {
+        self.key = key
+        self.journal = journal
+        journalEntry = XenJournal.Entry(domain: request.domain, sourceID: sourceID, destination: destination.description, pid: getpid(), stage: .handshake, started: Date())
         self.request = request
         self.domainFacts = facts
         self.toolstack = toolstack
@@ -181,12 +200,20 @@ final class LibxlMigrationSession: MigrationSession, @unchecked Sendable {
     // MARK: running
 
     func run() async throws {
-        let connection = try XenConnection.open(destination, executable: executable)
+        // Written before anything changes, so a migscope that dies from here on leaves a record.
+        try journal.write(lock.withLock { journalEntry })
+        let connection: XenConnection
+        do { connection = try XenConnection.open(destination, executable: executable) } catch {
+            journal.remove(request.domain)
+            throw error
+        }
         lock.withLock {
             self.connection = connection
             startedAt = clock.now
         }
-        let sender = XenMigrationEnd(toolstack: toolstack, wire: connection.wire) { [weak self] step in self?.stepped(step) }
+        let sender = XenMigrationEnd(toolstack: toolstack, wire: connection.wire, key: key, mayCommit: { [weak self] in self?.commit() ?? false }) { [weak self] step in
+            self?.stepped(step)
+        }
         let live = request.mode == .live
         let domain = request.domain
         let result: Result<UInt32, any Error> = await withCheckedContinuation { done in
@@ -205,10 +232,14 @@ final class LibxlMigrationSession: MigrationSession, @unchecked Sendable {
         }
         switch result {
         case .success(let id):
+            journal.remove(request.domain)
             lock.withLock { destinationID = id }
             if let final = try completedProgress() { emit(.jobCompleted(final), at: end) }
             finishSignals()
         case .failure(let error):
+            // Resolved (source untouched or put back) unless the go-ahead went out: then the
+            // record stays until a person (or xen-recover) has decided.
+            if lock.withLock({ journalEntry.stage }) != .goSent { journal.remove(request.domain) }
             finishSignals()
             var e = error as? MigrationError ?? MigrationError(.failed, "\(error)")
             if destination == .localhost, let status, status != 0, (status & 0x7f) != 0 {
@@ -229,9 +260,26 @@ final class LibxlMigrationSession: MigrationSession, @unchecked Sendable {
         if let id = try? toolstack.domainID(named: incoming) { try? toolstack.destroy(id) }
     }
 
+    /// The sender's last question before "go": true unless an abort came first; after it, no abort.
+    private func commit() -> Bool {
+        lock.withLock {
+            guard !abortRequested else { return false }
+            stage = .committed
+            return true
+        }
+    }
+
+    private func record(_ stage: XenJournal.Stage) {
+        let entry: XenJournal.Entry = lock.withLock { journalEntry.stage = stage; return journalEntry }
+        try? journal.write(entry)
+    }
+
     private func stepped(_ step: XenMigrationStep) {
         let now = clock.now
         switch step {
+        case .sourceRenamed: record(.renamed)
+        case .goSent: record(.goSent)
+        case .receiving: break
         case .streamStarted: lock.withLock { stage = .streaming }
         case .streamEnded: lock.withLock { stage = .finishing }
         case .restored(let id):
@@ -295,7 +343,10 @@ final class LibxlMigrationSession: MigrationSession, @unchecked Sendable {
     }
 
     func abort() throws {
-        let (stage, connection) = lock.withLock { (self.stage, self.connection) }
+        let (stage, connection) = lock.withLock { () -> (Stage, XenConnection?) in
+            if self.stage != .committed { abortRequested = true }
+            return (self.stage, self.connection)
+        }
         guard let connection else { throw MigrationError(.aborted, "no migration is running") }
         switch stage {
         case .handshake:
@@ -306,7 +357,12 @@ final class LibxlMigrationSession: MigrationSession, @unchecked Sendable {
             // libxl notices an abort between rounds; cutting the connection stops the stream at once.
             connection.shutdown()
         case .finishing:
-            throw MigrationError(.unsupported, "too late to abort: the stream is complete and the destination is starting the domain")
+            // The stream is complete but "go" has not gone out: the sender puts the source back
+            // instead, and the receiver destroys its copy when "go" does not come.
+            lock.withLock { abortRequested = true }
+            connection.shutdown()
+        case .committed:
+            throw MigrationError(.unsupported, "too late to abort: the go-ahead was sent and the destination is starting the domain")
         }
     }
 

@@ -18,7 +18,8 @@ public protocol XenToolstack: AnyObject, Sendable {
     func unpause(_ id: UInt32) throws
 }
 
-/// The conversation both ends hold, on top of libxl's stream:
+/// The conversation both ends hold, on top of libxl's stream (over TCP, XenAuthentication runs
+/// first, and nothing below is sent to a peer that has not proven the shared key):
 ///
 ///     sender                                     receiver
 ///     migscope-xen 1 MODE BYTES NAME  ------->
@@ -72,6 +73,12 @@ public enum XenMigrationProtocol {
 /// What happened, step by step, on either end; the CLI shows these as progress.
 public enum XenMigrationStep: Sendable, Equatable {
     case configurationSent(bytes: Int)
+    /// The receiver read a header for domain `name` (it restores it as NAME--incoming).
+    case receiving(name: String)
+    /// The source was renamed NAME--migratedaway: from here on it must be put back on failure.
+    case sourceRenamed(id: UInt32)
+    /// "go" is about to be sent: from here on the destination may run the domain.
+    case goSent
     case streamStarted
     case streamEnded
     case restored(id: UInt32)
@@ -86,10 +93,19 @@ public struct XenMigrationEnd: Sendable {
     public var toolstack: any XenToolstack
     public var wire: XenWire
     public var onStep: @Sendable (XenMigrationStep) -> Void
+    /// The shared key both ends prove before anything else (TCP); nil where the transport
+    /// authenticates already (ssh) or is a child of this process (localhost).
+    public var key: XenPeerKey?
+    /// Asked just before "go": false (an abort came) puts the source back instead. Once it says
+    /// true, nothing may resume the source while the destination might be starting its copy.
+    public var mayCommit: @Sendable () -> Bool
 
-    public init(toolstack: any XenToolstack, wire: XenWire, onStep: @escaping @Sendable (XenMigrationStep) -> Void = { _ in }) {
+    public init(toolstack: any XenToolstack, wire: XenWire, key: XenPeerKey? = nil, mayCommit: @escaping @Sendable () -> Bool = { true },
+                onStep: @escaping @Sendable (XenMigrationStep) -> Void = { _ in }) {
         self.toolstack = toolstack
         self.wire = wire
+        self.key = key
+        self.mayCommit = mayCommit
         self.onStep = onStep
     }
 }
@@ -108,6 +124,13 @@ extension XenMigrationEnd {
             throw MigrationError(.notMigratable, "cannot read domain '\(name)''s configuration: \(error)")
         }
         let header = XenMigrationProtocol.Header(live: live, name: name, configurationBytes: config.count)
+        if let key {
+            wire.setDeadline(seconds: XenWire.handshakeDeadline)
+            do { try XenAuthentication.prove(asSender: key, over: wire) } catch {
+                throw MigrationError(error.kind, "\(error.message); domain '\(name)' still runs here, untouched")
+            }
+        }
+        wire.setDeadline(seconds: XenWire.streamDeadline)
         do {
             try wire.send(line: header.line)
             try wire.send(bytes: config)
@@ -124,6 +147,7 @@ extension XenMigrationEnd {
         do { try toolstack.rename(id, to: awayName) } catch {
             throw MigrationError(.failed, "cannot rename domain '\(name)' for the migration: \(error); it still runs here, untouched")
         }
+        onStep(.sourceRenamed(id: id))
         do {
             onStep(.streamStarted)
             try toolstack.suspend(id, to: wire.writeFD, live: live)
@@ -133,23 +157,32 @@ extension XenMigrationEnd {
         } catch {
             throw recover(id, name: name, because: "\(error)")
         }
+        // Until here the receiver destroys its copy when "go" does not come: an abort is still safe.
+        guard mayCommit() else {
+            wire.shutdownQuietly()
+            throw recover(id, name: name, because: "aborted before the go-ahead (the destination destroys its copy)")
+        }
+        onStep(.goSent)
         do {
             try wire.send(line: "go")
         } catch {
-            throw recover(id, name: name, because: "\(error)")
+            // The line may have left before the failure: the destination may be starting its copy.
+            throw kept(id, name: name, because: "sending the go-ahead failed (\(error))")
         }
-        let running: String
-        do {
-            running = try expect("running", "start the domain")
-        } catch let e as MigrationError where e.kind == .failed {
-            // The receiver said it failed and destroyed its copy: the source takes over again.
-            throw recover(id, name: name, because: e.message)
-        } catch {
-            // No answer after "go": the destination may be running. Running both would corrupt
+        let answer: String
+        do { answer = try wire.receiveLine() } catch {
+            throw kept(id, name: name, because: "no word from the receiver after the go-ahead (\(error))")
+        }
+        let (word, rest) = XenMigrationProtocol.split(answer)
+        if word == "error" {
+            // The receiver's own words: it could not start the domain and destroyed its copy.
+            throw recover(id, name: name, because: "the receiver could not start the domain: \(rest)")
+        }
+        guard word == "running", let destinationID = UInt32(rest) else {
+            // Anything else proves nothing about the destination: running both would corrupt
             // shared disks, so the source stays suspended for a person to decide.
-            throw MigrationError(.failed, "no word from the receiver after the go-ahead (\(error)); domain '\(name)' may run on the destination; the source copy is kept suspended here as '\(awayName)' (id \(id)); once the destination is seen running it, 'xl destroy \(awayName)'")
+            throw kept(id, name: name, because: "the receiver answered '\(answer.prefix(80))' to the go-ahead")
         }
-        let destinationID = UInt32(running) ?? 0
         onStep(.running(id: destinationID))
         do {
             try toolstack.destroy(id)
@@ -168,6 +201,12 @@ extension XenMigrationEnd {
         if w == word { return rest }
         if w == "error" { throw MigrationError(.failed, "the receiver could not \(what): \(rest)") }
         throw MigrationError(.failed, "the receiver answered '\(line.prefix(80))' where '\(word)' was due; is it the same migscope version?")
+    }
+
+    /// After "go": the source stays suspended, and the error says what runs where and what to check.
+    func kept(_ id: UInt32, name: String, because reason: String) -> MigrationError {
+        let awayName = name + XenMigrationProtocol.migratedAwaySuffix
+        return MigrationError(.failed, "\(reason); domain '\(name)' may run on the destination, so the source copy is kept suspended here as '\(awayName)' (id \(id)); check 'xl list' on the destination: if it runs there, 'xl destroy \(awayName)' here; if not, 'migscope xen-recover \(name) --resume'")
     }
 
     /// Puts the source back (resume, original name) and says where the domain is.
@@ -194,6 +233,9 @@ extension XenMigrationEnd {
     /// Returns the running domain's name and id. On failure the half-made domain is destroyed,
     /// the sender is told why, and the error is thrown.
     public func receive() throws -> (name: String, id: UInt32) {
+        // A stranger (or a stalled peer) gets a short deadline and nothing of this host.
+        wire.setDeadline(seconds: XenWire.handshakeDeadline)
+        if let key { try XenAuthentication.prove(asReceiver: key, over: wire) }
         let first = try wire.receiveLine()
         guard let header = XenMigrationProtocol.Header(line: first) else {
             let reason = "not a migscope Xen migration (first line '\(first.prefix(60))')"
@@ -201,6 +243,7 @@ extension XenMigrationEnd {
             throw MigrationError(.failed, reason)
         }
         let config = String(decoding: try wire.receive(count: header.configurationBytes), as: UTF8.self)
+        onStep(.receiving(name: header.name))
         let incoming = header.name + XenMigrationProtocol.incomingSuffix
         if let clash = try? toolstack.domainID(named: incoming) {
             let reason = "a domain '\(incoming)' (id \(clash)) already exists here, left by an earlier failed migration; 'xl destroy \(incoming)'"
@@ -208,6 +251,7 @@ extension XenMigrationEnd {
             throw MigrationError(.failed, reason)
         }
         try wire.send(line: "ready")
+        wire.setDeadline(seconds: XenWire.streamDeadline)
 
         let id: UInt32
         do {

@@ -13,6 +13,27 @@ public struct XenWire: Sendable {
         self.writeFD = writeFD
     }
 
+    /// How long one read or write may wait: the handshake is short, the stream long (libxl's own
+    /// reads and writes on the socket get the same deadline, so a stalled peer ends the stream).
+    public static let handshakeDeadline = 15.0
+    public static let streamDeadline = 120.0
+
+    /// Sets the deadline of every read and write on this connection (sockets only; the pipes of
+    /// an ssh transport have none, and ssh's own keep-alives stand in).
+    public func setDeadline(seconds: Double) {
+        var tv = timeval(tv_sec: Int(seconds), tv_usec: Int((seconds - seconds.rounded(.down)) * 1_000_000))
+        for fd in Set([readFD, writeFD]) {
+            _ = setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+            _ = setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        }
+    }
+
+    static func failure(_ what: String) -> Closed {
+        let e = errno
+        if e == EAGAIN || e == EWOULDBLOCK { return Closed(detail: "no word from the other side within the deadline while \(what)") }
+        return Closed(detail: "the connection failed while \(what) (\(String(cString: strerror(e))))")
+    }
+
     public struct Closed: Error, CustomStringConvertible {
         public var detail: String
         public var description: String { detail }
@@ -29,7 +50,8 @@ public struct XenWire: Sendable {
             var n = bytes[offset...].withUnsafeBytes { Glibc.send(writeFD, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
             if n < 0 && errno == ENOTSOCK { n = bytes[offset...].withUnsafeBytes { write(writeFD, $0.baseAddress, $0.count) } }
             if n < 0 && errno == EINTR { continue }
-            if n <= 0 { throw Closed(detail: "the connection closed while sending (\(String(cString: strerror(errno))))") }
+            if n < 0 { throw Self.failure("sending") }
+            if n == 0 { throw Closed(detail: "the connection closed while sending") }
             offset += n
         }
     }
@@ -41,13 +63,19 @@ public struct XenWire: Sendable {
         while true {
             let n = read(readFD, &byte, 1)
             if n < 0 && errno == EINTR { continue }
-            if n < 0 { throw Closed(detail: "the connection failed (\(String(cString: strerror(errno))))") }
+            if n < 0 { throw Self.failure("waiting for a line") }
             if n == 0 { throw Closed(detail: "the other side closed the connection") }
             if byte == UInt8(ascii: "\n") { break }
             bytes.append(byte)
             if bytes.count > limit { throw Closed(detail: "the other side sent a line longer than \(limit) bytes; is it migscope?") }
         }
         return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Ends both directions at once (the other side reads the end of the connection).
+    public func shutdownQuietly() {
+        _ = Glibc.shutdown(readFD, Int32(SHUT_RDWR))
+        if writeFD != readFD { _ = Glibc.shutdown(writeFD, Int32(SHUT_RDWR)) }
     }
 
     /// Reads and drops everything until the other side closes.
@@ -66,7 +94,8 @@ public struct XenWire: Sendable {
         while offset < count {
             let n = bytes[offset...].withUnsafeMutableBytes { read(readFD, $0.baseAddress, $0.count) }
             if n < 0 && errno == EINTR { continue }
-            if n <= 0 { throw Closed(detail: "the connection closed after \(offset) of \(count) bytes") }
+            if n < 0 { throw Self.failure("reading \(count) bytes (\(offset) came)") }
+            if n == 0 { throw Closed(detail: "the connection closed after \(offset) of \(count) bytes") }
             offset += n
         }
         return bytes

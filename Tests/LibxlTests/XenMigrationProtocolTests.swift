@@ -28,8 +28,8 @@ final class XenMigrationProtocolTests: XCTestCase {
         XCTAssertTrue(source.names.isEmpty, "the source copy is destroyed")
         XCTAssertEqual(source.log, ["rename 7 guest--migratedaway", "suspend 7 live", "destroy 7"])
         XCTAssertEqual(destination.log, ["restore guest--incoming", "rename \(id) guest", "unpause \(id)"])
-        XCTAssertEqual(senderSteps.all, [.configurationSent(bytes: source.configurationFor(7).utf8.count), .streamStarted, .streamEnded,
-                                         .restored(id: id), .running(id: id), .sourceDestroyed(id: 7)])
+        XCTAssertEqual(senderSteps.all, [.configurationSent(bytes: source.configurationFor(7).utf8.count), .sourceRenamed(id: 7), .streamStarted, .streamEnded,
+                                         .restored(id: id), .goSent, .running(id: id), .sourceDestroyed(id: 7)])
     }
 
     func testAReceiverKilledDuringTheStreamLeavesTheSourceResumedUnderItsName() throws {
@@ -232,6 +232,7 @@ final class FakeToolstack: XenToolstack, @unchecked Sendable {
 
     var names: [UInt32: String] { lock.withLock { domains.mapValues(\.name) } }
     func state(_ id: UInt32) -> String? { lock.withLock { domains[id]?.state } }
+    func forceState(_ id: UInt32, _ state: String) { lock.withLock { domains[id]?.state = state } }
     func configurationFor(_ id: UInt32) -> String { "{\"c_info\":{\"name\":\"guest\",\"uuid\":\"u-\(id)\"},\"b_info\":{\"max_memkb\":262144}}" }
     private func note(_ s: String) { lock.withLock { log.append(s) } }
     struct Failure: Error, CustomStringConvertible { var description: String }

@@ -142,6 +142,21 @@ final class AnalysisTests: XCTestCase {
         XCTAssertEqual(RunSummary(info: info, trace: trace(), analysis: whole).workloadWindow, "workload active for the whole migration (10.5 s)")
     }
 
+    func testAGuestSilentForTheWholeMigrationHadNoIOThen() {
+        // A short non-live migration: the paused guest prints nothing between 10 and 13 s.
+        var t = trace()
+        t.events = [EventRecord(t: 0, kind: .recordingStarted), EventRecord(t: 10.2, kind: .migrationStarted),
+                    EventRecord(t: 10.3, kind: .guestPaused, detail: "source"), EventRecord(t: 12.9, kind: .guestResumed, detail: "destination"),
+                    EventRecord(t: 13, kind: .migrationCompleted), EventRecord(t: 30, kind: .recordingEnded)]
+        t.samples = stride(from: 1.0, through: 30, by: 1).filter { $0 <= 10 || $0 >= 14 }.map {
+            IOSample(t: $0, series: .guest, host: "guest", readBytesPerSecond: 10e6, writeBytesPerSecond: 0)
+        }
+        let a = RunAnalysis(trace: t)
+        XCTAssertEqual(a.during?.samples, 0)
+        XCTAssertEqual(a.during?.meanReadBytesPerSecond, 0)
+        XCTAssertEqual(a.ioDuringRatio, 0)
+    }
+
     func testTheGuestSeenGapIsTheLongestSilenceLessTheUsualInterval() {
         // Lines at 19 and 21: a 2 s interval where 1 s is usual.
         XCTAssertEqual(RunAnalysis(trace: trace()).guestGapMs ?? 0, 1000, accuracy: 1)
