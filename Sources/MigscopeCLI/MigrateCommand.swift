@@ -45,6 +45,9 @@ struct MigrateCommand: AsyncParsableCommand {
     @Option(name: .customLong("progress-log"), help: ArgumentHelp("libxl: write every progress report of libxenguest here, verbatim.", valueName: "file"))
     var progressLog: UserPath?
 
+    @Option(help: ArgumentHelp("libxl over TCP: the key both ends prove (made by 'migscope xen-receive --init-key' on the receiver).", valueName: "file"))
+    var key: UserPath = UserPath(XenPeerKey.defaultPath)
+
     @Flag var mode: Mode = .live
 
     @Flag(name: .customLong("p2p"), help: "Let the source daemon connect to the destination itself (peer-to-peer).")
@@ -136,7 +139,11 @@ struct MigrateCommand: AsyncParsableCommand {
                 throw ValidationError("--from \(from): the libxl backend migrates from the Xen host it runs on; run migscope in the source's dom0 and leave out --from")
             }
             if peerToPeer || migrateURI != nil { throw ValidationError("--p2p and --migrate-uri are libvirt options; with --backend libxl, --to says where the stream goes") }
-            do { _ = try XenDestination(parsing: to) } catch { throw ValidationError(error.message) }
+            let destination: XenDestination
+            do { destination = try XenDestination(parsing: to) } catch { throw ValidationError(error.message) }
+            if case .tcp = destination {
+                do { _ = try XenPeerKey.load(from: key.path) } catch { throw ValidationError("--to \(to) needs the receiver's key (--key \(key.path)): \(error.message)") }
+            }
         }
         if let problem = request.problems().first { throw ValidationError(problem.message) }
         if !record && (console != nil || !interfaces.isEmpty) { throw ValidationError("--console and --interface record data: add --record") }
@@ -148,7 +155,7 @@ struct MigrateCommand: AsyncParsableCommand {
     func run() async throws {
         // Open the database before anything moves, so a bad --db costs nothing.
         let store = record ? try database.openForWriting() : nil
-        let backend: any MigrationBackend = self.backend == .libxl ? LibxlBackend(progressLogPath: progressLog?.path) : LibvirtBackend()
+        let backend: any MigrationBackend = self.backend == .libxl ? LibxlBackend(progressLogPath: progressLog?.path, keyPath: key.path) : LibvirtBackend()
         let session = try await backend.prepare(request)
         let printer = ProgressPrinter(domain: session.domainFacts.name)
         let interval = Duration.milliseconds(Int64(pollInterval))

@@ -149,6 +149,22 @@ final class CLITests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: marker))
     }
 
+    /// A receiver restores domains as root: it listens only on an address it was given, and only
+    /// with a key that senders must prove.
+    func testAXenReceiverNeedsAnExplicitAddressAndAKey() throws {
+        let dir = NSTemporaryDirectory() + "/migscope-cli-key-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        assertOneLineError(try migscope("xen-receive", "--listen", "127.0.0.1:8002", "--key", dir + "/none"), status: 2, contains: "--listen needs the migration key", "--init-key")
+        assertOneLineError(try migscope("xen-receive", "--listen", "8002"), status: 2, contains: "give this host's address and a port")
+        assertOneLineError(try migscope("xen-receive", "--listen", ":8002"), status: 2, contains: "give this host's address and a port")
+        let made = try migscope("xen-receive", "--init-key", "--key", dir + "/k")
+        XCTAssertEqual(made.status, 0, made.err)
+        XCTAssertEqual((try FileManager.default.attributesOfItem(atPath: dir + "/k")[.posixPermissions] as? Int).map { $0 & 0o777 }, 0o600)
+        assertOneLineError(try migscope("migrate", "g", "--backend", "libxl", "--to", "127.0.0.1:8002", "--key", dir + "/none"), status: 2, contains: "needs the receiver's key")
+        let help = try migscope("xen-receive", "--help")
+        XCTAssertFalse(help.out.contains("0.0.0.0"), help.out)
+    }
+
     func testLabSizesAreCheckedBeforeAnythingIsBuilt() throws {
         for (option, value) in [("--guest-memory", "9223372036854775808"), ("--disk-size", "1e16"), ("--read-amount", "-1"), ("--block-size", "inf")] {
             assertOneLineError(try migscope("lab", "up", "\(option)=\(value)"), status: 2, contains: option, "got '\(value)'")
