@@ -72,6 +72,7 @@ enum BatchDriver {
     }
 
     static func run(_ plan: Plan, store: ResultsStore, resume: Bool, forceMix: Bool = false, out: String, paper: Bool) async throws {
+        let signalled = OnceFlag()
         let printer = ProgressPrinter(domain: "guest")
         let runner = BatchRunner(plan: plan, store: store, observer: printer) { event in
             switch event {
@@ -90,6 +91,7 @@ enum BatchDriver {
         let outcome = await Interrupts.cancellingOnCtrlC {
             do { return Result<BatchRunner.Outcome, Error>.success(try await runner.run(resume: resume, forceMix: forceMix)) } catch { return .failure(error) }
         } onFirst: {
+            signalled.set()
             printer.note("interrupted: aborting the current migration; finished runs are kept ('--resume' continues)")
         }
         printer.finish()
@@ -106,7 +108,19 @@ enum BatchDriver {
             print("report: \(report.page)")
         }
         if result.interrupted {
-            throw CLIFailure("batch stopped after \(result.ran.count) run(s); the guest is \(result.guestLocation ?? "unknown"); '--resume' continues the plan")
+            let why = "batch stopped after \(result.ran.count) run(s); the guest is \(result.guestLocation ?? "unknown"); '--resume' continues the plan"
+            // Interrupted (Ctrl-C, SIGTERM, SIGHUP) exits 130, as an interrupted migrate does.
+            guard signalled.isSet else { throw CLIFailure(why) }
+            printError("interrupted: " + why)
+            throw ExitCode(130)
         }
     }
+}
+
+/// Set once, from any thread.
+final class OnceFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = false
+    func set() { lock.withLock { value = true } }
+    var isSet: Bool { lock.withLock { value } }
 }

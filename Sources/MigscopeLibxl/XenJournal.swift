@@ -109,6 +109,12 @@ public enum XenRecovery {
         if (try? toolstack.domainID(named: away)) == id {
             do { try toolstack.rename(id, to: name) } catch { problems.append("rename back failed: \(error)") }
         }
+        // On a localhost migration the receiver's half-made copy is on this host too; never told
+        // "go", it is paused and never ran: a leftover, safe to remove once the source runs again.
+        if entry.destination == XenDestination.localhost.description, entry.stage < .goSent || resumeAfterGo,
+           let incoming = try? toolstack.domainID(named: name + XenMigrationProtocol.incomingSuffix), incoming != id, !toolstack.isRunning(incoming) {
+            do { try toolstack.destroy(incoming) } catch { problems.append("removing the half-made copy '\(name)\(XenMigrationProtocol.incomingSuffix)' failed: \(error)") }
+        }
         if !problems.isEmpty {
             return .failure(MigrationError(.failed, "could not put '\(name)' (id \(id)) back: \(problems.joined(separator: "; ")); see 'xl list'"))
         }

@@ -152,6 +152,16 @@ final class XenSafetyTests: XCTestCase {
         XCTAssertEqual(t.state(3), "running")
     }
 
+    func testRecoveryOfALocalhostMigrationAlsoRemovesTheReceiversHalfMadeCopy() throws {
+        let t = FakeToolstack(domains: [3: "guest--migratedaway", 12: "guest--incoming"])
+        t.forceState(3, "suspended")
+        t.forceState(12, "paused")
+        var e = entry(.renamed, pid: deadPID())
+        e.destination = "localhost"
+        XCTAssertEqual(try XenRecovery.resolve(e, toolstack: t, resumeAfterGo: false).get(), .resumed(id: 3))
+        XCTAssertEqual(t.names, [3: "guest"])
+    }
+
     func testRecoveryAfterTheGoAheadDecidesNothingWithoutTheOperator() throws {
         let t = FakeToolstack(domains: [3: "guest--migratedaway"])
         t.forceState(3, "suspended")

@@ -240,3 +240,52 @@ struct XenHostFailure: Error, CustomStringConvertible {
     var description: String
     init(_ d: String) { description = d }
 }
+
+/// The faults of a Xen migration, on the real host (scenarios 8 to 11 of scenarios.sh).
+extension XenHostTests {
+    func testASenderWithAnotherKeyIsRefusedAndNothingIsRestored() throws {
+        let r = try XenHostResults.shared()
+        XCTAssertEqual(try r.text("wrongkey.rc").trimmingCharacters(in: .whitespacesAndNewlines), "1")
+        let stderr = try r.text("wrongkey.stderr")
+        XCTAssertTrue(stderr.contains("refused this host's migration key"), stderr)
+        XCTAssertTrue(try r.text("wrongkey-receiver.log").contains("without the migration key was refused"))
+        XCTAssertFalse(try r.text("wrongkey-xl-list.txt").contains("--incoming"), "the receiver restored something")
+        try r.assertAlive("wrongkey")
+    }
+
+    func testAFakeReceiverWithoutTheKeyGetsNothingAndTheSourceLives() throws {
+        let r = try XenHostResults.shared()
+        if let why = try? r.text("fake-skipped.txt") { throw XCTSkip(why) }
+        XCTAssertEqual(try r.text("fake.rc").trimmingCharacters(in: .whitespacesAndNewlines), "1")
+        let fakeErr = try r.text("fake.stderr")
+        XCTAssertTrue(fakeErr.contains("did not prove it holds the migration key"), fakeErr)
+        let received = try r.text("fake-received.txt")
+        XCTAssertFalse(received.contains("migscope-xen 1"), "the sender sent its header to a stranger: \(received)")
+        XCTAssertTrue(received.hasPrefix("auth "), received)
+        try r.assertAlive("fake")
+    }
+
+    func testAStoppedReceiverAndCtrlCLeaveTheGuestRunningHere() throws {
+        let r = try XenHostResults.shared()
+        XCTAssertNotNil(try? r.text("stopped-when.txt"), "the receiver was never stopped; see stopped.stderr")
+        XCTAssertEqual(try r.text("stopped.rc").trimmingCharacters(in: .whitespacesAndNewlines), "130")
+        let stderr = try r.text("stopped.stderr")
+        XCTAssertTrue(stderr.contains("runs on this host") || stderr.contains("is on the source"), stderr)
+        try r.assertAlive("stopped")
+    }
+
+    func testAKilledMigscopeLeavesAJournalThatXenRecoverResolves() throws {
+        let r = try XenHostResults.shared()
+        XCTAssertNotNil(try? r.text("sigkill-when.txt"), "migscope was never killed; see sigkill.stderr")
+        XCTAssertTrue(try r.text("sigkill-before-xl-list.txt").contains("--migratedaway"), "the source was left renamed, as a dead migscope leaves it")
+        XCTAssertTrue(try r.text("sigkill-journal.txt").contains("\(Self.guest).json"))
+        XCTAssertEqual(try r.text("sigkill-refused.rc").trimmingCharacters(in: .whitespacesAndNewlines), "1")
+        let refused = try r.text("sigkill-refused.stderr"), recovered = try r.text("sigkill-recover.txt")
+        XCTAssertTrue(refused.contains("run 'migscope xen-recover \(Self.guest)' first"), refused)
+        XCTAssertEqual(try r.text("sigkill-recover.rc").trimmingCharacters(in: .whitespacesAndNewlines), "0", recovered)
+        XCTAssertTrue(recovered.contains("resumed on this host"), recovered)
+        let after = try r.text("sigkill-after-xl-list.txt")
+        XCTAssertFalse(after.contains("--migratedaway") || after.contains("--incoming"), after)
+        try r.assertAlive("sigkill")
+    }
+}

@@ -66,7 +66,9 @@ create dirty && migrate live-dirty --live --to localhost && alive live-dirty
 # 2. Non-live, with the guest reading its disk: one stop-and-copy round; vbd counters in dom0.
 create read && migrate nonlive-read --non-live --to localhost && alive nonlive-read
 
-# 3. Live over TCP to a receiver listening on loopback (the two-host path, on one host).
+# 3. Live over TCP to a receiver listening on loopback (the two-host path, on one host), both
+# ends proving the key made here (the sender reads the same default key file).
+migscope xen-receive --init-key > $R/init-key.txt 2>&1
 create idle
 migscope xen-receive --listen 127.0.0.1:8002 --once > $R/tcp-receiver.log 2>&1 &
 sleep 1
@@ -115,6 +117,67 @@ ln -sf /payload/migscope /usr/local/bin/migscope
 /usr/sbin/sshd
 ssh-keyscan -H 127.0.0.1 > /root/.ssh/known_hosts 2> /dev/null
 create idle && migrate live-ssh --live --to ssh://root@127.0.0.1 && alive live-ssh
+
+# 8. A sender with another key: the receiver refuses it before reading anything; nothing restored.
+create idle
+migscope xen-receive --init-key --key /tmp/other.key > /dev/null 2>&1
+migscope xen-receive --listen 127.0.0.1:8004 --once > $R/wrongkey-receiver.log 2>&1 &
+sleep 1
+migrate wrongkey --live --to 127.0.0.1:8004 --key /tmp/other.key
+wait
+xl list > $R/wrongkey-xl-list.txt 2>&1
+alive wrongkey
+
+# 9. A stranger on a port that answers what a receiver would ("ready", "restored 1", "running 1")
+# without the key: the sender sends it nothing, and the source is never destroyed.
+if busybox nc 2>&1 | grep -q -- "-l"; then
+  nonce=$(printf 'ab%.0s' $(seq 32)); zeros=$(printf '00%.0s' $(seq 32))
+  ( printf 'migscope-xen-auth 1 %s\n' "$nonce"; sleep 3; printf 'auth %s\nready\nrestored 1\nrunning 1\n' "$zeros"; sleep 3 ) \
+    | busybox nc -l -p 8005 > $R/fake-received.txt 2>&1 &
+  sleep 1
+  migrate fake --live --to 127.0.0.1:8005
+  wait
+  alive fake
+else
+  echo "busybox nc cannot listen here" > $R/fake-skipped.txt
+fi
+
+# 10. The receiver stopped (SIGSTOP) once the guest is suspended for the last round; Ctrl-C to
+# migscope aborts, and the guest runs on here under its name.
+create dirty
+( for _ in $(seq 1200); do
+    grep -q "Domain now suspended" $R/stopped-progress.log 2>/dev/null && break
+    sleep 0.1
+  done
+  pkill -STOP -f "xen-receive --stdio"
+  sleep 3
+  pkill -INT -f "migscope migrate $NAME"
+  echo "stopped the receiver and interrupted migscope at $(date +%T.%N)" > $R/stopped-when.txt ) &
+migrate stopped --live --to localhost
+wait
+pkill -9 -f "xen-receive --stdio"; pkill -9 -f "libxl-save-helper --restore-domain"
+alive stopped
+
+# 11. migscope itself killed (SIGKILL) once the guest is suspended: its journal is left, a new
+# migration of the domain is refused, and 'migscope xen-recover' brings the guest back.
+create dirty
+( for _ in $(seq 1200); do
+    grep -q "Domain now suspended" $R/sigkill-progress.log 2>/dev/null && break
+    sleep 0.1
+  done
+  pkill -9 -f "migscope migrate $NAME"
+  # What a dead migscope leaves running: its receiver child and libxl's save helpers.
+  pkill -9 -f "xen-receive --stdio"; pkill -9 -f "libxl-save-helper"
+  echo "killed migscope at $(date +%T.%N)" > $R/sigkill-when.txt ) &
+migrate sigkill --live --to localhost
+wait
+sleep 1
+xl list > $R/sigkill-before-xl-list.txt 2>&1
+ls /run/migscope/xen > $R/sigkill-journal.txt 2>&1
+migscope migrate $NAME --backend libxl --live --to localhost > /dev/null 2> $R/sigkill-refused.stderr; echo $? > $R/sigkill-refused.rc
+migscope xen-recover > $R/sigkill-recover.txt 2>&1; echo $? > $R/sigkill-recover.rc
+xl list > $R/sigkill-after-xl-list.txt 2>&1
+alive sigkill
 
 xl list > $R/final-xl-list.txt
 migscope domains --on xen > $R/domains.txt 2>&1

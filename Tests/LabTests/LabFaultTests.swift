@@ -1,0 +1,264 @@
+import Foundation
+import MigscopeCore
+import MigscopeStore
+import XCTest
+
+@testable import MigscopeLab
+
+/// Faults injected for real into migrations in the lab, each checked from outside migscope: after
+/// every one the guest runs exactly once (virsh on both hosts), migscope said so in one line with
+/// the right exit status, and the results database still reads.
+///
+/// The guest here is small (128 MiB) and reads through its page cache over a shared 100 Mbit/s
+/// link, so pre-copy lasts long enough to be hit in its second round; every migration is bounded
+/// by --pause-after-rounds, so none runs on for ever.
+final class LabFaultTests: XCTestCase {
+    var dir: String!
+    let a = LabMachine.hostA, b = LabMachine.hostB
+    let guest = LabLayout.guestName
+
+    override func setUp() async throws {
+        try await LabFixture.ensureUp()
+        dir = NSTemporaryDirectory() + "/migscope-faults-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        _ = try Lab.set(bandwidth: .mbit(100), link: .shared)
+        try await Lab.startGuest(on: .hostA, memoryMiB: 128, workload: Workload(mode: .buffered, blockSizeKiB: 1024, amountMiB: 0))
+        XCTAssertEqual(try runningCopies(), [a], "the guest runs on host A before the fault")
+    }
+
+    override func tearDown() async throws {
+        try? FileManager.default.removeItem(atPath: dir)
+        // Whatever a test did, the next one starts from a lab with both daemons and its own link.
+        for h in [a, b] where HypervisorDaemon.pid(h) == nil { try await HypervisorDaemon.start(h) }
+        _ = try? Command.run(LabNetwork.inNamespace(LabLayout.switchNamespace, ["ip", "link", "set", b.switchPort, "up"]), check: false)
+        _ = try Lab.set(bandwidth: LabFixture.settings.bandwidth, link: LabFixture.settings.link)
+        try await Lab.startGuest(on: .hostA, memoryMiB: LabFixture.settings.guestMemoryMiB, workload: LabFixture.settings.workload)
+    }
+
+    override class func tearDown() {
+        LabFixture.tearDown()
+        super.tearDown()
+    }
+
+    // MARK: the faults
+
+    func testTheDestinationDaemonKilledInRoundTwoLeavesTheGuestOnTheSource() async throws {
+        let m = try startMigrate(["--p2p", "--live", "--record", "--db", dir + "/r.sqlite", "--pause-after-rounds", "8"])
+        try await waitForIteration(2)
+        let daemon = try XCTUnwrap(HypervisorDaemon.pid(b))
+        kill(daemon, SIGKILL)
+        let r = try await m.finish(within: .seconds(120))
+        XCTAssertEqual(r.status, 1, r.err)
+        XCTAssertTrue(r.lastErrorLine.contains("is on the source") || r.lastErrorLine.contains("on the source,"), r.err)
+        try await HypervisorDaemon.start(b)
+        try await waitUntil("no copy runs on host B once its daemon is back") { try self.runningCopies() == [self.a] }
+        XCTAssertEqual(try listedRun(dir + "/r.sqlite")["status"] as? String, "failed")
+    }
+
+    func testTheLinkToTheDestinationCutFor40SecondsEndsWithTheGuestRunningOnce() async throws {
+        let m = try startMigrate(["--p2p", "--live", "--record", "--db", dir + "/r.sqlite", "--pause-after-rounds", "4", "--abort-after", "150"])
+        try await waitForIteration(2)
+        try switchPort(b, up: false)
+        try await Task.sleep(for: .seconds(40))
+        try switchPort(b, up: true)
+        let r = try await m.finish(within: .seconds(240))
+        XCTAssertTrue([0, 1].contains(r.status), "exit \(r.status): \(r.err)")
+        if r.status == 1 { XCTAssertTrue(r.lastErrorLine.contains("domain '\(guest)' is"), r.err) }
+        let copies = try runningCopies()
+        XCTAssertEqual(copies.count, 1, "running on \(copies)")
+        XCTAssertEqual(copies, r.status == 0 ? [b] : [a], "migscope's outcome matches where the guest runs")
+        XCTAssertNotNil(try listedRun(dir + "/r.sqlite")["status"])
+    }
+
+    func testAMigscopeKilledMidRecordingLeavesAnIncompleteRunThatExportsAndReports() async throws {
+        let db = dir + "/r.sqlite"
+        let m = try startMigrate(["--p2p", "--live", "--record", "--db", db, "--baseline", "3", "--pause-after-rounds", "8"])
+        try await waitForIteration(2)
+        let killedAt = Date()
+        kill(m.process.processIdentifier, SIGKILL)
+        _ = try await m.finish(within: .seconds(10))
+        // The source daemon drives a peer-to-peer job on; the operator stops it (as 'migscope
+        // abort' will), and the guest stays where it was.
+        _ = try? virsh(a, ["domjobabort", guest])
+        try await waitUntil("the guest runs on host A alone after the job is aborted") { try self.runningCopies() == [self.a] }
+
+        let run = try listedRun(db)
+        XCTAssertEqual(run["status"] as? String, "recording", "listed incomplete")
+        let id = try XCTUnwrap(run["id"] as? Int)
+        let exported = try migscope(["export", "\(id)", "--db", db, "--out", dir + "/export"])
+        XCTAssertEqual(exported.status, 0, exported.err)
+        let samples = try String(contentsOfFile: dir + "/export/samples.csv", encoding: .utf8)
+        let json = try migscope(["export", "\(id)", "--db", db, "--out", dir + "/json", "--format", "json"])
+        XCTAssertEqual(json.status, 0, json.err)
+        XCTAssertGreaterThan(samples.split(separator: "\n").count, 10)
+        // Samples reach to within a second (plus one commit interval) of the kill.
+        let stored = try ResultsStore(path: db).run(Int64(id))
+        let lastT = try XCTUnwrap(stored.trace.samples.map(\.t).max())
+        let lastSample = stored.info.anchor.addingTimeInterval(lastT)
+        XCTAssertLessThan(killedAt.timeIntervalSince(lastSample), 2.0, "the last committed sample is \(killedAt.timeIntervalSince(lastSample)) s before the kill")
+        let report = try migscope(["report", "\(id)", "--db", db, "--out", dir + "/report"])
+        XCTAssertEqual(report.status, 0, report.err)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/report/run-\(id)/timeline.png"))
+    }
+
+    func testSIGTERMDuringAMigrationAbortsItLikeCtrlC() async throws {
+        let m = try startMigrate(["--p2p", "--live", "--record", "--db", dir + "/r.sqlite", "--pause-after-rounds", "8"])
+        try await waitForIteration(2)
+        kill(m.process.processIdentifier, SIGTERM)
+        let r = try await m.finish(within: .seconds(60))
+        XCTAssertEqual(r.status, 130, r.err)
+        XCTAssertTrue(r.lastErrorLine.contains("interrupted; domain '\(guest)' is on the source"), r.err)
+        XCTAssertEqual(try runningCopies(), [a])
+        XCTAssertEqual(try listedRun(dir + "/r.sqlite")["status"] as? String, "aborted")
+    }
+
+    func testSIGTERMDuringABatchStopsItWithTheGuestRunningOnce() async throws {
+        let plan = dir + "/plan.yaml"
+        try """
+            name: fault-batch
+            hosts: lab
+            guest: {memory_mib: 128, disk_mib: 512}
+            workload: {mode: buffered, block_size_kib: 1024, read_mib: 0}
+            matrix: {mode: [live], bandwidth: [100mbit], link: [shared], pause_after_rounds: [8]}
+            baseline_s: 2
+            tail_s: 2
+            """.write(toFile: plan, atomically: true, encoding: .utf8)
+        let m = try start(["batch", plan, "--db", dir + "/b.sqlite", "--out", dir + "/report"])
+        try await waitForIteration(2, timeout: .seconds(180))
+        kill(m.process.processIdentifier, SIGTERM)
+        let r = try await m.finish(within: .seconds(60))
+        XCTAssertEqual(r.status, 130, r.err)
+        XCTAssertTrue(r.err.contains("the guest is"), r.err)
+        XCTAssertEqual(try runningCopies(), [a])
+        let runs = try migscope(["runs", "--db", dir + "/b.sqlite", "--json"])
+        XCTAssertEqual(runs.status, 0, runs.err)
+    }
+
+    /// A guest's console is a tenant's: 1e30, nan, inf and a 10 MiB line without a newline are
+    /// dropped and counted, and the run completes as if they were not there.
+    func testUntrueAndOverlongGuestLinesAreDroppedAndTheRunCompletes() async throws {
+        try await Lab.startGuest(on: .hostA, memoryMiB: 128, workload: Workload(mode: .direct, blockSizeKiB: 1024, amountMiB: 0))
+        let db = dir + "/r.sqlite"
+        let m = try startMigrate(["--p2p", "--live", "--record", "--db", db, "--baseline", "6", "--tail", "3", "--pause-after-rounds", "8"])
+        try await Task.sleep(for: .seconds(2))
+        let console = try XCTUnwrap(FileHandle(forWritingAtPath: LabLayout.reportLog))
+        console.seekToEndOfFile()
+        for line in ["MIGSCOPE done read_total=1e30 seconds=5", "MIGSCOPE rate seq=1 up=1 read_bps=nan write_bps=0",
+                     "MIGSCOPE rate seq=2 up=2 read_bps=inf write_bps=0", "MIGSCOPE rate seq=3 up=3 read_bps=-1 write_bps=0"] {
+            console.write(Data((line + "\n").utf8))
+        }
+        console.write(Data(repeating: UInt8(ascii: "x"), count: 10 << 20))
+        console.write(Data("\n".utf8))
+        try console.close()
+        let r = try await m.finish(within: .seconds(240))
+        XCTAssertEqual(r.status, 0, r.err)
+        XCTAssertEqual(try runningCopies(), [b])
+        let run = try listedRun(db)
+        XCTAssertEqual(run["status"] as? String, "completed")
+        let summary = try XCTUnwrap(run["summary"] as? [String: Any])
+        XCTAssertEqual(summary["guestLinesDropped"] as? Int, 5, "\(summary)")
+        XCTAssertNotNil(summary["ioDuringRatio"], "the guest's true lines were still measured")
+    }
+
+    // MARK: helpers (the guest's place comes from virsh, never from migscope)
+
+    func virsh(_ h: LabMachine, _ args: [String]) throws -> String {
+        try Command.run(["virsh", "-c", h.libvirtURI] + args, check: false, timeout: 30).stdout
+    }
+
+    /// The hosts on which virsh says the guest is running.
+    func runningCopies() throws -> [LabMachine] {
+        try [a, b].filter { h in
+            guard HypervisorDaemon.pid(h) != nil else { return false }
+            return try virsh(h, ["domstate", guest]).trimmingCharacters(in: .whitespacesAndNewlines) == "running"
+        }
+    }
+
+    /// Waits until the source's job (virsh domjobinfo) is in pre-copy iteration `n`.
+    func waitForIteration(_ n: Int, timeout: Duration = .seconds(120)) async throws {
+        try await waitUntil("pre-copy reaches round \(n)", timeout: timeout) {
+            let info = try self.virsh(self.a, ["domjobinfo", self.guest])
+            let iteration = info.split(separator: "\n").first { $0.hasPrefix("Iteration:") }
+                .flatMap { Int($0.split(separator: ":").last?.trimmingCharacters(in: .whitespaces) ?? "") }
+            return (iteration ?? 0) >= n
+        }
+    }
+
+    func waitUntil(_ what: String, timeout: Duration = .seconds(90), _ condition: @escaping () throws -> Bool) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if (try? condition()) == true { return }
+            try await Task.sleep(for: .milliseconds(250))
+        }
+        throw LabError("timed out waiting until \(what)")
+    }
+
+    func switchPort(_ h: LabMachine, up: Bool) throws {
+        try Command.run(LabNetwork.inNamespace(LabLayout.switchNamespace, ["ip", "link", "set", h.switchPort, up ? "up" : "down"]))
+    }
+
+    final class Running: @unchecked Sendable {
+        let process: Process
+        let out: String, err: String
+        init(process: Process, out: String, err: String) {
+            self.process = process
+            self.out = out
+            self.err = err
+        }
+
+        struct Result {
+            var status: Int32
+            var err: String
+            var lastErrorLine: String { err.split(separator: "\n").last { $0.hasPrefix("migscope: error:") }.map(String.init) ?? "" }
+        }
+
+        func finish(within limit: Duration) async throws -> Result {
+            let deadline = ContinuousClock.now + limit
+            while process.isRunning && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(200)) }
+            if process.isRunning {
+                process.interrupt()
+                throw LabError("migscope did not end within \(limit); interrupted it")
+            }
+            return Result(status: process.terminationStatus, err: (try? String(contentsOfFile: err, encoding: .utf8)) ?? "")
+        }
+    }
+
+    func start(_ args: [String]) throws -> Running {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("migscope")
+        p.arguments = args
+        let out = dir + "/stdout-\(UUID().uuidString)", err = dir + "/stderr-\(UUID().uuidString)"
+        FileManager.default.createFile(atPath: out, contents: nil)
+        FileManager.default.createFile(atPath: err, contents: nil)
+        p.standardOutput = FileHandle(forWritingAtPath: out)
+        p.standardError = FileHandle(forWritingAtPath: err)
+        try p.run()
+        return Running(process: p, out: out, err: err)
+    }
+
+    func startMigrate(_ extra: [String]) throws -> Running {
+        try start(["migrate", guest, "--from", a.libvirtURI, "--to", b.libvirtURI] + extra)
+    }
+
+    func migscope(_ args: [String]) throws -> (status: Int32, out: String, err: String) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("migscope")
+        p.arguments = args
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+    }
+
+    /// The database's only run, as `migscope runs --json` lists it.
+    func listedRun(_ db: String) throws -> [String: Any] {
+        let r = try migscope(["runs", "--db", db, "--json"])
+        guard r.status == 0, let runs = try JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [[String: Any]], let run = runs.last else {
+            throw LabError("migscope runs --db \(db) failed (\(r.status)): \(r.err)")
+        }
+        return run
+    }
+}
