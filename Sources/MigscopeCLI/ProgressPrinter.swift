@@ -15,7 +15,7 @@ final class ProgressPrinter: MigrationObserver, @unchecked Sendable {
 
     func migrationStarted(_ request: MigrationRequest, at: ContinuousClock.Instant) {
         lock.withLock { start = at }
-        note("migrating '\(domain)' \(request.mode == .live ? "live" : "non-live") from \(request.source) to \(request.destination)")
+        note("migrating '\(domain)' \(request.mode == .live ? "live" : "non-live") from \(HostURI.redacted(request.source)) to \(HostURI.redacted(request.destination))")
     }
 
     func progressed(_ p: JobProgress, at: ContinuousClock.Instant) {

@@ -92,6 +92,38 @@ final class MigrationRunnerTests: XCTestCase {
     }
 }
 
+/// What a recording does when its database fails at the end (disk full, database busy).
+final class RecorderStorageTests: XCTestCase {
+    final class FailingSink: TraceSink, @unchecked Sendable {
+        private let lock = NSLock()
+        private var _finishes: [String] = []
+        var finishes: [String] { lock.withLock { _finishes } }
+        let failFinishing: Int
+        init(failFinishing: Int) { self.failFinishing = failFinishing }
+        func begin(_ info: RunInfo) throws -> Int64 { 1 }
+        func append(runID: Int64, _ batch: TraceBatch) throws {}
+        func finish(runID: Int64, info: RunInfo, rounds: [RoundRecord], summary: RunSummary) throws {
+            try lock.withLock {
+                _finishes.append(info.status)
+                if _finishes.count <= failFinishing { throw MigrationError(.failed, "database or disk is full") }
+            }
+        }
+    }
+
+    func testAFailedFinishStillGivesTheOutcomeAndMarksTheRunFailed() async throws {
+        let sink = FailingSink(failFinishing: 3)
+        let recorder = Recorder(settings: RecorderSettings(interval: .milliseconds(20), baseline: .milliseconds(50), tail: .milliseconds(50)), sink: sink)
+        let session = ScriptedSession(duration: .milliseconds(100), rounds: 1)
+        let run = try await recorder.record(session, info: RunInfo(backend: "test", request: session.request, anchor: Date()))
+        XCTAssertEqual(run.migration?.outcome, .completed, "the migration's outcome is known")
+        XCTAssertEqual(run.migration?.location.place, .destination, "and where the domain runs")
+        XCTAssertTrue(run.storageError?.contains("database or disk is full") == true, "\(String(describing: run.storageError))")
+        XCTAssertEqual(sink.finishes, ["completed", "completed", "completed", "failed"], "three tries, then the run marked failed")
+        XCTAssertEqual(run.info.status, "failed")
+        XCTAssertTrue(run.info.error?.contains("could not be finished") == true)
+    }
+}
+
 final class RecordingObserver: MigrationObserver, @unchecked Sendable {
     private let lock = NSLock()
     private var _log: [String] = []
