@@ -225,7 +225,7 @@ final class LabFaultTests: XCTestCase {
 
     func start(_ args: [String]) throws -> Running {
         let p = Process()
-        p.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("migscope")
+        p.executableURL = URL(fileURLWithPath: ProcessRun.migscope)
         p.arguments = args
         let out = dir + "/stdout-\(UUID().uuidString)", err = dir + "/stderr-\(UUID().uuidString)"
         FileManager.default.createFile(atPath: out, contents: nil)
@@ -240,18 +240,7 @@ final class LabFaultTests: XCTestCase {
         try start(["migrate", guest, "--from", a.libvirtURI, "--to", b.libvirtURI] + extra)
     }
 
-    func migscope(_ args: [String]) throws -> (status: Int32, out: String, err: String) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("migscope")
-        p.arguments = args
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
-    }
+    func migscope(_ args: [String]) throws -> ProcessRun { try ProcessRun.run(ProcessRun.migscope, args) }
 
     /// The database's only run, as `migscope runs --json` lists it.
     func listedRun(_ db: String) throws -> [String: Any] {

@@ -89,20 +89,9 @@ final class MainJobTests: XCTestCase {
         XCTAssertTrue(FileManager.default.fileExists(atPath: "\(root)/\(out)/run-\(id)/timeline.png"))
     }
 
-    func run(_ binary: String, _ args: [String]) throws -> (status: Int32, out: String, err: String) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: binary)
-        p.arguments = args
-        p.currentDirectoryURL = URL(fileURLWithPath: root)
+    func run(_ binary: String, _ args: [String]) throws -> ProcessRun {
         var env = ProcessInfo.processInfo.environment
         env["MIGSCOPE_DB"] = nil
-        p.environment = env
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+        return try ProcessRun.run(binary, args, in: root, environment: env)
     }
 }
