@@ -28,11 +28,10 @@ final class LabFaultTests: XCTestCase {
 
     override func tearDown() async throws {
         try? FileManager.default.removeItem(atPath: dir)
-        // Whatever a test did, the next one starts from a lab with both daemons and its own link.
+        // Whatever a test did, the next one starts from a lab with both daemons and every port up
+        // (its setUp restarts the guest; the class's lab is removed at its end).
         for h in [a, b] where HypervisorDaemon.pid(h) == nil { try await HypervisorDaemon.start(h) }
         _ = try? Command.run(LabNetwork.inNamespace(LabLayout.switchNamespace, ["ip", "link", "set", b.switchPort, "up"]), check: false)
-        _ = try Lab.set(bandwidth: LabFixture.settings.bandwidth, link: LabFixture.settings.link)
-        try await Lab.startGuest(on: .hostA, memoryMiB: LabFixture.settings.guestMemoryMiB, workload: LabFixture.settings.workload)
     }
 
     override class func tearDown() {
