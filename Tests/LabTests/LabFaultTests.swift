@@ -151,7 +151,7 @@ final class LabFaultTests: XCTestCase {
         try console.close()
         let r = try await m.finish(within: .seconds(240))
         XCTAssertEqual(r.status, 0, r.err)
-        XCTAssertEqual(try runningCopies(), [b])
+        try await waitUntil("the guest runs on host B alone", timeout: .seconds(30)) { try self.runningCopies() == [self.b] }
         let run = try listedRun(db)
         XCTAssertEqual(run["status"] as? String, "completed")
         let summary = try XCTUnwrap(run["summary"] as? [String: Any])
@@ -189,7 +189,8 @@ final class LabFaultTests: XCTestCase {
             if (try? condition()) == true { return }
             try await Task.sleep(for: .milliseconds(250))
         }
-        throw LabError("timed out waiting until \(what)")
+        let states = [a, b].map { h in "\(h.rawValue): \(((try? virsh(h, ["domstate", guest])) ?? "?").trimmingCharacters(in: .whitespacesAndNewlines))" }
+        throw LabError("timed out waiting until \(what) (virsh domstate: \(states.joined(separator: ", ")))")
     }
 
     func switchPort(_ h: LabMachine, up: Bool) throws {

@@ -146,6 +146,26 @@ final class CLITests: XCTestCase {
             let r = try migscope(args)
             assertOneLineError(r, status: 2, contains: expected)
         }
+        // The same in a plan, refused at its line before anything runs.
+        let plan = NSTemporaryDirectory() + "/migscope-plan-\(UUID().uuidString).yaml"
+        defer { try? FileManager.default.removeItem(atPath: plan) }
+        try """
+            name: evil
+            hosts: {source: 'qemu+ext:///system?command=/usr/bin/touch%20\(marker)', destination: 'qemu+tcp://b/system', domain: g}
+            matrix: {mode: [live], bandwidth: [none]}
+            """.write(toFile: plan, atomically: true, encoding: .utf8)
+        let r = try migscope(["batch", plan, "--db", NSTemporaryDirectory() + "/migscope-evil-\(UUID().uuidString).sqlite"])
+        XCTAssertEqual(r.status, 2, r.err)
+        XCTAssertTrue(r.err.contains(":2:") && r.err.contains("--allow-ext-transport"), r.err)
+        let xenPlan = """
+            name: evil-ssh
+            hosts: {backend: libxl, destination: 'ssh://-oProxyCommand=touch \(marker)', domain: g}
+            matrix: {mode: [live], bandwidth: [none]}
+            """
+        try xenPlan.write(toFile: plan, atomically: true, encoding: .utf8)
+        let x = try migscope(["batch", plan])
+        XCTAssertEqual(x.status, 2, x.err)
+        XCTAssertTrue(x.err.contains("not starting with '-'"), x.err)
         XCTAssertFalse(FileManager.default.fileExists(atPath: marker))
     }
 
