@@ -139,7 +139,8 @@ final class LabFaultTests: XCTestCase {
         try await Lab.startGuest(on: .hostA, memoryMiB: 128, workload: Workload(mode: .direct, blockSizeKiB: 1024, amountMiB: 0))
         let db = dir + "/r.sqlite"
         let m = try startMigrate(["--p2p", "--live", "--record", "--db", db, "--baseline", "6", "--tail", "3", "--pause-after-rounds", "8"])
-        try await Task.sleep(for: .seconds(2))
+        // Written once migscope follows the console (it reads what is written after it starts).
+        try await waitUntil("migscope records", timeout: .seconds(30)) { ((try? String(contentsOfFile: m.err, encoding: .utf8)) ?? "").contains("recording into") }
         let console = try XCTUnwrap(FileHandle(forWritingAtPath: LabLayout.reportLog))
         console.seekToEndOfFile()
         for line in ["MIGSCOPE done read_total=1e30 seconds=5", "MIGSCOPE rate seq=1 up=1 read_bps=nan write_bps=0",
