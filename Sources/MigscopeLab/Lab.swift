@@ -10,6 +10,7 @@ public enum Lab {
     public static func up(_ settings: LabSettings, progress: @escaping (String) -> Void = { _ in }) async throws -> LabStatus {
         try requireRoot()
         if let p = settings.problems().first { throw LabError(p) }
+        try StorageTarget.checkRoom(sizeMiB: settings.diskSizeMiB)
         if isUp() {
             guard let state = LabState.load(), state.complete != false else {
                 // An interrupted or failed `up` (or a crash in it) left parts behind, not a lab.

@@ -10,12 +10,7 @@ enum StorageTarget {
         let path = diskImage(sizeMiB: sizeMiB)
         let attrs = try? FileManager.default.attributesOfItem(atPath: path)
         if let size = attrs?[.size] as? UInt64, size == UInt64(sizeMiB) << 20 { return path }
-        try FileManager.default.createDirectory(atPath: LabLayout.cacheDirectory, withIntermediateDirectories: true)
-        // Checked before writing: a disk that cannot fit fails in one line, not half-written.
-        if let free = (try? FileManager.default.attributesOfFileSystem(forPath: LabLayout.cacheDirectory))?[.systemFreeSize] as? UInt64,
-           UInt64(sizeMiB) << 20 > free {
-            throw LabError("a \(sizeMiB) MiB disk does not fit in \(LabLayout.cacheDirectory) (\(free >> 20) MiB free); give a smaller --disk-size (disk_mib) or free space")
-        }
+        try checkRoom(sizeMiB: sizeMiB)
         progress("writing a \(sizeMiB) MiB disk image of random data (once per size) to \(path)")
         let partial = path + ".partial"
         do {
@@ -26,6 +21,18 @@ enum StorageTarget {
             throw error
         }
         return path
+    }
+
+    /// A disk image that is not made yet must fit in the cache's file system: checked before
+    /// anything of a lab is built, so a disk too large fails in one line with nothing half-made.
+    static func checkRoom(sizeMiB: Int) throws {
+        let path = diskImage(sizeMiB: sizeMiB)
+        if let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? UInt64, size == UInt64(sizeMiB) << 20 { return }
+        try FileManager.default.createDirectory(atPath: LabLayout.cacheDirectory, withIntermediateDirectories: true)
+        if let free = (try? FileManager.default.attributesOfFileSystem(forPath: LabLayout.cacheDirectory))?[.systemFreeSize] as? UInt64,
+           UInt64(sizeMiB) << 20 > free {
+            throw LabError("a \(sizeMiB) MiB disk does not fit in \(LabLayout.cacheDirectory) (\(free >> 20) MiB free); give a smaller --disk-size (disk_mib) or free space")
+        }
     }
 
     static func tgtadm(_ args: [String], check: Bool = true) throws -> Command.Output {

@@ -51,6 +51,15 @@ final class LabUpInterruptTests: XCTestCase {
         return (p.terminationStatus, (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "")
     }
 
+    func testADiskThatCannotFitIsRefusedBeforeAnythingIsBuilt() throws {
+        let r = try ProcessRun.run(ProcessRun.migscope, ["lab", "up", "--disk-size", "1048576", "--no-guest"])
+        XCTAssertEqual(r.status, 1, r.err)
+        XCTAssertTrue(r.err.contains("disk does not fit"), r.err)
+        XCTAssertEqual(r.err.split(separator: "\n").count, 1, r.err)
+        XCTAssertEqual(try labNamespaces(), [])
+        XCTAssertFalse(FileManager.default.fileExists(atPath: StorageTarget.diskImage(sizeMiB: 1_048_576) + ".partial"))
+    }
+
     func testSIGTERMRemovesWhatWasBuiltAndAKilledUpIsClearedByTheNext() async throws {
         let stopped = try await labUpStopped(by: SIGTERM)
         XCTAssertEqual(stopped.status, 130, stopped.err)
