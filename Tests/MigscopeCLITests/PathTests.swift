@@ -75,6 +75,15 @@ final class PathTests: XCTestCase {
         XCTAssertTrue(FileManager.default.fileExists(atPath: root + "/csv 'files'/summary.csv"))
     }
 
+    func testAPlanIsFoundByARelativePathWithSpaces() throws {
+        try FileManager.default.createDirectory(atPath: root + "/plans dir", withIntermediateDirectories: true)
+        try "name: x\nhosts: lab\n".write(toFile: root + "/plans dir/my plan.yaml", atomically: true, encoding: .utf8)
+        let r = try run(["batch", "plans dir/my plan.yaml"], in: root)
+        XCTAssertEqual(r.status, 2, r.err)
+        XCTAssertTrue(r.err.contains("missing 'matrix'"), "the plan was read: \(r.err)")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: root + "/results"), "a plan with problems writes nothing")
+    }
+
     func testDbFlagAndEnvironmentTakeRelativePathsAndTheFlagWins() throws {
         let sub = root + "/sub dir"
         try storeOneRun(at: sub + "/a b.sqlite")
