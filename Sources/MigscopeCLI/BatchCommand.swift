@@ -41,7 +41,7 @@ struct ReproduceCommand: AsyncParsableCommand {
         commandName: "reproduce",
         abstract: "Reproduce the paper in the embedded lab: live and non-live, 100 and 10 Mbit/s, with its figures and a table of its numbers next to ours.",
         discussion: "Resumable: run it again to continue where it stopped. --quick runs a small version in a few minutes.")
-    @Flag(help: "A small version (192 MiB guest, 96 MiB read): minutes, not hours.") var quick = false
+    @Flag(help: "The faithful miniature (96 MiB guest, reads sized per link rate): about 20 minutes, not hours.") var quick = false
     @Option(help: ArgumentHelp("shared (the paper's contention, default) or full-duplex.", valueName: "model")) var link: LinkModel = .shared
     @OptionGroup var database: DatabaseOption
     @Option(help: ArgumentHelp("Where the report goes (default: results/PLAN-report).", valueName: "dir")) var out: UserPath?
