@@ -40,11 +40,24 @@ public final class ResultsStore: TraceSink, @unchecked Sendable {
         }
         config.busyMode = .timeout(10)
         do {
-            db = try DatabaseQueue(path: path, configuration: config)
+            db = try Self.openQueue(path, config)
         } catch {
             throw StoreError("cannot open results database \(path): \(Self.reason(error))")
         }
         try migrate()
+    }
+
+    /// Two processes opening a new database at once race to switch it to WAL, and SQLite answers
+    /// the loser "database is locked" without waiting for its busy timeout: it tries again, for up
+    /// to 10 s, before saying so.
+    static func openQueue(_ path: String, _ config: Configuration) throws -> DatabaseQueue {
+        let deadline = Date().addingTimeInterval(10)
+        while true {
+            do { return try DatabaseQueue(path: path, configuration: config) } catch let e as DatabaseError
+                where (e.resultCode == .SQLITE_BUSY || e.resultCode == .SQLITE_LOCKED) && Date() < deadline {
+                usleep(50_000)
+            }
+        }
     }
 
     static func reason(_ error: Error) -> String {
