@@ -95,12 +95,8 @@ public enum XenAuthentication {
                 throw MigrationError(.failed, "a peer without the migration key was refused; nothing was read from it")
             }
             try wire.send(line: "auth \(XenPeerKey.hex(key.proof("receiver", theirs, mine)))")
-        } catch let e as XenWire.Closed {
-            throw MigrationError(.failed, "authentication did not finish: \(e.detail)")
-        } catch let e as MigrationError {
-            throw e
         } catch {
-            throw MigrationError(.failed, "authentication did not finish: \(error)")
+            throw unfinished(error, .failed, "authentication did not finish")
         }
     }
 
@@ -119,12 +115,14 @@ public enum XenAuthentication {
                     ? "the receiver refused this host's migration key; copy the receiver's key file to this host"
                     : "the receiver did not prove it holds the migration key; nothing was sent to it")
             }
-        } catch let e as XenWire.Closed {
-            throw MigrationError(.unreachable, "authentication with the receiver did not finish: \(e.detail)")
-        } catch let e as MigrationError {
-            throw e
         } catch {
-            throw MigrationError(.unreachable, "authentication with the receiver did not finish: \(error)")
+            throw unfinished(error, .unreachable, "authentication with the receiver did not finish")
         }
+    }
+
+    /// A refusal stays as it was said; a broken or silent connection becomes `what` with its reason.
+    static func unfinished(_ error: any Error, _ kind: MigrationError.Kind, _ what: String) -> MigrationError {
+        if let e = error as? MigrationError { return e }
+        return MigrationError(kind, "\(what): \((error as? XenWire.Closed)?.detail ?? "\(error)")")
     }
 }
