@@ -102,7 +102,11 @@ public struct MigrationRunner: Sendable {
                     do {
                         try session.pauseGuest()
                         observer?.intervened(why, at: clock.now)
-                    } catch { observer?.intervened(.failed("\(error)"), at: clock.now) }
+                    } catch {
+                        // Not paused: the summary must not say so, and a later limit may try again.
+                        state.pauseFailed()
+                        observer?.intervened(.failed("\(error)"), at: clock.now)
+                    }
                 }
                 let roundLimit = request.mode == .live ? request.pauseAfterRounds : nil
                 if let signals {
@@ -216,6 +220,8 @@ private final class RunState: @unchecked Sendable {
             return true
         }
     }
+
+    func pauseFailed() { lock.withLock { _pausedForTimeout = false } }
 
     /// True while the migration still runs (an abort after its end would act on a finished job).
     func claimAbort() -> Bool { lock.withLock { _endedAt == nil } }
