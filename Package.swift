@@ -3,7 +3,6 @@ import PackageDescription
 
 let package = Package(
     name: "migscope",
-    platforms: [.macOS(.v13)],
     products: [
         .executable(name: "migscope", targets: ["migscope"]),
         .library(name: "MigscopeCore", targets: ["MigscopeCore"]),
@@ -28,8 +27,11 @@ let package = Package(
             name: "CLibxl", path: "CLibxl", pkgConfig: "xenlight",
             providers: [.apt(["libxen-dev"])]),
 
-        // The experiment's vocabulary, pure Swift.
+        // The experiment's vocabulary, pure Swift on Foundation: requests, rounds, samples, traces,
+        // plans, analysis, statistics. Knows no hypervisor, no C, no files.
         .target(name: "MigscopeCore"),
+        // Readers of this machine's files for a recording: /proc/net/dev counters, console logs.
+        .target(name: "MigscopeProbes", dependencies: ["MigscopeCore"]),
 
         // Thin typed Swift over libvirt's C API.
         .target(name: "Libvirt", dependencies: ["CLibvirt"]),
@@ -39,45 +41,55 @@ let package = Package(
         // Backends: translate each C world into core values.
         .target(name: "MigscopeLibvirt", dependencies: ["MigscopeCore", "Libvirt"]),
 
-        // The results database (SQLite through GRDB): runs written as they are recorded.
         // The libxl backend: migscope's own Xen migration protocol over libxl's stream.
         .target(name: "MigscopeLibxl", dependencies: ["MigscopeCore", "Libxl", .product(name: "Crypto", package: "swift-crypto")]),
 
+        // The results database (SQLite through GRDB): runs written as they are recorded.
         .target(name: "MigscopeStore", dependencies: ["MigscopeCore", .product(name: "GRDB", package: "GRDB.swift")]),
 
-        // Exports, analysis tables and (next) figures, from core values only.
+        // Exports, tables, gnuplot figures and the HTML report, from core values only.
         .target(name: "MigscopeReport", dependencies: ["MigscopeCore"]),
+
+        // The one place a migration is wired up: backend choice, session, recorder, run facts.
+        .target(name: "MigscopeExperiment", dependencies: ["MigscopeCore", "MigscopeProbes", "MigscopeLab", "MigscopeLibvirt", "MigscopeLibxl"]),
 
         // Batches: YAML plans, their schedule, resuming, and the paper's built-in plans.
         .target(
             name: "MigscopeBatch",
-            dependencies: ["MigscopeCore", "MigscopeLab", "MigscopeLibvirt", "MigscopeLibxl", "MigscopeStore", "MigscopeReport", "Yams"],
+            dependencies: ["MigscopeCore", "MigscopeExperiment", "MigscopeLab", "MigscopeLibvirt", "MigscopeLibxl", "MigscopeStore", "MigscopeReport", "Yams"],
             resources: [.copy("Plans")]),
 
         // The embedded lab: namespaces, tc, iSCSI target, daemons, guest.
-        .target(name: "MigscopeLab", dependencies: ["MigscopeCore", "Libvirt"]),
+        .target(name: "MigscopeLab", dependencies: ["MigscopeCore", "MigscopeProbes", "Libvirt"]),
 
         // The command line: parsing and printing only.
         .target(
             name: "MigscopeCLI",
             dependencies: [
-                "MigscopeCore", "MigscopeLibvirt", "MigscopeLibxl", "MigscopeLab", "MigscopeStore", "MigscopeReport", "MigscopeBatch",
+                "MigscopeCore", "MigscopeExperiment", "MigscopeLibvirt", "MigscopeLibxl", "MigscopeLab", "MigscopeStore", "MigscopeReport", "MigscopeBatch",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(name: "migscope", dependencies: ["MigscopeCLI"]),
         // Benchmarks that print figures (the recorder's cost and sampling fidelity in the lab).
-        .executableTarget(name: "migscope-bench", dependencies: ["MigscopeCore", "MigscopeLab", "MigscopeLibvirt", "MigscopeStore", "MigscopeReport"]),
+        .executableTarget(name: "migscope-bench", dependencies: ["MigscopeCore", "MigscopeProbes", "MigscopeLab", "MigscopeLibvirt", "MigscopeStore", "MigscopeReport"]),
 
         .testTarget(name: "MigscopeCoreTests", dependencies: ["MigscopeCore"]),
+        .testTarget(name: "MigscopeProbesTests", dependencies: ["MigscopeProbes", "MigscopeCore"]),
         .testTarget(name: "LibvirtTests", dependencies: ["Libvirt"]),
-        .testTarget(name: "LibxlTests", dependencies: ["Libxl", "MigscopeLibxl", "MigscopeCore"]),
+        .testTarget(name: "LibxlTests", dependencies: ["Libxl"]),
+        .testTarget(name: "MigscopeLibvirtTests", dependencies: ["MigscopeLibvirt", "MigscopeExperiment", "MigscopeCore"]),
+        .testTarget(name: "MigscopeLibxlTests", dependencies: ["MigscopeLibxl", "Libxl", "MigscopeCore"]),
         .testTarget(name: "MigscopeCLITests", dependencies: ["MigscopeCLI", "MigscopeCore", "MigscopeStore"]),
-        .testTarget(name: "MigscopeStoreTests", dependencies: ["MigscopeStore", "MigscopeCore", .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(name: "MigscopeStoreTests", dependencies: ["MigscopeStore", "MigscopeCore", "MigscopeReport", .product(name: "GRDB", package: "GRDB.swift")],
+                    resources: [.copy("Fixtures")]),
         .testTarget(name: "MigscopeReportTests", dependencies: ["MigscopeReport", "MigscopeCore"]),
         .testTarget(name: "MigscopeBatchTests", dependencies: ["MigscopeBatch", "MigscopeCore", "MigscopeStore"]),
+        // Pure parts of the lab (shaping commands, settings): no root needed.
         .testTarget(name: "MigscopeLabTests", dependencies: ["MigscopeLab", "MigscopeCore"]),
         // Needs root, QEMU and debootstrap: boots a real Xen host (see scripts/xen-host).
         .testTarget(name: "XenHostTests", dependencies: ["MigscopeStore", "MigscopeCore"]),
-        .testTarget(name: "LabTests", dependencies: ["MigscopeLab", "MigscopeLibvirt", "MigscopeCore", "MigscopeStore", "MigscopeReport", "MigscopeBatch", "Libvirt"]),
+        // Needs root: builds the real lab (namespaces, tc, tgt, libvirtd, QEMU) and migrates in it;
+        // MainJobTests checks the README's main command's output (scripts/test.sh stage 3).
+        .testTarget(name: "LabIntegrationTests", dependencies: ["MigscopeLab", "MigscopeProbes", "MigscopeLibvirt", "MigscopeCore", "MigscopeStore", "MigscopeReport", "MigscopeBatch", "Libvirt"]),
     ]
 )

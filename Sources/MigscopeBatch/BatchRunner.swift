@@ -1,5 +1,6 @@
 import Foundation
 import MigscopeCore
+import MigscopeExperiment
 import MigscopeLab
 import MigscopeLibvirt
 import MigscopeLibxl
@@ -13,7 +14,7 @@ public final class BatchRunner: @unchecked Sendable {
         /// A run starts: its position, its cell, elapsed time and the estimate of what is left.
         case runStarting(index: Int, of: Int, cell: String, repetition: Int, elapsed: Double, remaining: Double?)
         case note(String)
-        case runFinished(id: Int64, outcome: String, summary: RunSummary)
+        case runFinished(id: Int64, outcome: RunStatus, summary: RunSummary)
     }
 
     public let plan: Plan
@@ -30,7 +31,7 @@ public final class BatchRunner: @unchecked Sendable {
 
     /// Runs already complete for this plan, by (cell, repetition).
     public func completed() throws -> Set<PlannedRun.Key> {
-        Set(try store.runs().filter { $0.plan == plan.name && $0.status == "completed" }.compactMap { r in
+        Set(try store.runs().filter { $0.plan == plan.name && $0.status == .completed }.compactMap { r in
             r.cell.flatMap { c in r.repetition.map { PlannedRun.Key(cell: c, repetition: $0) } }
         })
     }
@@ -47,7 +48,7 @@ public final class BatchRunner: @unchecked Sendable {
     public func changedSettings() throws -> [String] {
         let mine = plan.definingSettings
         var changed = Set<String>()
-        for r in try store.runs() where r.plan == plan.name && r.status == "completed" {
+        for r in try store.runs() where r.plan == plan.name && r.status == .completed {
             guard let theirs = try store.run(r.id).info.planSettings else { continue }
             for key in Set(mine.keys).union(theirs.keys) where mine[key] != theirs[key] {
                 changed.insert("\(key): \(theirs[key] ?? "unset") then, \(mine[key] ?? "unset") now")
@@ -96,7 +97,7 @@ public final class BatchRunner: @unchecked Sendable {
                 throw BatchError("run \(recorded.info.id ?? 0) could not be finished in \(store.path) (\(why)); the guest is \(place); fix the database, then '--resume'")
             }
             progress(.runFinished(id: recorded.info.id ?? 0, outcome: recorded.info.status, summary: recorded.summary))
-            if recorded.info.status != "completed" {
+            if recorded.info.status != .completed {
                 // An abort (Ctrl-C) or failure stops the batch; what finished is kept.
                 return Outcome(ran: ran, skipped: skipped, interrupted: true, guestLocation: recorded.migration.map { "\($0.location)" } ?? whereIsTheGuest())
             }
@@ -117,14 +118,13 @@ public final class BatchRunner: @unchecked Sendable {
             } else if let status = Optional(await Lab.status()), let d = status.diskSizeMiB, d != disk {
                 progress(.note("the lab that is up has a \(d) MiB disk, the plan asks for \(disk) MiB; reads wrap around the disk that is there"))
             }
-        case .uris(let source, let destination, let domain):
+        case .uris(let source, let destination, _):
             for uri in [source, destination] {
                 do { _ = try await LibvirtInventory.domains(on: uri, timeout: 15) } catch {
                     throw BatchError("cannot reach \(uri): \(error)")
                 }
             }
-            _ = domain
-        case .xen(let destination, let domain):
+        case .fromThisHost(_, let destination, let domain):
             // The session's preparation opens libxl and finds the domain: a clear error now, not at run 1.
             do { _ = try await LibxlBackend().prepare(MigrationRequest(domain: domain, source: LibxlBackend.thisHost, destination: destination)) } catch let e as MigrationError {
                 throw BatchError(e.message)
@@ -133,11 +133,25 @@ public final class BatchRunner: @unchecked Sendable {
     }
 
     func runOne(_ planned: PlannedRun) async throws -> RecordedRun {
+        let experiment = try await experiment(for: planned)
+        let prepared: PreparedExperiment
+        do { prepared = try await experiment.prepare() } catch let e as MigrationError where e.kind == .noSuchDomain && experiment.backend == .libxl && experiment.request.destination != "localhost" {
+            // A remote Xen destination keeps the domain: migscope cannot send it back from here.
+            let r = experiment.request
+            throw BatchError("\(e.message); the previous run left it on \(r.destination): migrate it back to this host (migscope migrate \(r.domain) --backend libxl --to THIS-HOST, run there), then 'migscope batch PLAN --resume'")
+        }
+        return try await prepared.record(into: store, observer: observer)
+    }
+
+    /// The run's hosts made ready (the lab reshaped and its guest booted, a real domain brought
+    /// back), and the experiment that migrates and records it.
+    func experiment(for planned: PlannedRun) async throws -> Experiment {
         let cell = planned.cell
-        let source: String, destination: String, domain: String
-        var lab: LabRecordingContext? = nil
+        let backend: BackendChoice, source: String, destination: String, domain: String
+        var onStart: (@Sendable () -> Void)? = nil
         switch plan.hosts {
         case .lab(let memory, _, _):
+            backend = .libvirt
             source = LabMachine.hostA.libvirtURI
             destination = LabMachine.hostB.libvirtURI
             domain = LabLayout.guestName
@@ -147,51 +161,28 @@ public final class BatchRunner: @unchecked Sendable {
             // (and its total time) is on the record.
             try await Lab.startGuest(on: .hostA, memoryMiB: memory, workload: plan.workload(for: cell), waitForGo: true)
             if !plan.reset.restartGuest { progress(.note("reset.restart_guest is false, but the lab's guest is rebooted anyway: its read starts with each run")) }
-            lab = Lab.recordingContext(source: source, destination: destination)
+            onStart = startWorkload
         case .uris(let s, let d, let dom):
-            (source, destination, domain) = (s, d, dom)
+            (backend, source, destination, domain) = (.libvirt, s, d, dom)
             try await bringBack(domain: dom, from: d, to: s)
-        case .xen(let d, let dom):
-            (source, destination, domain) = (LibxlBackend.thisHost, d, dom)
+        case .fromThisHost(let name, let d, let dom):
+            backend = BackendChoice(rawValue: name) ?? .libxl
+            (source, destination, domain) = (backend.source(given: nil), d, dom)
         }
         let request = MigrationRequest(
             domain: domain, source: source, destination: destination, mode: cell.mode,
-            transport: plan.peerToPeer ? .peerToPeer : .clientManaged, bandwidthMiBps: cell.bandwidthCapMiBps,
-            maxDowntimeMs: cell.maxDowntimeMs, pauseAfterSeconds: cell.mode == .live ? cell.timeoutSeconds : nil,
+            transport: plan.peerToPeer && backend.capabilities.supports(.peerToPeer) ? .peerToPeer : .clientManaged,
+            bandwidthMiBps: cell.bandwidthCapMiBps, maxDowntimeMs: cell.maxDowntimeMs,
+            pauseAfterSeconds: cell.mode == .live ? cell.timeoutSeconds : nil,
             pauseAfterRounds: cell.mode == .live ? cell.pauseAfterRounds : nil,
             persistent: plan.persistent, undefineSource: plan.undefineSource)
-        let backend: any MigrationBackend
-        var consolePaths = lab.map { [$0.consolePath] } ?? []
-        if case .xen = plan.hosts {
-            backend = LibxlBackend()
-            consolePaths = LibxlBackend.consoleLogs(domain: domain, destination: destination, given: nil)
-        } else {
-            backend = LibvirtBackend()
-        }
-        let session: any MigrationSession
-        do { session = try await backend.prepare(request) } catch let e as MigrationError where e.kind == .noSuchDomain && destination != "localhost" {
-            if case .xen = plan.hosts {
-                // A remote Xen destination keeps the domain: migscope cannot send it back from here.
-                throw BatchError("\(e.message); the previous run left it on \(destination): migrate it back to this host (migscope migrate \(domain) --backend libxl --to THIS-HOST, run there), then 'migscope batch PLAN --resume'")
-            }
-            throw e
-        }
-        var info = RunInfo(
-            backend: backend.name, request: request, domain: session.domainFacts, anchor: Date(),
-            linkRate: lab?.linkRate ?? cell.bandwidth.description, linkModel: lab?.linkModel ?? cell.link.rawValue,
-            accelerator: lab?.accelerator, workload: lab?.workload ?? plan.workload(for: cell),
-            planName: plan.name, cell: cell.key, repetition: planned.repetition)
-        info.planSettings = plan.definingSettings
-        info.sourceLink = lab?.sourceLink
-        info.destinationLink = lab?.destinationLink
-        let recorder = Recorder(
-            settings: RecorderSettings(
-                interval: .milliseconds(Int64(plan.pollIntervalMs)), baseline: .milliseconds(Int64(plan.baselineSeconds * 1000)),
-                tail: .milliseconds(Int64(plan.tailSeconds * 1000)), untilWorkloadDone: plan.untilWorkloadDone,
-                maxTail: .milliseconds(Int64(plan.maxTailSeconds * 1000))),
-            sink: store, console: consolePaths.isEmpty ? nil : ConsoleTailer(paths: consolePaths), links: lab?.links,
-            onStart: lab == nil ? nil : startWorkload)
-        return try await recorder.record(session, info: info, observer: observer)
+        let settings = RecorderSettings(
+            interval: .milliseconds(Int64(plan.pollIntervalMs)), baseline: .milliseconds(Int64(plan.baselineSeconds * 1000)),
+            tail: .milliseconds(Int64(plan.tailSeconds * 1000)), untilWorkloadDone: plan.untilWorkloadDone,
+            maxTail: .milliseconds(Int64(plan.maxTailSeconds * 1000)))
+        let run = Experiment.PlanRun(name: plan.name, cell: cell, repetition: planned.repetition, settings: plan.definingSettings,
+                                     workload: plan.workload(for: cell))
+        return Experiment(backend: backend, request: request, recording: .init(settings: settings, plan: run, onStart: onStart))
     }
 
     /// Starts the lab guest's read; a failure is noted (the run then records a guest that does not read).
@@ -214,14 +205,14 @@ public final class BatchRunner: @unchecked Sendable {
     func whereIsTheGuest() -> String? {
         switch plan.hosts {
         case .lab: return Lab.guestHost().map { "on \($0.rawValue) (\($0.libvirtURI))" } ?? "not running"
-        case .uris, .xen: return nil
+        case .uris, .fromThisHost: return nil
         }
     }
 
     /// Per-cell statistics over every complete run of the plan in the database, each run's summary
     /// computed afresh from its trace (so a report always uses the current analysis).
     public func cellStats() throws -> [CellStats] {
-        let runs = try store.runs().filter { $0.plan == plan.name && $0.status == "completed" }
+        let runs = try store.runs().filter { $0.plan == plan.name && $0.status == .completed }
         let byCell = Dictionary(grouping: runs) { $0.cell ?? "?" }
         return try plan.cells.map(\.key).compactMap { key in
             guard let listed = byCell[key] else { return nil }

@@ -10,7 +10,4 @@ public enum BuiltinPlans {
     }
 }
 
-public struct BatchError: Error, Sendable, CustomStringConvertible {
-    public var description: String
-    public init(_ d: String) { description = d }
-}
+

@@ -1,5 +1,6 @@
 import Foundation
 import MigscopeCore
+import MigscopeExperiment
 import MigscopeLab
 import MigscopeLibvirt
 import MigscopeLibxl
@@ -14,10 +15,12 @@ public struct PlanProblem: Sendable, Equatable, CustomStringConvertible {
 }
 
 /// All that is wrong with a plan, found before anything runs.
-public struct PlanErrors: Error, Sendable, CustomStringConvertible {
+public struct PlanErrors: UserFacingError, Sendable {
     public var file: String
     public var problems: [PlanProblem]
-    public var description: String {
+    /// Bad input: every problem is reported, one line each, and the command ends with status 2.
+    public var exitStatus: Int32 { 2 }
+    public var message: String {
         problems.map { $0.line > 0 ? "\(file):\($0)" : "\(file): \($0.message)" }.joined(separator: "\n")
     }
 }
@@ -192,7 +195,7 @@ struct Reader {
                 if let d {
                     do { _ = try XenDestination(parsing: d) } catch { problem(he["destination"]?.value, "hosts: \(error.message)") }
                 }
-                if backend == "libxl", let d, let dom { hosts = .xen(destination: d, domain: dom) }
+                if backend == "libxl", let d, let dom { hosts = .fromThisHost(backend: "libxl", destination: d, domain: dom) }
                 for key in ["destination", "domain"] {
                     if let m = he[key]?.value.mark { locations[key] = PlanLocation(line: m.line, column: m.column) }
                 }
@@ -249,17 +252,20 @@ struct Reader {
         var matrix: Plan.Matrix? = nil
         if let m = top["matrix"] {
             if let mm = m.value.mapping {
-                let me = entries(mm, allowed: ["mode", "bandwidth", "link", "max_downtime_ms", "bandwidth_cap_mibps", "timeout_s", "pause_after_rounds"], in: "matrix")
+                let me = entries(mm, allowed: ["mode", "link_rate", "bandwidth", "link", "max_downtime_ms", "bandwidth_cap_mibps", "timeout_s", "pause_after_rounds"], in: "matrix")
                 let modes = list(me, "mode") { r, n -> MigrationRequest.Mode? in
                     if let s = n.scalar?.string, let x = MigrationRequest.Mode(rawValue: s) { return x }
                     r.problem(n, "mode must be live or non-live, got '\(n.scalar?.string ?? "?")'"); return nil
                 }
-                let rates = list(me, "bandwidth") { r, n -> LinkRate? in
+                if let old = me["bandwidth"] {
+                    problem(old.key, "matrix: 'bandwidth' is now 'link_rate' (the links' rate; bandwidth_cap_mibps caps the migration stream); rename the key")
+                }
+                let rates = list(me, "link_rate") { r, n -> LinkRate? in
                     guard let s = n.scalar?.string, let rate = LinkRate(s) else {
-                        r.problem(n, "bandwidth must be a rate like 100mbit or 10mbit, or none, got '\(n.scalar?.string ?? "?")'"); return nil
+                        r.problem(n, "link_rate must be a rate like 100mbit or 10mbit, or none, got '\(n.scalar?.string ?? "?")'"); return nil
                     }
-                    if let b = rate.bitsPerSecond, b < 100_000 || b > 10_000_000_000 {
-                        r.problem(n, "bandwidth \(rate) cannot be shaped by the lab reliably; use 100kbit to 10gbit"); return nil
+                    if let b = rate.bitsPerSecond, !LabSettings.linkRateRange.contains(b) {
+                        r.problem(n, "link_rate \(rate) cannot be shaped by the lab reliably; use 100kbit to 10gbit"); return nil
                     }
                     return rate
                 }
@@ -290,7 +296,7 @@ struct Reader {
                     return .some(v)
                 }
                 if me["mode"] == nil { problem(m.key, "matrix: missing 'mode' (live, non-live)") }
-                if me["bandwidth"] == nil { problem(m.key, "matrix: missing 'bandwidth' (e.g. [100mbit, 10mbit])") }
+                if me["link_rate"] == nil && me["bandwidth"] == nil { problem(m.key, "matrix: missing 'link_rate' (e.g. [100mbit, 10mbit])") }
                 if let modes, let rates {
                     matrix = Plan.Matrix(
                         modes: modes, bandwidths: rates, links: links ?? [.shared], maxDowntimeMs: downtimes ?? [nil],
@@ -298,18 +304,18 @@ struct Reader {
                 }
             } else { problem(m.value, "'matrix' must be a mapping of knobs to lists of values") }
         } else {
-            problem(map.first?.key, "missing 'matrix': the knobs to vary (mode, bandwidth, link, ...)")
+            problem(map.first?.key, "missing 'matrix': the knobs to vary (mode, link_rate, link, ...)")
         }
         if let hosts, hosts != .lab(guestMemoryMiB: guestMemory, diskSizeMiB: disk, accelerator: accel), let matrix,
            matrix.bandwidths.contains(where: { $0.bitsPerSecond != nil }) || matrix.links.count > 1 {
-            problem(top["matrix"]?.key, "matrix: bandwidth and link are shaped only in the embedded lab; with real hosts use bandwidth: [none] (or bandwidth_cap_mibps to cap the migration)")
+            problem(top["matrix"]?.key, "matrix: link_rate and link are shaped only in the embedded lab; with real hosts use link_rate: [none] (or bandwidth_cap_mibps to cap the migration)")
         }
-        if case .xen? = hosts, let matrix {
-            // What libxl cannot do, said before anything runs.
-            if matrix.bandwidthCapMiBps.contains(where: { $0 != nil }) { problem(top["matrix"]?.key, "matrix: libxl has no cap on the migration stream; leave out bandwidth_cap_mibps with backend libxl") }
-            if matrix.maxDowntimeMs.contains(where: { $0 != nil }) { problem(top["matrix"]?.key, "matrix: libxenguest decides when pre-copy ends; leave out max_downtime_ms with backend libxl") }
-            if matrix.timeoutSeconds.contains(where: { $0 != nil }) { problem(top["matrix"]?.key, "matrix: libxl cannot force the end of pre-copy; leave out timeout_s with backend libxl") }
-            if matrix.pauseAfterRounds.contains(where: { $0 != nil }) { problem(top["matrix"]?.key, "matrix: libxenguest ends pre-copy after 5 rounds by itself; leave out pause_after_rounds with backend libxl") }
+        if case .fromThisHost(let backend, _, _)? = hosts, let matrix {
+            // What the backend cannot do (its own declaration), said before anything runs.
+            let capabilities = BackendChoice(rawValue: backend)?.capabilities ?? LibxlBackend.capabilities
+            for f in matrix.features where !capabilities.supports(f) {
+                problem(top["matrix"]?.key, "matrix: \(f.planKey): \(capabilities.unsupported[f] ?? "")")
+            }
         }
 
         let repetitions = int(top, "repetitions", range: 1...1000, unit: "repetitions") ?? (top["repetitions"] == nil ? 1 : nil)
@@ -320,8 +326,9 @@ struct Reader {
         let p2p = bool(top, "p2p") ?? true
         let persistent = bool(top, "persistent") ?? false
         let undefineSource = bool(top, "undefine_source") ?? false
-        if case .xen? = hosts, persistent || undefineSource {
-            problem(top["persistent"]?.key ?? top["undefine_source"]?.key, "persistent and undefine_source are libvirt's: libxl keeps no domain definitions")
+        if case .fromThisHost(let backend, _, _)? = hosts, persistent || undefineSource,
+           let why = (BackendChoice(rawValue: backend)?.capabilities ?? LibxlBackend.capabilities).unsupported[.definitions] {
+            problem(top["persistent"]?.key ?? top["undefine_source"]?.key, "\(MigrationFeature.definitions.planKey): \(why)")
         }
         let poll = int(top, "poll_interval_ms", range: 20...10_000, unit: "milliseconds") ?? 100
         var reset = Plan.Reset()
@@ -336,7 +343,7 @@ struct Reader {
         if let matrix, !readByRate.isEmpty {
             let missing = matrix.bandwidths.filter { readByRate[$0] == nil }
             if !missing.isEmpty {
-                problem(top["workload"]?.key, "workload read_mib names no amount for \(missing.map(\.description).joined(separator: ", ")); give one for every bandwidth in the matrix")
+                problem(top["workload"]?.key, "workload read_mib names no amount for \(missing.map(\.description).joined(separator: ", ")); give one for every link_rate in the matrix")
             }
         }
         if untilDone && workload.amountMiB == 0 {

@@ -1,5 +1,7 @@
 import ArgumentParser
 import MigscopeCore
+import MigscopeExperiment
+import MigscopeReport
 
 /// Parsers for option values: every number has a range, and a value outside it (or 1e21, inf,
 /// nan, 9223372036854775808) fails here with a message that names the option, the value and the
@@ -48,3 +50,15 @@ enum ArgumentValue {
     /// Milliseconds: 20 ms and up, as plans require; a poll a minute at most.
     static let pollInterval: ClosedRange<UInt64> = 20...60_000
 }
+
+// Core and backend types parsed straight from the command line (no copies of them here).
+extension MigrationRequest.Mode: EnumerableFlag {
+    public static func help(for value: MigrationRequest.Mode) -> ArgumentHelp? {
+        switch value {
+        case .live: "Pre-copy: the guest keeps running while memory is copied."
+        case .nonLive: "Pause the guest, copy its memory once, resume it on the destination."
+        }
+    }
+}
+extension BackendChoice: ExpressibleByArgument {}
+extension RunExport.Format: ExpressibleByArgument {}

@@ -30,36 +30,9 @@ struct BatchCommand: AsyncParsableCommand {
             }, findDomain: { domain, uri in
                 (try? await LibvirtInventory.domain(domain, on: uri, timeout: 10))?.state == "running"
             })
-        } catch let e as PlanErrors { throw PlanInvalid(errors: e) }
+        }
         try await BatchDriver.run(p, store: try database.openForWriting(), resume: resume, forceMix: forceMix, out: (out ?? BatchDriver.defaultReport(p)).path, paper: false)
     }
-}
-
-/// `migscope reproduce`: the paper in one command.
-struct ReproduceCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "reproduce",
-        abstract: "Reproduce the paper in the embedded lab: live and non-live, 100 and 10 Mbit/s, with its figures and a table of its numbers next to ours.",
-        discussion: "Resumable: run it again to continue where it stopped. --quick runs a small version in a few minutes.")
-    @Flag(help: "The faithful miniature (96 MiB guest, reads sized per link rate): about 20 minutes, not hours.") var quick = false
-    @Option(help: ArgumentHelp("shared (the paper's contention, default) or full-duplex.", valueName: "model")) var link: LinkModel = .shared
-    @OptionGroup var database: DatabaseOption
-    @Option(help: ArgumentHelp("Where the report goes (default: results/PLAN-report).", valueName: "dir")) var out: UserPath?
-    @Flag(name: .customLong("force-mix"), help: "Continue with runs made under other settings of the plan (an older migscope's), mixing them.")
-    var forceMix = false
-
-    func run() async throws {
-        var plan = try PlanFile.load(path: BuiltinPlans.path(quick ? "paper-quick" : "paper"))
-        plan.matrix.links = [link]
-        if link != .shared { plan.name += "-" + link.rawValue }
-        try await BatchDriver.run(plan, store: try database.openForWriting(), resume: true, forceMix: forceMix, out: (out ?? BatchDriver.defaultReport(plan)).path, paper: true)
-    }
-}
-
-/// Plan errors: every problem, one line each, then exit status 2.
-struct PlanInvalid: Error, CustomStringConvertible {
-    var errors: PlanErrors
-    var description: String { errors.description }
 }
 
 enum BatchDriver {
@@ -95,8 +68,7 @@ enum BatchDriver {
             printer.note("interrupted: aborting the current migration; finished runs are kept ('--resume' continues)")
         }
         printer.finish()
-        let result: BatchRunner.Outcome
-        do { result = try outcome.get() } catch let e as BatchError { throw CLIFailure(e.description) } catch let e as LabError { throw CLIFailure(e.message) }
+        let result = try outcome.get()
         let stats = try runner.cellStats()
         print(TextTable.render(header: BatchReport.cellRows(stats)[0], rows: Array(BatchReport.cellRows(stats).dropFirst())))
         if !stats.isEmpty {

@@ -1,8 +1,8 @@
 import ArgumentParser
 import Foundation
 import MigscopeCore
+import MigscopeExperiment
 import MigscopeLibvirt
-import MigscopeLibxl
 
 /// `migscope domains --on URI [DOMAIN]`: what a host runs.
 struct DomainsCommand: AsyncParsableCommand {
@@ -27,14 +27,7 @@ struct DomainsCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let listings: [DomainListing]
-        if uri == "xen" || uri == LibxlBackend.thisHost {
-            do { listings = try LibxlInventory.domains(named: domain) } catch let e as MigrationError { throw CLIFailure(e.message) }
-        } else if let domain {
-            listings = [try await LibvirtInventory.domain(domain, on: uri)]
-        } else {
-            listings = try await LibvirtInventory.domains(on: uri)
-        }
+        let listings = try await BackendChoice.domains(on: uri, named: domain)
         if json {
             print(try JSONText.encode(domain == nil ? AnyEncodable(listings) : AnyEncodable(listings[0])))
             return

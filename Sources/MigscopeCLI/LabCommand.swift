@@ -21,8 +21,10 @@ extension AcceleratorChoice: ExpressibleByArgument {}
 struct LabUp: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "up", abstract: "Build the lab and start the guest on host A.")
 
-    @Option(help: ArgumentHelp("Link rate, e.g. 100mbit, 10mbit, or none for unshaped.", valueName: "rate"))
-    var bandwidth: LinkRate = .mbit(100)
+    @Option(name: .customLong("link-rate"), help: ArgumentHelp("Link rate, e.g. 100mbit, 10mbit, or none for unshaped.", valueName: "rate"))
+    var linkRate: LinkRate = .mbit(100)
+
+    @OptionGroup var renamed: RenamedBandwidthOption
 
     @Option(help: ArgumentHelp("full-duplex (each direction its own rate) or shared (both directions share it, the paper's contention).", valueName: "model"))
     var link: LinkModel = .shared
@@ -54,12 +56,13 @@ struct LabUp: AsyncParsableCommand {
 
     var settings: LabSettings {
         LabSettings(
-            bandwidth: bandwidth, link: link, guestMemoryMiB: guestMemory,
+            bandwidth: linkRate, link: link, guestMemoryMiB: guestMemory,
             workload: Workload(mode: workload, blockSizeKiB: blockSize, amountMiB: readAmount),
             diskSizeMiB: diskSize, accelerator: accel, startGuest: !noGuest)
     }
 
     func validate() throws {
+        try renamed.refuse()
         if let p = settings.problems().first { throw ValidationError(p) }
     }
 
@@ -98,18 +101,23 @@ struct LabStatusCommand: AsyncParsableCommand {
 
 struct LabSet: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "set", abstract: "Change the links' rate or model without rebuilding the lab.")
-    @Option(help: ArgumentHelp("Link rate, e.g. 100mbit, 10mbit, none.", valueName: "rate")) var bandwidth: LinkRate?
+    @Option(name: .customLong("link-rate"), help: ArgumentHelp("Link rate, e.g. 100mbit, 10mbit, none.", valueName: "rate")) var linkRate: LinkRate?
     @Option(help: ArgumentHelp("full-duplex or shared.", valueName: "model")) var link: LinkModel?
+    @OptionGroup var renamed: RenamedBandwidthOption
 
     func validate() throws {
-        if bandwidth == nil && link == nil { throw ValidationError("nothing to set: give --bandwidth and/or --link") }
+        try renamed.refuse()
+        if linkRate == nil && link == nil { throw ValidationError("nothing to set: give --link-rate and/or --link") }
+        if let b = linkRate?.bitsPerSecond, !LabSettings.linkRateRange.contains(b) {
+            throw ValidationError("--link-rate \(linkRate!): beyond what HTB shapes reliably here; use 100kbit to 10gbit")
+        }
     }
 
     func run() async throws {
         do {
-            let l = try Lab.set(bandwidth: bandwidth, link: link)
+            let l = try Lab.set(bandwidth: linkRate, link: link)
             print("links: \(l.bandwidth), \(l.model)")
-        } catch let e as LabError { throw CLIFailure(e.message) }
+        }
     }
 }
 
@@ -139,7 +147,7 @@ struct LabStartGuest: AsyncParsableCommand {
             }
             try await Lab.startGuest(on: LabMachine(rawValue: on)!, memoryMiB: guestMemory, workload: w)
             print(LabStatusText.render(await Lab.status()))
-        } catch let e as LabError { throw CLIFailure(e.message) }
+        }
     }
 }
 
@@ -181,5 +189,17 @@ enum LabStatusText {
             lines.append("       reports: \(g.reportLog)  (boot console: \(g.consoleLog))")
         }
         return lines.joined(separator: "\n")
+    }
+}
+
+/// The lab's link rate was once `--bandwidth`, which `migrate` uses for a cap on the migration
+/// stream; the old spelling is refused with the new one.
+struct RenamedBandwidthOption: ParsableArguments {
+    @Option(name: .customLong("bandwidth"), help: .hidden) var bandwidth: String?
+
+    func refuse() throws {
+        if let bandwidth {
+            throw ValidationError("--bandwidth is now --link-rate for the lab's links (--link-rate \(bandwidth)); in 'migrate', --bandwidth caps the migration stream")
+        }
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import MigscopeCore
+import MigscopeExperiment
 import MigscopeLab
 import MigscopeLibvirt
 import MigscopeLibxl
@@ -16,25 +17,12 @@ struct MigrateCommand: AsyncParsableCommand {
             rate, elapsed), then a summary. Ctrl-C aborts the migration; the domain keeps running on the source.
             """)
 
-    enum Mode: String, EnumerableFlag {
-        case live, nonLive
-        static func help(for value: Mode) -> ArgumentHelp? {
-            switch value {
-            case .live: "Pre-copy: the guest keeps running while memory is copied."
-            case .nonLive: "Pause the guest, copy its memory once, resume it on the destination."
-            }
-        }
-    }
-
-    enum Backend: String, ExpressibleByArgument, CaseIterable {
-        case libvirt, libxl
-    }
 
     @Argument(help: "Name or UUID of the running domain to migrate.")
     var domain: String
 
     @Option(help: ArgumentHelp("libvirt: any hypervisor libvirt drives; libxl: Xen, from this dom0, with every pre-copy round.", valueName: "libvirt|libxl"))
-    var backend: Backend = .libvirt
+    var backend: BackendChoice = .libvirt
 
     @Option(help: ArgumentHelp("libvirt URI of the source host (libvirt only; libxl migrates from the dom0 it runs in).", valueName: "uri"))
     var from: String?
@@ -48,7 +36,7 @@ struct MigrateCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("libxl over TCP: the key both ends prove (made by 'migscope xen-receive --init-key' on the receiver).", valueName: "file"))
     var key: UserPath = UserPath(XenPeerKey.defaultPath)
 
-    @Flag var mode: Mode = .live
+    @Flag var mode: MigrationRequest.Mode = .live
 
     @Flag(name: .customLong("p2p"), help: "Let the source daemon connect to the destination itself (peer-to-peer).")
     var peerToPeer = false
@@ -115,11 +103,9 @@ struct MigrateCommand: AsyncParsableCommand {
     @Option(name: .customLong("interface"), help: ArgumentHelp("A local network interface whose counters to record (repeatable; the lab's links are recorded by themselves).", valueName: "name"))
     var interfaces: [String] = []
 
-    var source: String { backend == .libxl ? LibxlBackend.thisHost : (from ?? "") }
-
     var request: MigrationRequest {
         MigrationRequest(
-            domain: domain, source: source, destination: to, mode: mode == .live ? .live : .nonLive,
+            domain: domain, source: backend.source(given: from), destination: to, mode: mode,
             transport: peerToPeer ? .peerToPeer : .clientManaged, migrateURI: migrateURI,
             destinationName: destinationName, bandwidthMiBps: bandwidth, maxDowntimeMs: maxDowntime,
             pauseAfterSeconds: timeout, abortAfterSeconds: abortAfter,
@@ -138,65 +124,56 @@ struct MigrateCommand: AsyncParsableCommand {
             if let from, !["localhost", "local", LibxlBackend.thisHost].contains(from) {
                 throw ValidationError("--from \(from): the libxl backend migrates from the Xen host it runs on; run migscope in the source's dom0 and leave out --from")
             }
-            if peerToPeer || migrateURI != nil { throw ValidationError("--p2p and --migrate-uri are libvirt options; with --backend libxl, --to says where the stream goes") }
             let destination: XenDestination
             do { destination = try XenDestination(parsing: to) } catch { throw ValidationError(error.message) }
             if case .tcp = destination {
                 do { _ = try XenPeerKey.load(from: key.path) } catch { throw ValidationError("--to \(to) needs the receiver's key (--key \(key.path)): \(error.message)") }
             }
         }
-        if let problem = request.problems().first { throw ValidationError(problem.message) }
+        if let problem = experiment.problems().first { throw ValidationError(problem.message) }
         if !record && (console != nil || !interfaces.isEmpty) { throw ValidationError("--console and --interface record data: add --record") }
         if let console, !FileManager.default.fileExists(atPath: console.path) {
             throw ValidationError("--console: no file \(console); give the path of the guest's serial console log")
         }
     }
 
+    var experiment: Experiment {
+        let interval = Duration.milliseconds(Int64(pollInterval))
+        let recording = record ? Experiment.Recording(
+            settings: RecorderSettings(interval: interval, baseline: .milliseconds(Int64(baseline * 1000)), tail: .milliseconds(Int64(tail * 1000))),
+            consolePath: console?.path, interfaces: interfaces) : nil
+        return Experiment(backend: backend, options: .init(progressLogPath: progressLog?.path, keyPath: key.path), request: request, recording: recording)
+    }
+
     func run() async throws {
         // Open the database before anything moves, so a bad --db costs nothing.
         let store = record ? try database.openForWriting() : nil
-        let backend: any MigrationBackend = self.backend == .libxl ? LibxlBackend(progressLogPath: progressLog?.path, keyPath: key.path) : LibvirtBackend()
-        let session = try await backend.prepare(request)
+        let prepared = try await experiment.prepare()
+        let session = prepared.session
         let printer = ProgressPrinter(domain: session.domainFacts.name)
-        let interval = Duration.milliseconds(Int64(pollInterval))
         let summary: MigrationSummary
         var storageFailure: String? = nil
         if let store {
-            let lab = Lab.recordingContext(source: source, destination: to)
-            let links: (any LinkCounterSource)? = !interfaces.isEmpty ? LocalInterfaces(interfaces) : lab?.links
-            let consolePaths = self.backend == .libxl
-                ? LibxlBackend.consoleLogs(domain: domain, destination: to, given: console?.path)
-                : (console?.path ?? lab?.consolePath).map { [$0] } ?? []
-            let recorder = Recorder(
-                settings: RecorderSettings(interval: interval, baseline: .milliseconds(Int64(baseline * 1000)), tail: .milliseconds(Int64(tail * 1000))),
-                sink: store, console: consolePaths.isEmpty ? nil : ConsoleTailer(paths: consolePaths), links: links)
-            var info = RunInfo(
-                backend: backend.name, request: request, domain: session.domainFacts, anchor: Date(), linkRate: lab?.linkRate,
-                linkModel: lab?.linkModel, accelerator: lab?.accelerator, workload: lab?.workload)
-            info.sourceLink = lab?.sourceLink
-            info.destinationLink = lab?.destinationLink
-            let runInfo = info
-            printer.note("recording into \(store.path) (baseline \(Format.seconds(baseline)), tail \(Format.seconds(tail)); \(links?.description ?? "no link counters: not the embedded lab and no --interface"))")
+            printer.note("recording into \(store.path) (baseline \(Format.seconds(baseline)), tail \(Format.seconds(tail)); \(prepared.linksDescription ?? "no link counters"))")
             let recorded = await Interrupts.cancellingOnCtrlC { [printer] in
-                do { return Result<RecordedRun, Error>.success(try await recorder.record(session, info: runInfo, observer: printer)) } catch { return .failure(error) }
+                do { return Result<RecordedRun, Error>.success(try await prepared.record(into: store, observer: printer)) } catch { return .failure(error) }
             } onFirst: {
                 printer.note("interrupted: aborting the migration, keeping what was recorded (Ctrl-C again quits without waiting)")
             }
             printer.finish()
             let run = try recorded.get()
             guard let m = run.migration else {
-                throw CLIFailure("interrupted before the migration started; run \(run.info.id ?? 0) kept in \(store.path)")
+                throw CLIFailure("interrupted before the migration started; run \(run.info.id ?? 0) kept in \(store.path)", exitStatus: 130)
             }
             summary = m
             if let why = run.storageError {
-                storageFailure = "run \(run.info.id ?? 0) could not be finished in \(store.path) (\(why)); what was sampled before is there, listed \(run.info.status == "failed" ? "failed" : "incomplete")"
+                storageFailure = "run \(run.info.id ?? 0) could not be finished in \(store.path) (\(why)); what was sampled before is there, listed \(run.info.status == .failed ? "failed" : "incomplete")"
             } else {
                 printNote("recorded run \(run.info.id ?? 0) into \(store.path): \(run.summary.rounds) round\(run.summary.rounds == 1 ? "" : "s"), 'migscope export \(run.info.id ?? 0) --out DIR' writes its CSV files")
             }
         } else {
-            let runner = MigrationRunner(pollInterval: interval)
             summary = await Interrupts.cancellingOnCtrlC { [printer] in
-                await runner.run(session, observer: printer)
+                await prepared.run(pollInterval: .milliseconds(Int64(pollInterval)), observer: printer)
             } onFirst: {
                 printer.note("interrupted: aborting the migration (Ctrl-C again quits without waiting)")
             }
@@ -214,9 +191,10 @@ struct MigrateCommand: AsyncParsableCommand {
         switch summary.outcome {
         case .completed:
             return
-        case .aborted(let why), .failed(let why):
-            printError("\(why); domain '\(session.domainFacts.name)' is \(summary.location)")
-            throw ExitCode(why == "interrupted" ? 130 : 1)
+        case .aborted(let why):
+            throw CLIFailure("\(why); domain '\(session.domainFacts.name)' is \(summary.location)", exitStatus: why.isInterruption ? 130 : 1)
+        case .failed(let why):
+            throw CLIFailure("\(why); domain '\(session.domainFacts.name)' is \(summary.location)")
         }
     }
 }

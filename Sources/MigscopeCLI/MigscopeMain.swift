@@ -3,7 +3,8 @@ import Foundation
 import MigscopeCore
 
 /// The process entry point: parses, runs, and turns every failure into one line and an exit status
-/// (2 for usage errors, 1 for runtime failures), never a stack trace.
+/// (2 for usage errors, 1 for runtime failures, 130 when interrupted), never a stack trace. This is
+/// the one place an error becomes an exit status: each error type says its own (UserFacingError).
 public enum MigscopeMain {
     public static func run(_ arguments: [String]) async -> Never {
         do {
@@ -28,14 +29,10 @@ public enum MigscopeMain {
             print(Migscope.fullMessage(for: error))
             return 0
         }
-        if let invalid = error as? PlanInvalid {
-            // Every problem of a plan, one line each: a user fixes them all in one go.
-            for line in invalid.description.split(separator: "\n") { printError(String(line)) }
-            return 2
-        }
-        if error is MigrationError || error is RequestProblem || error is CLIFailure {
-            printError("\(error)")
-            return 1
+        if let failure = error as? UserFacingError {
+            // One line per problem (a plan reports all of its problems at once).
+            for line in failure.message.split(separator: "\n") { printError(String(line)) }
+            return failure.exitStatus
         }
         if status == .validationFailure {
             printError(oneLine(Migscope.message(for: error)) + " (see 'migscope help')")
@@ -51,10 +48,14 @@ public enum MigscopeMain {
     }
 }
 
-/// A runtime failure the CLI has already described.
-struct CLIFailure: Error, CustomStringConvertible {
-    var description: String
-    init(_ d: String) { description = d }
+/// A failure the command line itself describes.
+struct CLIFailure: UserFacingError {
+    var message: String
+    var exitStatus: Int32
+    init(_ message: String, exitStatus: Int32 = 1) {
+        self.message = message
+        self.exitStatus = exitStatus
+    }
 }
 
 func printError(_ message: String) {

@@ -12,9 +12,12 @@ enum TextTable {
     }
 }
 
+/// Every JSON the command line prints: one key style (snake_case), whatever the Swift names.
 enum JSONText {
     static func encode(_ value: some Encodable) throws -> String {
         let e = JSONEncoder()
+        e.keyEncodingStrategy = .convertToSnakeCase
+        e.dateEncodingStrategy = .iso8601
         e.outputFormatting = [.prettyPrinted, .sortedKeys]
         return String(decoding: try e.encode(value), as: UTF8.self)
     }

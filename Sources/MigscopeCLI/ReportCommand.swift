@@ -28,6 +28,6 @@ struct ReportCommand: AsyncParsableCommand {
             }
             let page = try RunReport.write(inputs, to: out.path)
             print(page)
-        } catch let e as StoreError { throw CLIFailure(e.message) } catch let e as ReportError { throw CLIFailure(e.description) } catch let e as ExportError { throw CLIFailure(e.description) }
+        }
     }
 }

@@ -1,9 +1,9 @@
 /// One look at a running (or finished) migration job, backend-neutral.
 ///
-/// Every field is optional: hypervisors report different subsets (libvirt's Xen driver only elapsed
-/// time, QEMU nearly everything), and a missing figure must stay missing rather than become zero.
+/// Every field is optional: hypervisors report different subsets (some report only elapsed time, others
+/// nearly everything), and a missing figure must stay missing rather than become zero.
 public struct JobProgress: Sendable, Equatable, Codable {
-    /// Pre-copy round number as the hypervisor counts it (QEMU: dirty-bitmap syncs, starting at 1).
+    /// Pre-copy round number as the hypervisor counts it (some count dirty-bitmap syncs, starting at 1).
     public var iteration: UInt64?
     public var dirtyRatePagesPerSecond: UInt64?
     public var pageSizeBytes: UInt64?
@@ -19,8 +19,6 @@ public struct JobProgress: Sendable, Equatable, Codable {
     public var expectedDowntimeMs: UInt64?
     public var setupTimeMs: UInt64?
     public var timeElapsedMs: UInt64?
-    /// Pages sent again because they were dirtied after being sent.
-    public var dirtySyncCount: UInt64?
 
     public init(
         iteration: UInt64? = nil, dirtyRatePagesPerSecond: UInt64? = nil, pageSizeBytes: UInt64? = nil,
@@ -28,7 +26,7 @@ public struct JobProgress: Sendable, Equatable, Codable {
         memoryRemainingBytes: UInt64? = nil, memoryBytesPerSecond: UInt64? = nil,
         dataTotalBytes: UInt64? = nil, dataProcessedBytes: UInt64? = nil, dataRemainingBytes: UInt64? = nil,
         downtimeMs: UInt64? = nil, expectedDowntimeMs: UInt64? = nil, setupTimeMs: UInt64? = nil,
-        timeElapsedMs: UInt64? = nil, dirtySyncCount: UInt64? = nil
+        timeElapsedMs: UInt64? = nil
     ) {
         self.iteration = iteration
         self.dirtyRatePagesPerSecond = dirtyRatePagesPerSecond
@@ -44,7 +42,6 @@ public struct JobProgress: Sendable, Equatable, Codable {
         self.expectedDowntimeMs = expectedDowntimeMs
         self.setupTimeMs = setupTimeMs
         self.timeElapsedMs = timeElapsedMs
-        self.dirtySyncCount = dirtySyncCount
     }
 
     /// Dirty rate in bytes/s, when both the page rate and the page size are known.

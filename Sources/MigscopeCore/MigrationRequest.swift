@@ -1,6 +1,6 @@
 /// What a user asks for: move one domain from one host to another.
 ///
-/// Backend-neutral: hosts are named by URIs (libvirt URIs, or a Xen host's address for libxl),
+/// Backend-neutral: hosts are named by URIs (as each backend names hosts),
 /// and every option is in the units people use on the command line.
 public struct MigrationRequest: Sendable, Equatable, Codable {
     /// Pre-copy (guest keeps running) or stop-and-copy (guest paused for the whole transfer).
@@ -28,19 +28,19 @@ public struct MigrationRequest: Sendable, Equatable, Codable {
     public var bandwidthMiBps: UInt64?
     /// Longest pause tolerated at the end of a live migration, milliseconds; set before the start.
     public var maxDowntimeMs: UInt64?
-    /// Pause the guest after this many seconds so the migration completes (`virsh migrate --timeout`).
+    /// Pause the guest after this many seconds so the migration completes (as a timeout does).
     public var pauseAfterSeconds: Double?
     /// Abort the migration after this many seconds; the guest stays on the source.
     public var abortAfterSeconds: Double?
     /// Pause the guest when pre-copy round N + 1 begins, so the migration ends with a stop-and-copy
-    /// after N rounds: the rule Xen's own pre-copy follows (libxenguest stops after 5), for
-    /// hypervisors whose pre-copy never gives up by itself (QEMU).
+    /// after N rounds: the rule some hypervisors' own pre-copy follows, for
+    /// hypervisors whose pre-copy never gives up by itself.
     public var pauseAfterRounds: Int?
-    /// Define the domain on the destination too (`virsh migrate --persistent`).
+    /// Define the domain on the destination too (a persistent migration).
     /// (Optional, like `undefineSource`, only so that requests stored before it existed decode.)
     public var persistent: Bool?
     /// Remove the domain's definition from the source once it runs on the destination
-    /// (`virsh migrate --undefine-source`).
+    /// (undefine the source).
     public var undefineSource: Bool?
 
     public init(
@@ -73,10 +73,10 @@ public struct MigrationRequest: Sendable, Equatable, Codable {
             found.append(.init(field: "domain", message: "the domain name is empty; give the name or UUID of a running domain"))
         }
         if source.isEmpty {
-            found.append(.init(field: "from", message: "the source URI is empty; give a libvirt URI such as qemu:///system"))
+            found.append(.init(field: "from", message: "the source URI is empty; give the URI of the host the domain runs on"))
         }
         if destination.isEmpty {
-            found.append(.init(field: "to", message: "the destination URI is empty; give a libvirt URI such as qemu+ssh://hostB/system"))
+            found.append(.init(field: "to", message: "the destination URI is empty; give the URI of the host to migrate to"))
         }
         if !source.isEmpty, HostURI.sameHost(source, destination) {
             found.append(.init(field: "to", message: "destination '\(destination)' is the source itself; give the URI of another host"))
@@ -119,47 +119,11 @@ public enum RequestLimits {
 }
 
 /// One thing wrong with a request, naming the option it concerns.
-public struct RequestProblem: Error, Sendable, Equatable, CustomStringConvertible {
+public struct RequestProblem: UserFacingError, Sendable, Equatable {
     public var field: String
     public var message: String
     public init(field: String, message: String) {
         self.field = field
         self.message = message
-    }
-    public var description: String { message }
-}
-
-import Foundation
-
-/// Comparing host URIs the way a user means them: same scheme, host and path, whatever the spelling.
-public enum HostURI {
-    /// A canonical form: lower-cased scheme and host, default path kept, query kept (it names sockets).
-    public static func canonical(_ uri: String) -> String {
-        guard let c = URLComponents(string: uri.trimmingCharacters(in: .whitespaces)) else { return uri }
-        var parts = (c.scheme ?? "").lowercased() + "://" + (c.host ?? "").lowercased()
-        if let port = c.port { parts += ":\(port)" }
-        var path = c.path
-        while path.count > 1 && path.hasSuffix("/") { path.removeLast() }
-        parts += path
-        if let q = c.query, !q.isEmpty { parts += "?" + q }
-        return parts
-    }
-
-    public static func sameHost(_ a: String, _ b: String) -> Bool {
-        canonical(a) == canonical(b)
-    }
-
-    /// The URI as stored and shown: no user name or password, and no parameter that names a key
-    /// file or a program (a results database travels; credentials must not travel with it).
-    public static func redacted(_ uri: String) -> String {
-        guard var c = URLComponents(string: uri), c.scheme != nil else { return uri }
-        c.user = nil
-        c.password = nil
-        let hidden: Set<String> = ["keyfile", "pkipath", "command", "netcat", "known_hosts", "sshauth", "password"]
-        if let items = c.queryItems {
-            let kept = items.filter { !hidden.contains($0.name.lowercased()) }
-            c.queryItems = kept.isEmpty ? nil : kept
-        }
-        return c.string ?? uri
     }
 }

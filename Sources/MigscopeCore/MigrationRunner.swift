@@ -45,8 +45,17 @@ public enum MigrationIntervention: Sendable, Equatable, CustomStringConvertible 
 public struct MigrationSummary: Sendable, Equatable {
     public enum Outcome: Sendable, Equatable {
         case completed
-        case aborted(String)
+        case aborted(AbortReason)
         case failed(String)
+
+        /// The run status this outcome gives a recorded run.
+        public var status: RunStatus {
+            switch self {
+            case .completed: .completed
+            case .aborted: .aborted
+            case .failed: .failed
+            }
+        }
     }
     public var request: MigrationRequest
     public var outcome: Outcome
@@ -142,7 +151,7 @@ public struct MigrationRunner: Sendable {
                     group.addTask {
                         try? await Task.sleep(for: .seconds(t))
                         guard !Task.isCancelled, state.claimAbort() else { return .watcher }
-                        state.abortReason = "aborted after \(Format.seconds(t)) (--abort-after)"
+                        state.abortReason = .timeLimit(seconds: t)
                         observer?.intervened(.abortedAfter(seconds: t), at: clock.now)
                         do { try session.abort() } catch { observer?.intervened(.failed("\(error)"), at: clock.now) }
                         return .watcher
@@ -160,20 +169,20 @@ public struct MigrationRunner: Sendable {
                 return result
             }
         } onCancel: {
-            state.abortReason = "interrupted"
+            state.abortReason = .interrupted
             try? session.abort()
         }
 
         let endedAt = state.endedAt ?? clock.now
         let elapsed = (endedAt - start).secondsDouble
-        if state.abortReason == "interrupted" { observer?.intervened(.interrupted, at: clock.now) }
+        if state.abortReason == .interrupted { observer?.intervened(.interrupted, at: clock.now) }
         let final = state.completed ?? ((try? session.completedProgress()) ?? nil)
         let outcome: MigrationSummary.Outcome
         if let runError {
             if let reason = state.abortReason {
                 outcome = .aborted(reason)
             } else if let m = runError as? MigrationError, m.kind == .aborted {
-                outcome = .aborted(m.message)
+                outcome = .aborted(.byHypervisor(m.message))
             } else {
                 outcome = .failed("\(runError)")
             }
@@ -200,7 +209,7 @@ private final class RunState: @unchecked Sendable {
     private var _rounds = 0
     private var _completed: JobProgress?
     private var _pausedForTimeout = false
-    private var _abortReason: String?
+    private var _abortReason: AbortReason?
     private var _endedAt: ContinuousClock.Instant?
 
     var endedAt: ContinuousClock.Instant? {
@@ -225,7 +234,7 @@ private final class RunState: @unchecked Sendable {
 
     /// True while the migration still runs (an abort after its end would act on a finished job).
     func claimAbort() -> Bool { lock.withLock { _endedAt == nil } }
-    var abortReason: String? {
+    var abortReason: AbortReason? {
         get { lock.withLock { _abortReason } }
         set { lock.withLock { if _abortReason == nil { _abortReason = newValue } } }
     }
@@ -262,24 +271,18 @@ extension MigrationSummary: Encodable {
         try c.encode(request.source, forKey: .source)
         try c.encode(request.destination, forKey: .destination)
         try c.encode(request.mode.rawValue, forKey: .mode)
+        try c.encode(outcome.status, forKey: .outcome)
         switch outcome {
-        case .completed: try c.encode("completed", forKey: .outcome)
-        case .aborted(let r): try c.encode("aborted", forKey: .outcome); try c.encode(r, forKey: .reason)
-        case .failed(let r): try c.encode("failed", forKey: .outcome); try c.encode(r, forKey: .reason)
+        case .completed: break
+        case .aborted(let r): try c.encode(r.description, forKey: .reason)
+        case .failed(let r): try c.encode(r, forKey: .reason)
         }
         try c.encode(elapsedSeconds, forKey: .elapsedSeconds)
         try c.encodeIfPresent(final?.downtimeMs, forKey: .downtimeMs)
         try c.encode(rounds, forKey: .rounds)
         try c.encodeIfPresent(bytesSent, forKey: .bytesSent)
         try c.encode(pausedForTimeout, forKey: .pausedForTimeout)
-        let place: String = switch location.place {
-        case .source: "source"
-        case .destination: "destination"
-        case .both: "both"
-        case .nowhere: "nowhere"
-        case .unknown: "unknown"
-        }
-        try c.encode(place, forKey: .location)
+        try c.encode(location.place, forKey: .location)
         try c.encodeIfPresent(location.state, forKey: .locationState)
         try c.encodeIfPresent(final, forKey: .final)
     }

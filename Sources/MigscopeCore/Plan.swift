@@ -5,11 +5,11 @@ public struct Plan: Sendable, Equatable {
     public enum Hosts: Sendable, Equatable {
         /// The embedded lab, built with these guest settings if it is not up.
         case lab(guestMemoryMiB: Int, diskSizeMiB: Int, accelerator: String)
-        /// Real hosts by libvirt URI, and the domain to migrate between them.
+        /// Real hosts by URI, and the domain to migrate between them.
         case uris(source: String, destination: String, domain: String)
-        /// Xen through libxl, from the dom0 migscope runs in to `destination` (localhost, HOST:PORT of a
-        /// receiver, or ssh://HOST), and the domain to migrate.
-        case xen(destination: String, domain: String)
+        /// The named backend, migrating from the host migscope runs on to `destination` (in that
+        /// backend's words), and the domain to migrate.
+        case fromThisHost(backend: String, destination: String, domain: String)
     }
 
     public var name: String
@@ -26,7 +26,7 @@ public struct Plan: Sendable, Equatable {
     public var untilWorkloadDone: Bool
     public var maxTailSeconds: Double
     public var peerToPeer: Bool
-    /// virsh's --persistent and --undefine-source for every run.
+    /// Persistent migration and undefining the source, for every run.
     public var persistent = false
     public var undefineSource = false
     public var pollIntervalMs: Int
@@ -59,7 +59,7 @@ public struct Plan: Sendable, Equatable {
         public var bandwidthCapMiBps: [UInt64?]
         /// Pause the guest after this many seconds if pre-copy has not converged (nil: never).
         public var timeoutSeconds: [Double?]
-        /// Pause the guest when pre-copy round N + 1 begins (nil: never), Xen's rule.
+        /// Pause the guest when pre-copy round N + 1 begins (nil: never).
         public var pauseAfterRounds: [Int?]
 
         public init(modes: [MigrationRequest.Mode], bandwidths: [LinkRate], links: [LinkModel], maxDowntimeMs: [UInt64?] = [nil],
@@ -122,7 +122,7 @@ public struct Plan: Sendable, Equatable {
         switch hosts {
         case .lab(let memory, let disk, let accel): s["hosts"] = "lab"; s["guest"] = "memory_mib=\(memory) disk_mib=\(disk) accelerator=\(accel)"
         case .uris(let source, let destination, let domain): s["hosts"] = "\(HostURI.redacted(source)) -> \(HostURI.redacted(destination)), domain \(domain)"
-        case .xen(let destination, let domain): s["hosts"] = "libxl -> \(destination), domain \(domain)"
+        case .fromThisHost(let backend, let destination, let domain): s["hosts"] = "\(backend) -> \(destination), domain \(domain)"
         }
         s["workload"] = "\(workload.mode.rawValue) block_size_kib=\(workload.blockSizeKiB) read_mib=" + (readMiBByLinkRate.isEmpty
             ? "\(workload.amountMiB)" : readMiBByLinkRate.sorted { $0.key.description < $1.key.description }.map { "\($0.key):\($0.value)" }.joined(separator: ","))
@@ -163,120 +163,16 @@ public struct Plan: Sendable, Equatable {
     }
 }
 
-/// A line and column in a plan file.
-public struct PlanLocation: Sendable, Equatable {
-    public var line: Int
-    public var column: Int
-    public init(line: Int, column: Int) {
-        self.line = line
-        self.column = column
-    }
-}
-
-/// One combination of the matrix.
-public struct PlanCell: Sendable, Hashable, Codable {
-    public var mode: MigrationRequest.Mode
-    public var bandwidth: LinkRate
-    public var link: LinkModel
-    public var maxDowntimeMs: UInt64?
-    public var bandwidthCapMiBps: UInt64?
-    public var timeoutSeconds: Double?
-    public var pauseAfterRounds: Int?
-
-    public init(mode: MigrationRequest.Mode, bandwidth: LinkRate, link: LinkModel, maxDowntimeMs: UInt64? = nil, bandwidthCapMiBps: UInt64? = nil,
-                timeoutSeconds: Double? = nil, pauseAfterRounds: Int? = nil) {
-        self.mode = mode
-        self.bandwidth = bandwidth
-        self.link = link
-        self.maxDowntimeMs = maxDowntimeMs
-        self.bandwidthCapMiBps = bandwidthCapMiBps
-        self.timeoutSeconds = timeoutSeconds
-        self.pauseAfterRounds = pauseAfterRounds
-    }
-
-    /// A stable, readable name: stored with each run, used to resume and to group.
-    public var key: String {
-        var parts = ["mode=\(mode.rawValue)", "bandwidth=\(bandwidth)", "link=\(link.rawValue)"]
-        if let m = maxDowntimeMs { parts.append("max_downtime_ms=\(m)") }
-        if let c = bandwidthCapMiBps { parts.append("bandwidth_cap_mibps=\(c)") }
-        if let t = timeoutSeconds { parts.append("timeout_s=\(t == t.rounded() ? String(Int(t)) : String(t))") }
-        if let r = pauseAfterRounds { parts.append("pause_after_rounds=\(r)") }
-        return parts.joined(separator: " ")
-    }
-}
-
-public struct PlannedRun: Sendable, Hashable {
-    public struct Key: Sendable, Hashable {
-        public var cell: String
-        public var repetition: Int
-        public init(cell: String, repetition: Int) {
-            self.cell = cell
-            self.repetition = repetition
-        }
-    }
-    public var cell: PlanCell
-    public var repetition: Int
-    public var key: Key { Key(cell: cell.key, repetition: repetition) }
-}
-
-/// Mean, standard deviation and 95 % confidence interval of one measure over a cell's runs.
-public struct MeasureStats: Sendable, Equatable, Codable {
-    public var n: Int
-    public var mean: Double
-    public var sd: Double?
-    /// Half-width of the 95 % confidence interval of the mean (Student's t); nil for one run.
-    public var ci95: Double?
-
-    public init?(_ values: [Double]) {
-        guard !values.isEmpty else { return nil }
-        n = values.count
-        mean = values.reduce(0, +) / Double(n)
-        guard n > 1 else { sd = nil; ci95 = nil; return }
-        let v = values.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(n - 1)
-        sd = v.squareRoot()
-        ci95 = Self.t975(degrees: n - 1) * v.squareRoot() / Double(n).squareRoot()
-    }
-
-    /// Student's t quantile at 0.975 for small samples; the normal's 1.96 beyond 30.
-    static func t975(degrees: Int) -> Double {
-        let table: [Double] = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
-                               2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086,
-                               2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042]
-        return degrees >= 1 && degrees <= table.count ? table[degrees - 1] : 1.96
-    }
-}
-
-/// A cell's results over its runs.
-public struct CellStats: Sendable, Equatable, Codable {
-    public var cell: String
-    public var runs: [Int64]
-    public var migrationSeconds: MeasureStats?
-    public var downtimeMs: MeasureStats?
-    public var guestGapMs: MeasureStats?
-    public var ioDuringRatio: MeasureStats?
-    public var workloadSeconds: MeasureStats?
-    public var bytesSent: MeasureStats?
-    public var rounds: MeasureStats?
-    /// Runs whose workload ended before their migration did: their I/O during/before does not
-    /// measure a running workload, and the cell is flagged rather than compared.
-    public var workloadEndedEarlyRuns: Int
-
-    public init(cell: String, runs: [(id: Int64, summary: RunSummary)]) {
-        self.cell = cell
-        self.runs = runs.map(\.id)
-        let s = runs.map(\.summary)
-        migrationSeconds = MeasureStats(s.compactMap(\.migrationSeconds))
-        downtimeMs = MeasureStats(s.compactMap(\.downtimeMs))
-        guestGapMs = MeasureStats(s.compactMap(\.guestGapMs))
-        ioDuringRatio = MeasureStats(s.compactMap(\.ioDuringRatio))
-        workloadSeconds = MeasureStats(s.compactMap(\.workloadSeconds))
-        bytesSent = MeasureStats(s.compactMap { $0.bytesSent.map { Double($0) } })
-        rounds = MeasureStats(s.map { Double($0.rounds) })
-        workloadEndedEarlyRuns = s.filter { $0.workloadEndedEarly == true }.count
-    }
-
-    /// The cell's note on its workload window, or nil when every run's workload outlasted its migration.
-    public var workloadWindowFlag: String? {
-        workloadEndedEarlyRuns == 0 ? nil : "the read ended before the migration in \(workloadEndedEarlyRuns) of \(runs.count) run\(runs.count == 1 ? "" : "s")"
+extension Plan.Matrix {
+    /// The features some cell of the matrix asks of a backend.
+    public var features: [MigrationFeature] {
+        var f: [MigrationFeature] = []
+        if modes.contains(.live) { f.append(.live) }
+        if modes.contains(.nonLive) { f.append(.nonLive) }
+        if bandwidthCapMiBps.contains(where: { $0 != nil }) { f.append(.streamCap) }
+        if maxDowntimeMs.contains(where: { $0 != nil }) { f.append(.maxDowntime) }
+        if timeoutSeconds.contains(where: { $0 != nil }) { f.append(.timeout) }
+        if pauseAfterRounds.contains(where: { $0 != nil }) { f.append(.pauseAfterRounds) }
+        return f
     }
 }

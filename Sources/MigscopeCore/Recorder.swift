@@ -29,7 +29,7 @@ public struct RecorderSettings: Sendable, Equatable {
     /// How often buffered samples are committed to the sink (at most this much is lost on a crash).
     public var flushEvery: Duration
     /// Keep recording after the migration until the guest says its read is done (then `tail` more),
-    /// for at most `maxTail`: the total time of the read is one of the paper's figures.
+    /// for at most `maxTail`: the total time of the read is a figure of its own.
     public var untilWorkloadDone: Bool
     public var maxTail: Duration
 
@@ -65,11 +65,7 @@ public struct SamplingIntervals: Sendable, Equatable {
     /// Links and the guest's console (local reads).
     public var local: [Double]
 
-    public static func percentile(_ values: [Double], _ p: Double) -> Double? {
-        guard !values.isEmpty else { return nil }
-        let s = values.sorted()
-        return s[min(s.count - 1, Int((Double(s.count - 1) * p).rounded()))]
-    }
+    public static func percentile(_ values: [Double], _ p: Double) -> Double? { Statistics.percentile(values, p) }
 }
 
 /// Records one migration: guest I/O, links and the job, from a baseline before to a tail after,
@@ -77,7 +73,7 @@ public struct SamplingIntervals: Sendable, Equatable {
 public final class Recorder: @unchecked Sendable {
     public let settings: RecorderSettings
     private let sink: (any TraceSink)?
-    private let console: ConsoleTailer?
+    private let console: (any GuestReportSource)?
     private let links: (any LinkCounterSource)?
     private let clock = ContinuousClock()
     private let lock = NSLock()
@@ -93,7 +89,7 @@ public final class Recorder: @unchecked Sendable {
     /// is on the record).
     private let onStart: (@Sendable () -> Void)?
 
-    public init(settings: RecorderSettings = RecorderSettings(), sink: (any TraceSink)?, console: ConsoleTailer? = nil, links: (any LinkCounterSource)? = nil,
+    public init(settings: RecorderSettings = RecorderSettings(), sink: (any TraceSink)?, console: (any GuestReportSource)? = nil, links: (any LinkCounterSource)? = nil,
                 onStart: (@Sendable () -> Void)? = nil) {
         self.onStart = onStart
         self.settings = settings
@@ -132,7 +128,7 @@ public final class Recorder: @unchecked Sendable {
         info.id = sink == nil ? nil : runID
         add(EventRecord(t: 0, kind: .recordingStarted, detail: [
             "interval_ms=\(Int(settings.interval.secondsDouble * 1000))",
-            links?.description ?? "no link counters", console.map { "guest console \($0.path)" } ?? "no guest console",
+            links?.description ?? "no link counters", console.map { "guest console \($0.description)" } ?? "no guest console",
         ].joined(separator: "; ")))
 
         let hypervisorSampler = Task { await self.sampleHypervisors(session) }
@@ -143,8 +139,35 @@ public final class Recorder: @unchecked Sendable {
                 self.flush()
             }
         }
+        let migration = await migrate(session, info: info, runner: runner, observer: observer)
+        hypervisorSampler.cancel()
+        localSampler.cancel()
+        let intervals = SamplingIntervals(hypervisor: await hypervisorSampler.value, local: await localSampler.value)
+        flusher.cancel()
+        let dropped = lock.withLock { refusedGuestLines } + (console?.droppedLines ?? 0)
+        if dropped > 0 { add(.guestLinesDropped(t: t(clock.now), count: dropped)) }
+        add(EventRecord(t: t(clock.now), kind: .recordingEnded))
+        flush()
 
-        var migration: MigrationSummary? = nil
+        let finished = finishedTrace(session)
+        switch migration?.outcome {
+        case .completed?: info.status = .completed
+        case .failed(let m)?: info.status = .failed; info.error = m
+        case .aborted(let why)?: info.status = .aborted; info.error = why.description
+        case nil: info.status = .aborted; info.error = AbortReason.interruptedBeforeStart.description
+        }
+        info.outcome = info.status
+        if let e = lock.withLock({ sinkError }) { info.notes.append("storage error during recording: \(e)") }
+        let analysis = RunAnalysis(trace: finished)
+        let summary = RunSummary(info: info, trace: finished, analysis: analysis)
+        let storageError = await finishInSink(&info, rounds: finished.rounds, summary: summary)
+        return RecordedRun(info: info, trace: finished, analysis: analysis, summary: summary, migration: migration,
+                           intervals: intervals, storageError: storageError)
+    }
+
+    /// The baseline, the migration, and the tail (until the workload is done, if asked); nil when
+    /// interrupted before the migration started.
+    private func migrate(_ session: any MigrationSession, info: RunInfo, runner: MigrationRunner?, observer: (any MigrationObserver)?) async -> MigrationSummary? {
         if let onStart {
             // Give the samplers their first tick, so the start is seen from its beginning.
             try? await Task.sleep(for: settings.interval)
@@ -152,78 +175,62 @@ public final class Recorder: @unchecked Sendable {
         }
         try? await Task.sleep(for: settings.baseline)
         if Task.isCancelled {
-            add(EventRecord(t: t(clock.now), kind: .migrationAborted, detail: "interrupted before the migration started"))
-        } else {
-            add(EventRecord(t: t(clock.now), kind: .migrationRequested, detail: "\(info.request.mode.rawValue) \(info.request.source) -> \(info.request.destination)"))
-            var r = runner ?? MigrationRunner()
-            r.pollInterval = settings.interval
-            let watcher = RecordingObserver(recorder: self, outer: observer)
-            migration = await r.run(session, observer: watcher)
-            if settings.untilWorkloadDone, migration?.succeeded == true {
-                let deadline = clock.now + settings.maxTail
-                while !Task.isCancelled, clock.now < deadline, lock.withLock({ trace.firstEvent(.workloadDone) }) == nil {
-                    try? await Task.sleep(for: .milliseconds(250))
-                }
-            }
-            if !Task.isCancelled { try? await Task.sleep(for: settings.tail) }
+            add(EventRecord(t: t(clock.now), kind: .migrationAborted, detail: AbortReason.interruptedBeforeStart.description))
+            return nil
         }
-        hypervisorSampler.cancel()
-        localSampler.cancel()
-        let hypervisorIntervals = await hypervisorSampler.value
-        let localIntervals = await localSampler.value
-        flusher.cancel()
-        let dropped = lock.withLock { refusedGuestLines } + (console?.droppedLines ?? 0)
-        if dropped > 0 { add(EventRecord(t: t(clock.now), kind: .guestLinesDropped, detail: "\(dropped)")) }
-        add(EventRecord(t: t(clock.now), kind: .recordingEnded))
-        flush()
+        add(EventRecord(t: t(clock.now), kind: .migrationRequested, detail: "\(info.request.mode.rawValue) \(info.request.source) -> \(info.request.destination)"))
+        var r = runner ?? MigrationRunner()
+        r.pollInterval = settings.interval
+        let migration = await r.run(session, observer: RecordingObserver(recorder: self, outer: observer))
+        if settings.untilWorkloadDone, migration.succeeded {
+            let deadline = clock.now + settings.maxTail
+            while !Task.isCancelled, clock.now < deadline, lock.withLock({ trace.firstEvent(.workloadDone) }) == nil {
+                try? await Task.sleep(for: .milliseconds(250))
+            }
+        }
+        if !Task.isCancelled { try? await Task.sleep(for: settings.tail) }
+        return migration
+    }
 
+    /// The trace with its rounds: the hypervisor's own where it reports them, else built from the
+    /// round events and job polls.
+    private func finishedTrace(_ session: any MigrationSession) -> Trace {
         let (snapshot, starts, final) = lock.withLock { (trace, roundStarts, finalProgress) }
         var finished = snapshot
-        let migrationStart = finished.firstEvent(.migrationStarted)?.t ?? 0
-        let endEvent = finished.events.first { [.migrationCompleted, .migrationFailed, .migrationAborted].contains($0.kind) }
         if let exact = session.hypervisorRounds(since: t0), !exact.isEmpty {
             finished.rounds = exact
-        } else {
-            finished.rounds = RoundBuilder.rounds(.init(
-                starts: starts, polls: finished.jobSamples, migrationStartT: migrationStart,
-                pausedAt: finished.events.first { $0.kind == .guestPaused && $0.detail == HostRole.source.rawValue }?.t,
-                endT: endEvent?.t ?? t(clock.now), final: final, completed: endEvent?.kind == .migrationCompleted))
+            return finished
         }
-        let outcome: String
-        switch migration?.outcome {
-        case .completed?: outcome = "completed"
-        case .failed(let m)?: outcome = "failed"; info.error = m
-        case .aborted(let m)?: outcome = "aborted"; info.error = m
-        case nil: outcome = "aborted"; info.error = "interrupted before the migration started"
-        }
-        info.status = outcome
-        info.outcome = outcome
-        if let e = lock.withLock({ sinkError }) { info.notes.append("storage error during recording: \(e)") }
-        let analysis = RunAnalysis(trace: finished)
-        let summary = RunSummary(info: info, trace: finished, analysis: analysis)
+        let endEvent = finished.events.first { [.migrationCompleted, .migrationFailed, .migrationAborted].contains($0.kind) }
+        finished.rounds = RoundBuilder.rounds(.init(
+            starts: starts, polls: finished.jobSamples, migrationStartT: finished.firstEvent(.migrationStarted)?.t ?? 0,
+            pausedAt: finished.events.first { $0.kind == .guestPaused && $0.facts.host == .source }?.t,
+            endT: endEvent?.t ?? t(clock.now), final: final, completed: endEvent?.kind == .migrationCompleted))
+        return finished
+    }
+
+    /// Writes the run's end. A full disk or a busy database must not lose the outcome: retry, then
+    /// mark the run failed with the reason if that much can still be written; returns why it
+    /// could not be finished, if it could not.
+    private func finishInSink(_ info: inout RunInfo, rounds: [RoundRecord], summary: RunSummary) async -> String? {
+        guard let sink else { return nil }
         var storageError: String? = nil
-        if let sink {
-            // A full disk or a busy database must not lose the outcome: retry, then mark the run
-            // failed with the reason if that much can still be written, and say so either way.
-            for attempt in 1...3 {
-                do {
-                    try sink.finish(runID: runID, info: info, rounds: finished.rounds, summary: summary)
-                    storageError = nil
-                    break
-                } catch {
-                    storageError = "\(error)"
-                    if attempt < 3 { try? await Task.sleep(for: .seconds(1)) }
-                }
-            }
-            if let why = storageError {
-                var failed = info
-                failed.status = "failed"
-                failed.error = "the recording could not be finished: \(why)" + (info.error.map { "; \($0)" } ?? "")
-                if (try? sink.finish(runID: runID, info: failed, rounds: [], summary: summary)) != nil { info = failed }
+        for attempt in 1...3 {
+            do {
+                try sink.finish(runID: runID, info: info, rounds: rounds, summary: summary)
+                return nil
+            } catch {
+                storageError = "\(error)"
+                if attempt < 3 { try? await Task.sleep(for: .seconds(1)) }
             }
         }
-        return RecordedRun(info: info, trace: finished, analysis: analysis, summary: summary, migration: migration,
-                           intervals: SamplingIntervals(hypervisor: hypervisorIntervals, local: localIntervals), storageError: storageError)
+        if let why = storageError {
+            var failed = info
+            failed.status = .failed
+            failed.error = "the recording could not be finished: \(why)" + (info.error.map { "; \($0)" } ?? "")
+            if (try? sink.finish(runID: runID, info: failed, rounds: [], summary: summary)) != nil { info = failed }
+        }
+        return storageError
     }
 
     /// Runs `tick` on a fixed grid of the run clock, so intervals do not drift; a tick that overruns
@@ -298,14 +305,11 @@ public final class Recorder: @unchecked Sendable {
                     }
                     switch report {
                     case .rate(_, let up, let r, let w, _):
-                        add(IOSample(t: now, series: .guest, host: "guest", readBytesPerSecond: r, writeBytesPerSecond: w))
+                        add(IOSample(t: now, series: .guest, host: IOSample.guestOrigin, readBytesPerSecond: r, writeBytesPerSecond: w))
                         if lock.withLock({ trace.firstEvent(.migrationStarted) == nil }) { guestOffset = min(guestOffset ?? .infinity, now - up) }
                     case .done(let total, let seconds, let up):
-                        var detail = "read_total=\(Int64(total)) seconds=\(seconds)"
-                        if let up, let offset = guestOffset {
-                            detail += " host_seconds=" + String(format: "%.2f", now - (up - seconds + offset))
-                        }
-                        add(EventRecord(t: now, kind: .workloadDone, detail: detail))
+                        let hostSeconds = up.flatMap { up in guestOffset.map { now - (up - seconds + $0) } }
+                        add(.workloadDone(t: now, readBytes: UInt64(total), guestSeconds: seconds, hostSeconds: hostSeconds))
                     case .start(let mode, _, _, _):
                         add(EventRecord(t: now, kind: .note, detail: "guest workload started (\(mode))"))
                     }
@@ -340,9 +344,9 @@ private struct RecordingObserver: MigrationObserver {
         switch signal.kind {
         case .roundStarted(let n):
             recorder.noteRound(Int(n), at: t)
-            recorder.add(EventRecord(t: t, kind: .roundStarted, detail: "\(n)"))
-        case .guestPaused(let h): recorder.add(EventRecord(t: t, kind: .guestPaused, detail: h.rawValue))
-        case .guestResumed(let h): recorder.add(EventRecord(t: t, kind: .guestResumed, detail: h.rawValue))
+            recorder.add(.roundStarted(t: t, round: Int(clamping: n)))
+        case .guestPaused(let h): recorder.add(.guestPaused(t: t, on: h))
+        case .guestResumed(let h): recorder.add(.guestResumed(t: t, on: h))
         case .startedOnDestination: recorder.add(EventRecord(t: t, kind: .startedOnDestination))
         case .stoppedOnSource: recorder.add(EventRecord(t: t, kind: .stoppedOnSource))
         case .jobCompleted(let p): recorder.noteFinal(p)
@@ -365,14 +369,12 @@ private struct RecordingObserver: MigrationObserver {
     func migrationFinished(_ s: MigrationSummary) {
         let t = recorder.time(s.endedAt)
         if let f = s.final { recorder.noteFinal(f) }
-        var detail = ["location=\(s.location.place)"]
-        if let d = s.final?.downtimeMs { detail.append("downtime_ms=\(d)") }
-        if let b = s.bytesSent { detail.append("bytes=\(b)") }
-        detail.append("rounds=\(s.rounds)")
         switch s.outcome {
-        case .completed: recorder.add(EventRecord(t: t, kind: .migrationCompleted, detail: detail.joined(separator: " ")))
+        case .completed:
+            recorder.add(.migrationCompleted(t: t, location: s.location.place, downtimeMs: s.final?.downtimeMs.map(Double.init),
+                                             bytesSent: s.bytesSent, rounds: s.rounds))
         case .failed(let m): recorder.add(EventRecord(t: t, kind: .migrationFailed, detail: m))
-        case .aborted(let m): recorder.add(EventRecord(t: t, kind: .migrationAborted, detail: m))
+        case .aborted(let why): recorder.add(EventRecord(t: t, kind: .migrationAborted, detail: why.description))
         }
         outer?.migrationFinished(s)
     }

@@ -2,7 +2,7 @@
 ///
 /// A round runs from its start signal to the next one (the last to the job's end). Bytes sent in a
 /// round are the job's processed-memory counter at its end minus at its start, interpolated between
-/// polls. QEMU computes the dirty rate at each dirty-bitmap sync over the time since the last, so the
+/// polls. Where the hypervisor computes the dirty rate at each dirty-bitmap sync over the time since the last, the
 /// rate reported once round N+1 has begun describes round N; the memory remaining when round N+1
 /// begins is what round N left dirty.
 public enum RoundBuilder {

@@ -54,13 +54,17 @@ public struct IOSample: Sendable, Equatable, Codable {
     public enum Series: String, Sendable, Codable, CaseIterable {
         /// The hypervisor's block counters of the guest's disks, one continuous series across hosts.
         case host
-        /// The guest's own rate lines (what the paper measured, inside the VM).
+        /// The guest's own rate lines (measured inside the VM).
         case guest
     }
     public var t: Double
     public var series: Series
-    /// Which lab machine or role the figure came from ("hostA", "source", ...).
+    /// Where the figure came from: a host role's raw value for the hypervisors' counters,
+    /// `IOSample.guestOrigin` for the guest's own lines.
     public var host: String
+    /// The host the figure came from, when it came from one.
+    public var role: HostRole? { HostRole(rawValue: host) }
+    public static let guestOrigin = "guest"
     public var readBytesPerSecond: Double
     public var writeBytesPerSecond: Double
     public var readOpsPerSecond: Double?
@@ -95,39 +99,6 @@ public struct LinkSample: Sendable, Equatable, Codable {
         self.link = link
         self.direction = direction
         self.bytesPerSecond = bytesPerSecond
-    }
-}
-
-/// A moment in the run.
-public struct EventRecord: Sendable, Equatable, Codable {
-    public enum Kind: String, Sendable, Codable, CaseIterable {
-        case recordingStarted = "recording-started"
-        case migrationRequested = "migration-requested"
-        case migrationStarted = "migration-started"
-        case roundStarted = "round-started"
-        case guestPaused = "guest-paused"
-        case guestResumed = "guest-resumed"
-        case startedOnDestination = "started-on-destination"
-        case stoppedOnSource = "stopped-on-source"
-        case pausedForTimeout = "paused-for-timeout"
-        case pausedAfterRounds = "paused-after-rounds"
-        case abortRequested = "abort-requested"
-        case migrationCompleted = "migration-completed"
-        case migrationFailed = "migration-failed"
-        case migrationAborted = "migration-aborted"
-        case workloadDone = "workload-done"
-        /// Guest console lines dropped as untrue or over-long; the detail is their number.
-        case guestLinesDropped = "guest-lines-dropped"
-        case note
-        case recordingEnded = "recording-ended"
-    }
-    public var t: Double
-    public var kind: Kind
-    public var detail: String
-    public init(t: Double, kind: Kind, detail: String = "") {
-        self.t = t
-        self.kind = kind
-        self.detail = detail
     }
 }
 

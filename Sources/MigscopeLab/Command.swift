@@ -1,12 +1,5 @@
 import Foundation
 
-/// A lab failure: one line naming what failed and, where known, what to do.
-public struct LabError: Error, Sendable, Equatable, CustomStringConvertible {
-    public var message: String
-    public init(_ message: String) { self.message = message }
-    public var description: String { message }
-}
-
 /// Runs programs by argument vector (never a string through a shell) and waits for them.
 enum Command {
     struct Output {

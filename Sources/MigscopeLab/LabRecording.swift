@@ -1,5 +1,6 @@
 import Foundation
 import MigscopeCore
+import MigscopeProbes
 
 /// Each lab machine's link counters, read from /proc/PID/net/dev of a process living in that
 /// machine's namespace (a plain file read, cheap enough for 20 samples a second).

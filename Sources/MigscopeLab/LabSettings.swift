@@ -34,6 +34,8 @@ public struct LabSettings: Sendable, Equatable, Codable {
     public static let diskSizeRange = 64...1_048_576
     public static let blockSizeRange = 4...65536
     public static let readAmountRange = 0...10_000_000
+    /// Bits/s that HTB shapes reliably here.
+    public static let linkRateRange: ClosedRange<UInt64> = 100_000...10_000_000_000
 
     /// Every problem with the settings, found before anything is built.
     public func problems() -> [String] {
@@ -45,8 +47,8 @@ public struct LabSettings: Sendable, Equatable, Codable {
             p.append("block size must be a power of two from 4 to 65536 KiB, got \(workload.blockSizeKiB)")
         }
         if !Self.readAmountRange.contains(workload.amountMiB) { p.append("read amount must be 0 (forever) or a positive number of MiB, got \(workload.amountMiB)") }
-        if let b = bandwidth.bitsPerSecond, b < 100_000 {
-            p.append("bandwidth \(bandwidth) is below what HTB shapes reliably here; use at least 100kbit")
+        if let b = bandwidth.bitsPerSecond, !Self.linkRateRange.contains(b) {
+            p.append("link rate \(bandwidth) is beyond what HTB shapes reliably here; use 100kbit to 10gbit")
         }
         return p
     }

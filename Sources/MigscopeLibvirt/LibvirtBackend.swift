@@ -4,7 +4,9 @@ import MigscopeCore
 
 /// Migrations through libvirt: any hypervisor libvirt drives (QEMU/KVM first).
 public struct LibvirtBackend: MigrationBackend {
-    public var name: String { "libvirt" }
+    /// libvirt offers every feature a request has; a hypervisor that lacks one says so when asked.
+    public static let capabilities = BackendCapabilities(name: "libvirt")
+    public var capabilities: BackendCapabilities { Self.capabilities }
     /// How long opening a host's connection may take before it counts as unreachable.
     public var connectTimeout: Double
 
@@ -26,7 +28,10 @@ public struct LibvirtBackend: MigrationBackend {
             }
             throw MigrationError(.failed, "cannot look up domain '\(request.domain)' on \(request.source): \(error.message)")
         }
-        let state = try domain.state().state
+        let state: Domain.State
+        do { state = try domain.state().state } catch {
+            throw MigrationError(.failed, "cannot read the state of '\(domain.name)' on \(request.source): \(error.message)")
+        }
         guard state == .running || state == .paused || state == .blocked else {
             throw MigrationError(.notMigratable, "domain '\(domain.name)' is \(state) on \(request.source); start it before migrating it")
         }
@@ -62,8 +67,8 @@ public struct LibvirtBackend: MigrationBackend {
     private func open(_ uri: String, role: String) async throws -> Connection {
         do {
             return try await Connection.open(uri: uri, timeout: connectTimeout)
-        } catch let e as LibvirtError {
-            throw MigrationError(.unreachable, "cannot connect to \(role) \(uri): \(e.message)")
+        } catch {
+            throw MigrationError(.unreachable, "cannot connect to \(role) \(uri): \((error as? LibvirtError)?.message ?? "\(error)")")
         }
     }
 }

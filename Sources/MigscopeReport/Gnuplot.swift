@@ -1,4 +1,5 @@
 import Foundation
+import MigscopeCore
 
 /// Renders figures with gnuplot (Debian's gnuplot-nox): a script and its data files in, a PNG and
 /// an SVG out. The scripts are written next to the images, so a figure can be restyled by hand.
@@ -58,7 +59,7 @@ public enum Gnuplot {
     }
 }
 
-public struct ReportError: Error, Sendable, CustomStringConvertible {
-    public var description: String
-    public init(_ d: String) { description = d }
+public struct ReportError: UserFacingError, Sendable {
+    public var message: String
+    public init(_ message: String) { self.message = message }
 }

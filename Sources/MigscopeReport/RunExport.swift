@@ -62,13 +62,13 @@ public enum RunExport {
         let summaryTable = Table(
             name: "summary",
             header: ["run", "status", "mode", "bandwidth", "link_model", "migration_s", "downtime_ms", "guest_gap_ms", "rounds", "bytes_sent",
-                     "io_before", "io_during", "io_after", "io_during_ratio", "io_series", "workload_s", "workload_active_s", "workload_ended_early"],
-            rows: [[info.id.map(String.init) ?? "", info.isIncomplete ? "incomplete" : info.status, s.mode, s.bandwidth ?? "", s.linkModel ?? "",
+                     "io_before", "io_during", "io_after", "io_during_ratio", "io_series", "workload_s", "workload_active_s", "workload_ended_early", "uuid"],
+            rows: [[info.id.map(String.init) ?? "", info.status.shown, s.mode.rawValue, s.bandwidth ?? "", s.linkModel ?? "",
                     s.migrationSeconds.map { num($0, 3) } ?? "", s.downtimeMs.map { num($0, 0) } ?? "", s.guestGapMs.map { num($0, 0) } ?? "",
                     "\(s.rounds)", s.bytesSent.map(String.init) ?? "", s.ioBefore.map { num($0, 0) } ?? "", s.ioDuring.map { num($0, 0) } ?? "",
                     s.ioAfter.map { num($0, 0) } ?? "", s.ioDuringRatio.map { num($0, 4) } ?? "", analysis.ioSeries?.rawValue ?? "",
                     s.workloadSeconds.map { num($0, 2) } ?? "", s.workloadActiveSeconds.map { num($0, 2) } ?? "",
-                    s.workloadEndedEarly.map { $0 ? "true" : "false" } ?? ""]])
+                    s.workloadEndedEarly.map { $0 ? "true" : "false" } ?? "", info.uuid?.uuidString.lowercased() ?? ""]])
         return [rounds, samples, links, events, job, summaryTable]
     }
 
@@ -76,10 +76,10 @@ public enum RunExport {
     public static func completed(info: RunInfo, trace: Trace) -> Trace {
         guard trace.rounds.isEmpty, info.isIncomplete else { return trace }
         var t = trace
-        let starts = trace.events.filter { $0.kind == .roundStarted }.compactMap { e in Int(e.detail).map { ($0, e.t) } }
+        let starts = trace.events.filter { $0.kind == .roundStarted }.compactMap { e in e.facts.round.map { ($0, e.t) } }
         t.rounds = RoundBuilder.rounds(.init(
             starts: starts, polls: trace.jobSamples, migrationStartT: trace.firstEvent(.migrationStarted)?.t ?? 0,
-            pausedAt: trace.events.first { $0.kind == .guestPaused && $0.detail == "source" }?.t,
+            pausedAt: trace.events.first { $0.kind == .guestPaused && $0.facts.host == .source }?.t,
             endT: trace.jobSamples.last?.t ?? trace.events.last?.t ?? 0, final: nil, completed: false))
         return t
     }
@@ -147,7 +147,7 @@ public enum RunExport {
     static func opt(_ x: UInt64?) -> String { x.map(String.init) ?? "" }
 }
 
-public struct ExportError: Error, Sendable, CustomStringConvertible {
-    public var description: String
-    public init(_ d: String) { description = d }
+public struct ExportError: UserFacingError, Sendable {
+    public var message: String
+    public init(_ message: String) { self.message = message }
 }

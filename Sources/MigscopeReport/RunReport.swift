@@ -213,7 +213,7 @@ public enum RunReport {
             lines.append("set arrow from \(p - t0), graph 0 to \(p - t0), graph 1 nohead lw 2 lc rgb '#c0392b'")
             lines.append("set label 'paused' at \(p - t0), graph 0.88 right tc rgb '#c0392b' offset -0.5,0")
         }
-        if let r = trace.events.first(where: { $0.kind == .guestResumed && $0.detail == "destination" }) {
+        if let r = trace.events.first(where: { $0.kind == .guestResumed && $0.facts.host == .destination }) {
             lines.append("set arrow from \(r.t - t0), graph 0 to \(r.t - t0), graph 1 nohead lw 2 lc rgb '#27ae60'")
             lines.append("set label 'resumed on destination' at \(r.t - t0), graph 0.82 left tc rgb '#27ae60' offset 0.5,0")
         }
@@ -224,10 +224,10 @@ public enum RunReport {
         func mbps(_ x: Double?) -> String { x.map { String(format: "%.2f MB/s", $0 / 1e6) } ?? "-" }
         return [
             ["", "value"],
-            ["status", info.isIncomplete ? "incomplete" : info.status],
+            ["status", info.status.shown],
             ["mode / link", "\(s.mode) / \(s.bandwidth ?? "?") \(s.linkModel ?? "")"],
             ["migration time", s.migrationSeconds.map { String(format: "%.2f s", $0) } ?? "-"],
-            ["downtime (libvirt)", s.downtimeMs.map { String(format: "%.0f ms", $0) } ?? "-"],
+            ["downtime (hypervisor)", s.downtimeMs.map { String(format: "%.0f ms", $0) } ?? "-"],
             ["downtime the guest saw", s.guestGapMs.map { String(format: "%.0f ms", $0) } ?? "-"],
             ["rounds", "\(s.rounds)"],
             ["bytes sent", s.bytesSent.map { Format.bytes($0) } ?? "-"],
@@ -280,11 +280,11 @@ public enum RunReport {
         var rows: [[String]] = [["run", "mode", "link", "migration (s)", "downtime (ms)", "guest-seen gap (ms)", "I/O during / before", "workload total (s)", "bytes sent", "rounds", "outcome"]]
         for (run, _, _, s) in runs {
             rows.append([
-                "\(run.info.id ?? 0)", s.mode, "\(s.bandwidth ?? "?") \(s.linkModel ?? "")",
+                "\(run.info.id ?? 0)", s.mode.rawValue, "\(s.bandwidth ?? "?") \(s.linkModel ?? "")",
                 s.migrationSeconds.map { String(format: "%.2f", $0) } ?? "-", s.downtimeMs.map { String(format: "%.0f", $0) } ?? "-",
                 s.guestGapMs.map { String(format: "%.0f", $0) } ?? "-", s.ioDuringRatio.map { String(format: "%.0f %%", $0 * 100) } ?? "-",
                 s.workloadSeconds.map { String(format: "%.1f", $0) } ?? "-", s.bytesSent.map { Format.bytes($0) } ?? "-", "\(s.rounds)",
-                run.info.isIncomplete ? "incomplete" : s.outcome,
+                run.info.isIncomplete ? RunStatus.recording.shown : s.outcome.shown,
             ])
         }
         let csv = RunExport.csv(RunExport.Table(name: "comparison", header: rows[0], rows: Array(rows.dropFirst())))

@@ -5,10 +5,11 @@ import MigscopeCore
 /// One line of `migscope runs`.
 public struct RunListing: Sendable, Equatable, Codable {
     public var id: Int64
+    public var uuid: String?
     public var createdAt: String
-    public var status: String
+    public var status: RunStatus
     public var domain: String
-    public var mode: String
+    public var mode: MigrationRequest.Mode
     public var source: String
     public var destination: String
     public var linkRate: String?
@@ -18,7 +19,7 @@ public struct RunListing: Sendable, Equatable, Codable {
     public var repetition: Int?
     public var summary: RunSummary?
     /// Still "recording" but nobody is: the recorder died; what it committed is kept.
-    public var incomplete: Bool { status == "recording" }
+    public var incomplete: Bool { status == .recording }
 }
 
 /// A run read back from the database.
@@ -33,7 +34,8 @@ extension ResultsStore {
         try reading { db in
             try Row.fetchAll(db, sql: "SELECT * FROM runs ORDER BY id").map { r in
                 RunListing(
-                    id: r["id"], createdAt: r["created_at"], status: r["status"], domain: r["domain"], mode: r["mode"],
+                    id: r["id"], uuid: r["uuid"], createdAt: r["created_at"], status: RunStatus(rawValue: r["status"]) ?? .recording,
+                    domain: r["domain"], mode: MigrationRequest.Mode(rawValue: r["mode"]) ?? .live,
                     source: r["source"], destination: r["destination"], linkRate: r["link_rate"], linkModel: r["link_model"],
                     plan: r["plan"], cell: r["cell"], repetition: r["repetition"],
                     summary: (r["summary_json"] as String?).flatMap { try? JSONCoding.decode(RunSummary.self, $0) })
@@ -50,7 +52,8 @@ extension ResultsStore {
             }
             var info = try JSONCoding.decode(RunInfo.self, r["info_json"])
             info.id = id
-            info.status = r["status"]
+            info.uuid = (r["uuid"] as String?).flatMap(UUID.init(uuidString:))
+            info.status = RunStatus(rawValue: r["status"]) ?? .recording
             var trace = Trace()
             trace.rounds = try Row.fetchAll(db, sql: "SELECT * FROM rounds WHERE run_id = ? ORDER BY number", arguments: [id]).map { r in
                 RoundRecord(
@@ -81,7 +84,8 @@ extension ResultsStore {
             }
             trace.events = try Row.fetchAll(db, sql: "SELECT * FROM events WHERE run_id = ? ORDER BY t_s", arguments: [id]).compactMap { r in
                 guard let k = EventRecord.Kind(rawValue: r["kind"]) else { return nil }
-                return EventRecord(t: r["t_s"], kind: k, detail: r["detail"])
+                let facts = (r["facts_json"] as String?).flatMap { try? JSONCoding.decode(EventFacts.self, $0) } ?? EventFacts()
+                return EventRecord(t: r["t_s"], kind: k, detail: r["detail"], facts: facts)
             }
             let summary = (r["summary_json"] as String?).flatMap { try? JSONCoding.decode(RunSummary.self, $0) }
             return StoredRun(info: info, trace: trace, summary: summary)

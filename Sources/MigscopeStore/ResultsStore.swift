@@ -4,9 +4,10 @@ import MigscopeCore
 
 /// The results database: one SQLite file holding every recorded run, written while it is recorded.
 ///
-/// Schema (version 1, kept in `PRAGMA user_version`); times are seconds on the run's clock, which
-/// `runs.anchor_unix` ties to wall time:
-///   runs(id, created_at, anchor_unix, status, outcome, error, backend, domain, source, destination,
+/// Schema (version 2; GRDB's migrator records the steps, `PRAGMA user_version` the version, so a
+/// migscope that knows only version 1 refuses the file); times are seconds on the run's clock,
+/// which `runs.anchor_unix` ties to wall time:
+///   runs(id, uuid, created_at, anchor_unix, status, outcome, error, backend, domain, source, destination,
 ///        mode, transport, link_rate, link_model, accelerator, plan, cell, repetition, info_json, summary_json)
 ///   rounds(run_id, number, start_s, end_s, bytes_sent, dirty_pages_per_s, dirty_bytes_per_s,
 ///          remaining_start_bytes, remaining_end_bytes, pages_dirtied, transfer_bytes_per_s, stop_and_copy)
@@ -14,9 +15,9 @@ import MigscopeCore
 ///               dirty_pages_per_s, page_size, bytes_per_s, downtime_ms, expected_downtime_ms)
 ///   samples(run_id, t_s, series, host, read_bps, write_bps, read_ops, write_ops)
 ///   links(run_id, t_s, link, direction, bytes_per_s)
-///   events(run_id, t_s, kind, detail)
+///   events(run_id, t_s, kind, detail, facts_json)
 public final class ResultsStore: TraceSink, @unchecked Sendable {
-    public static let schemaVersion = 1
+    public static let schemaVersion = SchemaMigrations.version
     public let path: String
     private let db: DatabaseQueue
 
@@ -81,80 +82,48 @@ public final class ResultsStore: TraceSink, @unchecked Sendable {
         } catch {
             throw StoreError("cannot open results database \(path): \(Self.reason(error))")
         }
-        if version > Self.schemaVersion {
-            throw StoreError("results database \(path) has schema \(version), newer than this migscope's \(Self.schemaVersion); use a newer migscope or another --db")
-        }
-    }
-
-    private func migrate() throws {
-        let version = try db.read { try Int.fetchOne($0, sql: "PRAGMA user_version") ?? 0 }
-        if version > Self.schemaVersion {
-            throw StoreError("results database \(path) has schema \(version), newer than this migscope's \(Self.schemaVersion); use a newer migscope or another --db")
-        }
-        guard version < Self.schemaVersion else { return }
-        // Two first opens at once (two batches starting together): the schema is made in an
-        // immediate transaction that looks again, so the second waits and then finds it made.
-        try db.writeWithoutTransaction { db in
-            try db.inTransaction(.immediate) {
-                if try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0 >= Self.schemaVersion { return .commit }
-                try Self.createSchema(db)
-                return .commit
-            }
-        }
-    }
-
-    private static func createSchema(_ db: Database) throws {
+        let unknownSteps: Bool
         do {
-            try db.execute(sql: """
-                CREATE TABLE runs (
-                  id INTEGER PRIMARY KEY AUTOINCREMENT, created_at TEXT NOT NULL, anchor_unix REAL NOT NULL,
-                  status TEXT NOT NULL, outcome TEXT, error TEXT, backend TEXT NOT NULL, domain TEXT NOT NULL,
-                  source TEXT NOT NULL, destination TEXT NOT NULL, mode TEXT NOT NULL, transport TEXT NOT NULL,
-                  link_rate TEXT, link_model TEXT, accelerator TEXT, plan TEXT, cell TEXT, repetition INTEGER,
-                  info_json TEXT NOT NULL, summary_json TEXT);
-                CREATE TABLE rounds (
-                  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE, number INTEGER NOT NULL,
-                  start_s REAL NOT NULL, end_s REAL NOT NULL, bytes_sent INTEGER NOT NULL,
-                  dirty_pages_per_s INTEGER, dirty_bytes_per_s INTEGER, remaining_start_bytes INTEGER,
-                  remaining_end_bytes INTEGER, pages_dirtied INTEGER, transfer_bytes_per_s REAL NOT NULL,
-                  stop_and_copy INTEGER NOT NULL, PRIMARY KEY (run_id, number));
-                CREATE TABLE job_samples (
-                  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE, t_s REAL NOT NULL,
-                  iteration INTEGER, processed_bytes INTEGER, remaining_bytes INTEGER, total_bytes INTEGER,
-                  dirty_pages_per_s INTEGER, page_size INTEGER, bytes_per_s INTEGER, downtime_ms INTEGER,
-                  expected_downtime_ms INTEGER);
-                CREATE INDEX job_samples_run ON job_samples(run_id, t_s);
-                CREATE TABLE samples (
-                  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE, t_s REAL NOT NULL,
-                  series TEXT NOT NULL, host TEXT NOT NULL, read_bps REAL NOT NULL, write_bps REAL NOT NULL,
-                  read_ops REAL, write_ops REAL);
-                CREATE INDEX samples_run ON samples(run_id, t_s);
-                CREATE TABLE links (
-                  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE, t_s REAL NOT NULL,
-                  link TEXT NOT NULL, direction TEXT NOT NULL, bytes_per_s REAL NOT NULL);
-                CREATE INDEX links_run ON links(run_id, t_s);
-                CREATE TABLE events (
-                  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE, t_s REAL NOT NULL,
-                  kind TEXT NOT NULL, detail TEXT NOT NULL);
-                CREATE INDEX events_run ON events(run_id, t_s);
-                PRAGMA user_version = 1;
-                """)
+            unknownSteps = try DatabaseQueue(path: path, configuration: readOnly).read { try SchemaMigrations.migrator.hasBeenSuperseded($0) }
+        } catch {
+            throw StoreError("cannot open results database \(path): \(Self.reason(error))")
+        }
+        if version > Self.schemaVersion || unknownSteps {
+            throw StoreError("results database \(path) has schema \(version), newer than this migscope's \(Self.schemaVersion); use a newer migscope or another --db")
+        }
+    }
+
+    /// Two first opens at once (two batches starting together) race to apply the same step; the
+    /// loser finds it applied when it looks again.
+    private func migrate() throws {
+        var attempt = 0
+        while true {
+            do {
+                try SchemaMigrations.migrator.migrate(db)
+                return
+            } catch {
+                attempt += 1
+                if attempt >= 5 { throw StoreError("cannot bring results database \(path) to schema \(Self.schemaVersion): \(Self.reason(error))") }
+                usleep(100_000)
+            }
         }
     }
 
     // MARK: TraceSink
 
     public func begin(_ info: RunInfo) throws -> Int64 {
-        let info = info.redacted
+        var info = info.redacted
+        if info.uuid == nil { info.uuid = UUID() }
         return try db.write { db in
             try db.execute(
                 sql: """
-                    INSERT INTO runs (created_at, anchor_unix, status, backend, domain, source, destination, mode, transport,
+                    INSERT INTO runs (uuid, created_at, anchor_unix, status, backend, domain, source, destination, mode, transport,
                       link_rate, link_model, accelerator, plan, cell, repetition, info_json)
-                    VALUES (?, ?, 'recording', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """,
                 arguments: [
-                    ISO8601DateFormatter().string(from: info.anchor), info.anchor.timeIntervalSince1970, info.backend,
+                    info.uuid?.uuidString.lowercased(), ISO8601DateFormatter().string(from: info.anchor), info.anchor.timeIntervalSince1970,
+                    RunStatus.recording.rawValue, info.backend,
                     info.request.domain, info.request.source, info.request.destination, info.request.mode.rawValue,
                     info.request.transport.rawValue, info.linkRate, info.linkModel, info.accelerator, info.planName,
                     info.cell, info.repetition, try JSONCoding.string(info),
@@ -182,7 +151,8 @@ public final class ResultsStore: TraceSink, @unchecked Sendable {
                 try db.execute(sql: "INSERT INTO links VALUES (?, ?, ?, ?, ?)", arguments: [runID, l.t, l.link, l.direction.rawValue, l.bytesPerSecond])
             }
             for e in b.events {
-                try db.execute(sql: "INSERT INTO events VALUES (?, ?, ?, ?)", arguments: [runID, e.t, e.kind.rawValue, e.detail])
+                try db.execute(sql: "INSERT INTO events (run_id, t_s, kind, detail, facts_json) VALUES (?, ?, ?, ?, ?)",
+                               arguments: [runID, e.t, e.kind.rawValue, e.detail, e.facts.isEmpty ? nil : try JSONCoding.string(e.facts)])
             }
         }
     }
@@ -200,15 +170,14 @@ public final class ResultsStore: TraceSink, @unchecked Sendable {
             }
             try db.execute(
                 sql: "UPDATE runs SET status = ?, outcome = ?, error = ?, info_json = ?, summary_json = ? WHERE id = ?",
-                arguments: [info.status, info.outcome, info.error, try JSONCoding.string(info), try JSONCoding.string(summary), runID])
+                arguments: [info.status.rawValue, info.outcome?.rawValue, info.error, try JSONCoding.string(info), try JSONCoding.string(summary), runID])
         }
     }
 }
 
-public struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
+public struct StoreError: UserFacingError, Sendable, Equatable {
     public var message: String
     public init(_ m: String) { message = m }
-    public var description: String { message }
 }
 
 enum JSONCoding {

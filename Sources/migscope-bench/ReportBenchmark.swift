@@ -22,13 +22,13 @@ enum ReportBenchmark {
         var rounds: [RoundRecord] = []
         for r in 1...30 {
             let s = migStart + Double(r - 1) * 4
-            b.events.append(EventRecord(t: s, kind: .roundStarted, detail: "\(r)"))
+            b.events.append(EventRecord.roundStarted(t: s, round: r))
             rounds.append(RoundRecord(number: r, startS: s, endS: s + 4, bytesSent: 40_000_000, dirtyPagesPerSecond: 900, dirtyBytesPerSecond: 900 * 4096,
                                       remainingBytesAtStart: 40_000_000, remainingBytesAtEnd: 1_000_000, pagesDirtied: 900, transferBytesPerSecond: 1e7, stopAndCopy: r == 30))
         }
-        b.events.append(EventRecord(t: migEnd - 1, kind: .guestPaused, detail: "source"))
-        b.events.append(EventRecord(t: migEnd, kind: .guestResumed, detail: "destination"))
-        b.events.append(EventRecord(t: migEnd + 0.1, kind: .migrationCompleted, detail: "location=destination downtime_ms=800 bytes=1200000000 rounds=30"))
+        b.events.append(EventRecord.guestPaused(t: migEnd - 1, on: .source))
+        b.events.append(EventRecord.guestResumed(t: migEnd, on: .destination))
+        b.events.append(EventRecord.migrationCompleted(t: migEnd + 0.1, location: .destination, downtimeMs: 800, bytesSent: 1200000000, rounds: 30))
         var t = 0.05
         var i = 0
         while t < seconds {
@@ -51,7 +51,7 @@ enum ReportBenchmark {
         b.events.append(EventRecord(t: seconds, kind: .recordingEnded))
         var info = RunInfo(backend: "synthetic", request: MigrationRequest(domain: "g", source: "qemu:///a", destination: "qemu:///b"),
                            domain: DomainFacts(name: "g", uuid: "u", memoryBytes: 1 << 30), anchor: Date(), linkRate: "100mbit", linkModel: "shared",
-                           status: "completed", outcome: "completed")
+                           status: .completed, outcome: .completed)
         info.sourceLink = "hostA"
         info.destinationLink = "hostB"
         return (info, b, rounds)

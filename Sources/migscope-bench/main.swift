@@ -1,6 +1,7 @@
 import Foundation
 
 import MigscopeCore
+import MigscopeProbes
 import MigscopeLab
 import MigscopeLibvirt
 

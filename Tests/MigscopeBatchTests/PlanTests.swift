@@ -13,7 +13,7 @@ final class PlanFileTests: XCTestCase {
         workload: {mode: direct, block_size_kib: 512, read_mib: 64}
         matrix:
           mode: [live, non-live]
-          bandwidth: [100mbit]
+          link_rate: [100mbit]
           link: [full-duplex]
           max_downtime_ms: [300, none]
           timeout_s: [30]
@@ -48,7 +48,7 @@ final class PlanFileTests: XCTestCase {
             workload: {mode: sideways}
             matrix:
               mode: [live, sometimes]
-              bandwith: [100mbit]
+              link_rte: [100mbit]
               link: []
             repetitions: 0
             extra: 1
@@ -60,25 +60,25 @@ final class PlanFileTests: XCTestCase {
             XCTAssertTrue(lines.contains { $0.hasPrefix("p.yaml:2:21:") && $0.contains("memory_mib") }, "\(lines)")
             XCTAssertTrue(lines.contains { $0.hasPrefix("p.yaml:3:18:") && $0.contains("sideways") })
             XCTAssertTrue(lines.contains { $0.hasPrefix("p.yaml:5:16:") && $0.contains("sometimes") })
-            XCTAssertTrue(lines.contains { $0.hasPrefix("p.yaml:6:3:") && $0.contains("did you mean 'bandwidth'") })
+            XCTAssertTrue(lines.contains { $0.hasPrefix("p.yaml:6:3:") && $0.contains("did you mean 'link_rate'") })
             XCTAssertTrue(lines.contains { $0.contains("'link' is an empty list") })
             XCTAssertTrue(lines.contains { $0.hasPrefix("p.yaml:8:14:") && $0.contains("repetitions") })
             XCTAssertTrue(lines.contains { $0.hasPrefix("p.yaml:9:1:") && $0.contains("unknown key 'extra'") })
-            XCTAssertTrue(lines.contains { $0.contains("missing 'bandwidth'") })
+            XCTAssertTrue(lines.contains { $0.contains("missing 'link_rate'") })
         }
     }
 
     func testWrongTypesAndImpossibleValuesAreNamed() {
         let cases: [(String, String)] = [
-            ("hosts: lab\nmatrix: {mode: [live], bandwidth: [5kbit]}", "cannot be shaped"),
-            ("hosts: lab\nmatrix: {mode: [live], bandwidth: [fast]}", "got 'fast'"),
-            ("hosts: lab\nmatrix: {mode: [live], bandwidth: [10mbit], timeout_s: [-1]}", "timeout_s must be a positive number"),
-            ("hosts: lab\nmatrix: {mode: [live], bandwidth: [10mbit]}\nrepetitions: many", "whole number"),
-            ("hosts: lab\nmatrix: {mode: [live], bandwidth: [10mbit]}\np2p: maybe", "true or false"),
+            ("hosts: lab\nmatrix: {mode: [live], link_rate: [5kbit]}", "cannot be shaped"),
+            ("hosts: lab\nmatrix: {mode: [live], link_rate: [fast]}", "got 'fast'"),
+            ("hosts: lab\nmatrix: {mode: [live], link_rate: [10mbit], timeout_s: [-1]}", "timeout_s must be a positive number"),
+            ("hosts: lab\nmatrix: {mode: [live], link_rate: [10mbit]}\nrepetitions: many", "whole number"),
+            ("hosts: lab\nmatrix: {mode: [live], link_rate: [10mbit]}\np2p: maybe", "true or false"),
             ("hosts: lab\nmatrix: [live]", "'matrix' must be a mapping"),
-            ("hosts: cloud\nmatrix: {mode: [live], bandwidth: [10mbit]}", "'hosts' must be 'lab'"),
-            ("hosts: {source: qemu:///a, destination: qemu:///b, domain: g}\nmatrix: {mode: [live], bandwidth: [10mbit]}", "shaped only in the embedded lab"),
-            ("hosts: lab\nmatrix: {mode: [live], bandwidth: [10mbit]}\ntail_until_workload_done: true", "needs a workload that ends"),
+            ("hosts: cloud\nmatrix: {mode: [live], link_rate: [10mbit]}", "'hosts' must be 'lab'"),
+            ("hosts: {source: qemu:///a, destination: qemu:///b, domain: g}\nmatrix: {mode: [live], link_rate: [10mbit]}", "shaped only in the embedded lab"),
+            ("hosts: lab\nmatrix: {mode: [live], link_rate: [10mbit]}\ntail_until_workload_done: true", "needs a workload that ends"),
             ("- just\n- a list", "a plan is a mapping"),
             ("hosts: [lab\n", "not valid YAML"),
         ]
@@ -90,23 +90,23 @@ final class PlanFileTests: XCTestCase {
     }
 
     func testRealHostsTakeURIsAndNoShaping() throws {
-        let p = try PlanFile.parse("hosts: {source: 'qemu+ssh://a/system', destination: 'qemu+ssh://b/system', domain: web1}\nmatrix: {mode: [live], bandwidth: [none], bandwidth_cap_mibps: [10, 50]}")
+        let p = try PlanFile.parse("hosts: {source: 'qemu+ssh://a/system', destination: 'qemu+ssh://b/system', domain: web1}\nmatrix: {mode: [live], link_rate: [none], bandwidth_cap_mibps: [10, 50]}")
         XCTAssertEqual(p.hosts, .uris(source: "qemu+ssh://a/system", destination: "qemu+ssh://b/system", domain: "web1"))
         XCTAssertEqual(p.cells.map(\.bandwidthCapMiBps), [10, 50])
     }
 
     func testXenHostsTakeTheLibxlBackendADestinationAndADomain() throws {
-        let p = try PlanFile.parse("hosts: {backend: libxl, destination: 'hostB:8002', domain: web1}\nmatrix: {mode: [live, non-live], bandwidth: [none]}")
-        XCTAssertEqual(p.hosts, .xen(destination: "hostB:8002", domain: "web1"))
+        let p = try PlanFile.parse("hosts: {backend: libxl, destination: 'hostB:8002', domain: web1}\nmatrix: {mode: [live, non-live], link_rate: [none]}")
+        XCTAssertEqual(p.hosts, .fromThisHost(backend: "libxl", destination: "hostB:8002", domain: "web1"))
         XCTAssertEqual(p.cells.count, 2)
         let cases: [(String, String)] = [
-            ("hosts: {backend: libxl, source: qemu:///a, destination: localhost, domain: g}\nmatrix: {mode: [live], bandwidth: [none]}", "leave out 'source'"),
-            ("hosts: {backend: xl, destination: localhost, domain: g}\nmatrix: {mode: [live], bandwidth: [none]}", "backend must be libvirt or libxl"),
-            ("hosts: {backend: libxl, domain: g}\nmatrix: {mode: [live], bandwidth: [none]}", "missing 'destination'"),
-            ("hosts: {backend: libxl, destination: localhost, domain: g}\nmatrix: {mode: [live], bandwidth: [10mbit]}", "shaped only in the embedded lab"),
-            ("hosts: {backend: libxl, destination: localhost, domain: g}\nmatrix: {mode: [live], bandwidth: [none], bandwidth_cap_mibps: [10]}", "libxl has no cap"),
-            ("hosts: {backend: libxl, destination: localhost, domain: g}\nmatrix: {mode: [live], bandwidth: [none], timeout_s: [10]}", "cannot force the end of pre-copy"),
-            ("hosts: {backend: libxl, destination: localhost, domain: g}\nmatrix: {mode: [live], bandwidth: [none], pause_after_rounds: [3]}", "after 5 rounds by itself"),
+            ("hosts: {backend: libxl, source: qemu:///a, destination: localhost, domain: g}\nmatrix: {mode: [live], link_rate: [none]}", "leave out 'source'"),
+            ("hosts: {backend: xl, destination: localhost, domain: g}\nmatrix: {mode: [live], link_rate: [none]}", "backend must be libvirt or libxl"),
+            ("hosts: {backend: libxl, domain: g}\nmatrix: {mode: [live], link_rate: [none]}", "missing 'destination'"),
+            ("hosts: {backend: libxl, destination: localhost, domain: g}\nmatrix: {mode: [live], link_rate: [10mbit]}", "shaped only in the embedded lab"),
+            ("hosts: {backend: libxl, destination: localhost, domain: g}\nmatrix: {mode: [live], link_rate: [none], bandwidth_cap_mibps: [10]}", "libxl has no cap"),
+            ("hosts: {backend: libxl, destination: localhost, domain: g}\nmatrix: {mode: [live], link_rate: [none], timeout_s: [10]}", "cannot force the end of pre-copy"),
+            ("hosts: {backend: libxl, destination: localhost, domain: g}\nmatrix: {mode: [live], link_rate: [none], pause_after_rounds: [3]}", "after 5 rounds by itself"),
         ]
         for (yaml, expected) in cases {
             XCTAssertThrowsError(try PlanFile.parse(yaml)) { e in
@@ -116,7 +116,7 @@ final class PlanFileTests: XCTestCase {
     }
 
     func testUnreachableHostsAndAMissingDomainAreReportedAtTheirLines() async throws {
-        let plan = try PlanFile.parse("hosts:\n  source: qemu+ssh://a/system\n  destination: qemu+ssh://b/system\n  domain: web1\nmatrix: {mode: [live], bandwidth: [none]}")
+        let plan = try PlanFile.parse("hosts:\n  source: qemu+ssh://a/system\n  destination: qemu+ssh://b/system\n  domain: web1\nmatrix: {mode: [live], link_rate: [none]}")
         do {
             try await PlanFile.checkHosts(plan, file: "p.yaml", reach: { $0.contains("//b/") ? "no route" : nil }, findDomain: { _, _ in true })
             XCTFail("an unreachable destination passed")
@@ -150,7 +150,7 @@ final class PlanFileTests: XCTestCase {
     func testHostsThatWouldRunAProgramAreRefusedAtTheirLine() throws {
         let ext = """
             hosts: {source: 'qemu+ext:///system?command=/bin/sh', destination: 'qemu+ssh://b/system?netcat=/tmp/nc', domain: g}
-            matrix: {mode: [live], bandwidth: [none]}
+            matrix: {mode: [live], link_rate: [none]}
             """
         XCTAssertThrowsError(try PlanFile.parse(ext, file: "p.yaml")) { e in
             let lines = "\(e)".split(separator: "\n")
@@ -158,20 +158,20 @@ final class PlanFileTests: XCTestCase {
             XCTAssertTrue(lines.allSatisfy { $0.hasPrefix("p.yaml:1:") && $0.contains("--allow-ext-transport") }, "\(e)")
         }
         XCTAssertNoThrow(try PlanFile.parse(ext, allowExternalTransport: true))
-        XCTAssertNoThrow(try PlanFile.parse("hosts: {source: 'qemu+unix:///system?socket=/run/migscope-lab/hostA/sock/libvirt-sock', destination: 'qemu+tcp://b/system', domain: g}\nmatrix: {mode: [live], bandwidth: [none]}"))
+        XCTAssertNoThrow(try PlanFile.parse("hosts: {source: 'qemu+unix:///system?socket=/run/migscope-lab/hostA/sock/libvirt-sock', destination: 'qemu+tcp://b/system', domain: g}\nmatrix: {mode: [live], link_rate: [none]}"))
         for bad in ["ssh://-oProxyCommand=x", "ssh://root@-x", "ssh://a b", "ssh://a;b"] {
-            XCTAssertThrowsError(try PlanFile.parse("hosts: {backend: libxl, destination: '\(bad)', domain: g}\nmatrix: {mode: [live], bandwidth: [none]}", file: "p.yaml")) { e in
+            XCTAssertThrowsError(try PlanFile.parse("hosts: {backend: libxl, destination: '\(bad)', domain: g}\nmatrix: {mode: [live], link_rate: [none]}", file: "p.yaml")) { e in
                 XCTAssertTrue("\(e)".hasPrefix("p.yaml:1:") && "\(e)".contains("ssh://[USER@]HOST"), "\(bad): \(e)")
             }
         }
-        XCTAssertNoThrow(try PlanFile.parse("hosts: {backend: libxl, destination: 'ssh://root@host-b.lab:2222', domain: g}\nmatrix: {mode: [live], bandwidth: [none]}"))
+        XCTAssertNoThrow(try PlanFile.parse("hosts: {backend: libxl, destination: 'ssh://root@host-b.lab:2222', domain: g}\nmatrix: {mode: [live], link_rate: [none]}"))
     }
 
     func testTheReadCanBeSizedPerLinkRateAndALimitOnRoundsParses() throws {
         let p = try PlanFile.parse("""
             hosts: lab
             workload: {mode: buffered, read_mib: {100mbit: 640, 10mbit: 96}}
-            matrix: {mode: [live, non-live], bandwidth: [100mbit, 10mbit], pause_after_rounds: [3, none]}
+            matrix: {mode: [live, non-live], link_rate: [100mbit, 10mbit], pause_after_rounds: [3, none]}
             """)
         let live10 = try XCTUnwrap(p.cells.first { $0.mode == .live && $0.bandwidth == .mbit(10) && $0.pauseAfterRounds == 3 })
         XCTAssertEqual(p.workload(for: live10).amountMiB, 96)
@@ -182,10 +182,10 @@ final class PlanFileTests: XCTestCase {
         XCTAssertTrue(p.cells.filter { $0.mode == .nonLive }.allSatisfy { $0.pauseAfterRounds == nil })
 
         let cases: [(String, String)] = [
-            ("hosts: lab\nworkload: {read_mib: {100mbit: 64}}\nmatrix: {mode: [live], bandwidth: [100mbit, 10mbit]}", "names no amount for 10mbit"),
-            ("hosts: lab\nworkload: {read_mib: {fast: 64}}\nmatrix: {mode: [live], bandwidth: [100mbit]}", "'fast' is not a link rate"),
-            ("hosts: lab\nworkload: {read_mib: {100mbit: -3}}\nmatrix: {mode: [live], bandwidth: [100mbit]}", "read_mib for 100mbit must be"),
-            ("hosts: lab\nmatrix: {mode: [live], bandwidth: [100mbit], pause_after_rounds: [0]}", "pause_after_rounds must be a whole number"),
+            ("hosts: lab\nworkload: {read_mib: {100mbit: 64}}\nmatrix: {mode: [live], link_rate: [100mbit, 10mbit]}", "names no amount for 10mbit"),
+            ("hosts: lab\nworkload: {read_mib: {fast: 64}}\nmatrix: {mode: [live], link_rate: [100mbit]}", "'fast' is not a link rate"),
+            ("hosts: lab\nworkload: {read_mib: {100mbit: -3}}\nmatrix: {mode: [live], link_rate: [100mbit]}", "read_mib for 100mbit must be"),
+            ("hosts: lab\nmatrix: {mode: [live], link_rate: [100mbit], pause_after_rounds: [0]}", "pause_after_rounds must be a whole number"),
         ]
         for (yaml, expected) in cases {
             XCTAssertThrowsError(try PlanFile.parse(yaml)) { e in
@@ -231,8 +231,8 @@ final class StatsTests: XCTestCase {
         let s = try XCTUnwrap(MeasureStats([10, 12, 14]))
         XCTAssertEqual(s.mean, 12)
         XCTAssertEqual(s.sd ?? 0, 2, accuracy: 1e-9)
-        // t(0.975, 2) = 4.303; 4.303 * 2 / sqrt(3)
-        XCTAssertEqual(s.ci95 ?? 0, 4.303 * 2 / 3.0.squareRoot(), accuracy: 1e-6)
+        // t(0.975, 2) = 4.302653; 4.302653 * 2 / sqrt(3)
+        XCTAssertEqual(s.ci95 ?? 0, 4.302653 * 2 / 3.0.squareRoot(), accuracy: 1e-5)
         let one = try XCTUnwrap(MeasureStats([5]))
         XCTAssertNil(one.sd)
         XCTAssertNil(one.ci95)
@@ -292,7 +292,7 @@ final class BatchSafetyTests: XCTestCase {
         try PlanFile.parse("""
             name: p
             hosts: {source: 'qemu+tcp://198.18.0.250/system', destination: 'qemu+tcp://198.18.0.251/system', domain: g}
-            matrix: {mode: [live], bandwidth: [none]}
+            matrix: {mode: [live], link_rate: [none]}
             baseline_s: \(baseline)
             """)
     }
@@ -303,8 +303,8 @@ final class BatchSafetyTests: XCTestCase {
                            planName: plan.name, cell: cell.key, repetition: 1)
         info.planSettings = plan.definingSettings
         let id = try store.begin(info)
-        info.status = "completed"
-        info.outcome = "completed"
+        info.status = .completed
+        info.outcome = .completed
         try store.finish(runID: id, info: info, rounds: [], summary: RunSummary(info: info, trace: Trace(), analysis: RunAnalysis(trace: Trace())))
     }
 

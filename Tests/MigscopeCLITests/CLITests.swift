@@ -52,11 +52,22 @@ final class CLITests: XCTestCase {
         assertOneLineError(try migscope("xen-receive", "--stdio"), status: 1, contains: "not a Xen dom0")
     }
 
+    /// The lab's link rate has its own name; the old spelling is refused with the new one.
+    func testTheLabsOldBandwidthOptionIsRefusedWithItsNewName() throws {
+        for sub in ["up", "set"] {
+            assertOneLineError(try migscope("lab", sub, "--bandwidth", "10mbit"), status: 2, contains: "--bandwidth is now --link-rate")
+        }
+        assertOneLineError(try migscope("lab", "set", "--link-rate", "5kbit"), status: 2, contains: "use 100kbit to 10gbit")
+    }
+
     func testLibxlOptionsThatCannotApplyAreRefusedWithTheReason() throws {
         assertOneLineError(try migscope("migrate", "guest", "--backend", "libxl", "--from", "qemu:///system", "--to", "localhost"),
                            status: 2, contains: "migrates from the Xen host it runs on")
+        // Refused from the backend's declaration before anything is opened: bad input, status 2.
         assertOneLineError(try migscope("migrate", "guest", "--backend", "libxl", "--to", "localhost", "--bandwidth", "5"),
-                           status: 1, contains: "libxl has no cap on the migration stream")
+                           status: 2, contains: "--bandwidth: libxl has no cap on the migration stream")
+        assertOneLineError(try migscope("migrate", "guest", "--backend", "libxl", "--to", "localhost", "--p2p"),
+                           status: 2, contains: "--p2p: a libvirt option")
         assertOneLineError(try migscope("migrate", "guest", "--backend", "libxl", "--to", "hostB:http"), status: 2, contains: "port must be a number")
         assertOneLineError(try migscope("migrate", "guest", "--to", "qemu:///system"), status: 2, contains: "--from is missing")
         assertOneLineError(try migscope("xen-receive"), status: 2, contains: "--listen ADDR:PORT or --stdio")
@@ -85,7 +96,7 @@ final class CLITests: XCTestCase {
         let json = try JSONSerialization.jsonObject(with: Data(one.out.utf8)) as? [String: Any]
         XCTAssertEqual(json?["name"] as? String, "guest-off")
         XCTAssertEqual(json?["state"] as? String, "shut off")
-        XCTAssertEqual(json?["memoryBytes"] as? Int, 128 << 20)
+        XCTAssertEqual(json?["memory_bytes"] as? Int, 128 << 20)
     }
 
     func testUnknownDomainIsARuntimeError() throws {
@@ -152,7 +163,7 @@ final class CLITests: XCTestCase {
         try """
             name: evil
             hosts: {source: 'qemu+ext:///system?command=/usr/bin/touch%20\(marker)', destination: 'qemu+tcp://b/system', domain: g}
-            matrix: {mode: [live], bandwidth: [none]}
+            matrix: {mode: [live], link_rate: [none]}
             """.write(toFile: plan, atomically: true, encoding: .utf8)
         let r = try migscope(["batch", plan, "--db", NSTemporaryDirectory() + "/migscope-evil-\(UUID().uuidString).sqlite"])
         XCTAssertEqual(r.status, 2, r.err)
@@ -160,7 +171,7 @@ final class CLITests: XCTestCase {
         let xenPlan = """
             name: evil-ssh
             hosts: {backend: libxl, destination: 'ssh://-oProxyCommand=touch \(marker)', domain: g}
-            matrix: {mode: [live], bandwidth: [none]}
+            matrix: {mode: [live], link_rate: [none]}
             """
         try xenPlan.write(toFile: plan, atomically: true, encoding: .utf8)
         let x = try migscope(["batch", plan])

@@ -24,14 +24,14 @@ final class PathTests: XCTestCase {
         let id = try store.begin(info)
         var batch = TraceBatch()
         batch.events = [EventRecord(t: 0, kind: .recordingStarted), EventRecord(t: 5, kind: .migrationStarted),
-                        EventRecord(t: 9, kind: .guestResumed, detail: "destination"),
-                        EventRecord(t: 9.1, kind: .migrationCompleted, detail: "location=destination downtime_ms=300"),
+                        EventRecord.guestResumed(t: 9, on: .destination),
+                        EventRecord.migrationCompleted(t: 9.1, location: .destination, downtimeMs: 300, bytesSent: nil, rounds: 0),
                         EventRecord(t: 14, kind: .recordingEnded)]
         batch.samples = stride(from: 1.0, through: 14, by: 1).map { IOSample(t: $0, series: .guest, host: "guest", readBytesPerSecond: $0 > 5 && $0 <= 9 ? 2e6 : 8e6, writeBytesPerSecond: 0) }
         try store.append(runID: id, batch)
         info.id = id
-        info.status = "completed"
-        info.outcome = "completed"
+        info.status = .completed
+        info.outcome = .completed
         var trace = Trace()
         trace.events = batch.events
         trace.samples = batch.samples

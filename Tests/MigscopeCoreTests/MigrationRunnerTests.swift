@@ -59,7 +59,8 @@ final class MigrationRunnerTests: XCTestCase {
         let s = ScriptedSession(duration: .seconds(5), rounds: 1)
         s.request.abortAfterSeconds = 0.2
         let summary = await MigrationRunner(pollInterval: .milliseconds(20), completionGrace: .milliseconds(10)).run(s)
-        XCTAssertEqual(summary.outcome, .aborted("aborted after 0.20 s (--abort-after)"))
+        XCTAssertEqual(summary.outcome, .aborted(.timeLimit(seconds: 0.2)))
+        XCTAssertEqual("\(AbortReason.timeLimit(seconds: 0.2))", "aborted after 0.20 s (--abort-after)")
         XCTAssertEqual(s.calls, ["abort"])
         XCTAssertEqual(summary.location.place, .source)
     }
@@ -70,7 +71,7 @@ final class MigrationRunnerTests: XCTestCase {
         try? await Task.sleep(for: .milliseconds(200))
         task.cancel()
         let summary = await task.value
-        XCTAssertEqual(summary.outcome, .aborted("interrupted"))
+        XCTAssertEqual(summary.outcome, .aborted(.interrupted))
         XCTAssertEqual(s.calls, ["abort"])
         XCTAssertEqual(summary.location.place, .source)
     }
@@ -96,8 +97,8 @@ final class MigrationRunnerTests: XCTestCase {
 final class RecorderStorageTests: XCTestCase {
     final class FailingSink: TraceSink, @unchecked Sendable {
         private let lock = NSLock()
-        private var _finishes: [String] = []
-        var finishes: [String] { lock.withLock { _finishes } }
+        private var _finishes: [RunStatus] = []
+        var finishes: [RunStatus] { lock.withLock { _finishes } }
         let failFinishing: Int
         init(failFinishing: Int) { self.failFinishing = failFinishing }
         func begin(_ info: RunInfo) throws -> Int64 { 1 }
@@ -118,8 +119,8 @@ final class RecorderStorageTests: XCTestCase {
         XCTAssertEqual(run.migration?.outcome, .completed, "the migration's outcome is known")
         XCTAssertEqual(run.migration?.location.place, .destination, "and where the domain runs")
         XCTAssertTrue(run.storageError?.contains("database or disk is full") == true, "\(String(describing: run.storageError))")
-        XCTAssertEqual(sink.finishes, ["completed", "completed", "completed", "failed"], "three tries, then the run marked failed")
-        XCTAssertEqual(run.info.status, "failed")
+        XCTAssertEqual(sink.finishes, [.completed, .completed, .completed, .failed], "three tries, then the run marked failed")
+        XCTAssertEqual(run.info.status, .failed)
         XCTAssertTrue(run.info.error?.contains("could not be finished") == true)
     }
 }

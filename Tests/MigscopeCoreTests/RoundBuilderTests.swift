@@ -85,8 +85,8 @@ final class AnalysisTests: XCTestCase {
         var t = Trace()
         t.events = [
             EventRecord(t: 0, kind: .recordingStarted), EventRecord(t: 10, kind: .migrationStarted),
-            EventRecord(t: 19, kind: .guestPaused, detail: "source"), EventRecord(t: 20.5, kind: .guestResumed, detail: "destination"),
-            EventRecord(t: 21, kind: .migrationCompleted, detail: "location=destination downtime_ms=900 bytes=100 rounds=3"),
+            EventRecord.guestPaused(t: 19, on: .source), EventRecord.guestResumed(t: 20.5, on: .destination),
+            EventRecord.migrationCompleted(t: 21, location: .destination, downtimeMs: 900, bytesSent: 100, rounds: 3),
             EventRecord(t: 30, kind: .recordingEnded),
         ]
         if guestLines {
@@ -119,7 +119,7 @@ final class AnalysisTests: XCTestCase {
     func testAWorkloadThatEndsFirstIsMeasuredOnlyWhileItRanAndFlagged() {
         var t = trace()
         // The read ends 4 s into the 10.5 s migration; after that the guest prints zeros.
-        t.events.append(EventRecord(t: 14, kind: .workloadDone, detail: "read_total=100 seconds=13.00"))
+        t.events.append(EventRecord.workloadDone(t: 14, readBytes: 100, guestSeconds: 13.00, hostSeconds: nil))
         for i in t.samples.indices where t.samples[i].series == .guest && t.samples[i].t > 14 { t.samples[i].readBytesPerSecond = 0 }
         let a = RunAnalysis(trace: t)
         XCTAssertEqual(a.workloadEndS, 14)
@@ -128,7 +128,7 @@ final class AnalysisTests: XCTestCase {
         // "During" covers (10, 14]: four seconds at 2 MB/s, not diluted by the idle rest.
         XCTAssertEqual(a.during?.meanReadBytesPerSecond ?? 0, 2e6, accuracy: 1)
         XCTAssertEqual(a.ioDuringRatio ?? 0, 0.2, accuracy: 1e-6)
-        let info = RunInfo(backend: "test", request: MigrationRequest(domain: "g", source: "a", destination: "b"), anchor: Date(), status: "completed", outcome: "completed")
+        let info = RunInfo(backend: "test", request: MigrationRequest(domain: "g", source: "a", destination: "b"), anchor: Date(), status: .completed, outcome: .completed)
         let s = RunSummary(info: info, trace: t, analysis: a)
         XCTAssertEqual(s.workloadEndedEarly, true)
         XCTAssertEqual(s.workloadWindow, "workload active for 4.00 s of the migration's 10.5 s: it ended first, so 'I/O during' covers that part only")
@@ -146,7 +146,7 @@ final class AnalysisTests: XCTestCase {
         // A short non-live migration: the paused guest prints nothing between 10 and 13 s.
         var t = trace()
         t.events = [EventRecord(t: 0, kind: .recordingStarted), EventRecord(t: 10.2, kind: .migrationStarted),
-                    EventRecord(t: 10.3, kind: .guestPaused, detail: "source"), EventRecord(t: 12.9, kind: .guestResumed, detail: "destination"),
+                    EventRecord.guestPaused(t: 10.3, on: .source), EventRecord.guestResumed(t: 12.9, on: .destination),
                     EventRecord(t: 13, kind: .migrationCompleted), EventRecord(t: 30, kind: .recordingEnded)]
         t.samples = stride(from: 1.0, through: 30, by: 1).filter { $0 <= 10 || $0 >= 14 }.map {
             IOSample(t: $0, series: .guest, host: "guest", readBytesPerSecond: 10e6, writeBytesPerSecond: 0)
@@ -179,7 +179,7 @@ final class AnalysisTests: XCTestCase {
         t.rounds = [RoundRecord(number: 1, startS: 10, endS: 21, bytesSent: 1234, dirtyPagesPerSecond: nil, dirtyBytesPerSecond: nil,
                                 remainingBytesAtStart: nil, remainingBytesAtEnd: nil, transferBytesPerSecond: 0, stopAndCopy: true)]
         let info = RunInfo(backend: "test", request: MigrationRequest(domain: "g", source: "a", destination: "b"), anchor: Date(),
-                           linkRate: "100mbit", linkModel: "shared", status: "completed", outcome: "completed")
+                           linkRate: "100mbit", linkModel: "shared", status: .completed, outcome: .completed)
         let s = RunSummary(info: info, trace: t, analysis: RunAnalysis(trace: t))
         XCTAssertEqual(s.downtimeMs, 900)
         XCTAssertEqual(s.rounds, 1)
@@ -188,77 +188,9 @@ final class AnalysisTests: XCTestCase {
         XCTAssertEqual(s.bandwidth, "100mbit")
         XCTAssertNil(s.workloadSeconds)
         // The read's time on the host clock wins over the guest's, whose clock stopped while paused.
-        t.events.append(EventRecord(t: 28, kind: .workloadDone, detail: "read_total=100 seconds=25.00 host_seconds=26.40"))
+        t.events.append(EventRecord.workloadDone(t: 28, readBytes: 100, guestSeconds: 25.00, hostSeconds: 26.40))
         XCTAssertEqual(RunSummary(info: info, trace: t, analysis: RunAnalysis(trace: t)).workloadSeconds, 26.4)
-        t.events[t.events.count - 1].detail = "read_total=100 seconds=25.00"
+        t.events[t.events.count - 1] = EventRecord.workloadDone(t: 28, readBytes: 100, guestSeconds: 25, hostSeconds: nil)
         XCTAssertEqual(RunSummary(info: info, trace: t, analysis: RunAnalysis(trace: t)).workloadSeconds, 25)
-    }
-}
-
-final class SourcesTests: XCTestCase {
-    func testProcNetDevGivesReceivedAndSentBytesOfNamedInterfaces() {
-        let text = """
-            Inter-|   Receive                                                |  Transmit
-             face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed
-                lo:    1000      10    0    0    0     0          0         0     1000      10    0    0    0     0       0          0
-              eth0: 123456789  90000    0    0    0     0          0         0 987654321  80000    0    0    0     0       0          0
-            """
-        let c = ProcNetDev.parse(text, interfaces: ["eth0"])
-        XCTAssertEqual(c.count, 1)
-        XCTAssertEqual(c["eth0"]?.received, 123_456_789)
-        XCTAssertEqual(c["eth0"]?.sent, 987_654_321)
-    }
-
-    func testAnOverlongLineIsCutAndCountedAndTheNextLineStillArrives() throws {
-        let path = NSTemporaryDirectory() + "/migscope-tailer-long-\(getpid()).log"
-        FileManager.default.createFile(atPath: path, contents: nil)
-        defer { try? FileManager.default.removeItem(atPath: path) }
-        let tailer = ConsoleTailer(path: path)
-        let h = FileHandle(forWritingAtPath: path)!
-        // 10 MiB without a newline, written in pieces as a guest would.
-        let chunk = Data(repeating: UInt8(ascii: "x"), count: 1 << 20)
-        for _ in 0..<10 {
-            h.write(chunk)
-            XCTAssertEqual(tailer.newLines(), [])
-        }
-        h.write(Data("tail of the long line\nMIGSCOPE rate seq=1 up=1 read_bps=5 write_bps=0\n".utf8))
-        var lines: [Substring] = []
-        for _ in 0..<12 { lines += tailer.newLines() }  // at most 1 MiB per call
-        XCTAssertEqual(lines, ["MIGSCOPE rate seq=1 up=1 read_bps=5 write_bps=0"])
-        XCTAssertEqual(tailer.droppedLines, 1)
-        try h.close()
-    }
-
-    func testTheTailerReturnsOnlyCompleteNewLines() throws {
-        let path = NSTemporaryDirectory() + "/migscope-tailer-\(getpid()).log"
-        try "old line\n".write(toFile: path, atomically: true, encoding: .utf8)
-        defer { try? FileManager.default.removeItem(atPath: path) }
-        let tailer = ConsoleTailer(path: path)
-        XCTAssertEqual(tailer.newLines(), [])
-        let h = FileHandle(forWritingAtPath: path)!
-        h.seekToEndOfFile()
-        h.write(Data("MIGSCOPE rate seq=1\r\nhalf a li".utf8))
-        XCTAssertEqual(tailer.newLines(), ["MIGSCOPE rate seq=1"])
-        h.write(Data("ne\n".utf8))
-        XCTAssertEqual(tailer.newLines(), ["half a line"])
-        try h.close()
-    }
-
-    /// A migrated Xen guest's console moves to a new log (guest-NAME--incoming.log), created mid-run.
-    func testTheTailerFollowsALogThatAppearsLaterFromItsStart() throws {
-        let dir = NSTemporaryDirectory() + "/migscope-tailer-\(getpid())-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        let first = dir + "/guest-g.log", second = dir + "/guest-g--incoming.log"
-        try "before\n".write(toFile: first, atomically: true, encoding: .utf8)
-        let tailer = ConsoleTailer(paths: [first, second])
-        XCTAssertEqual(tailer.newLines(), [])
-        let h = FileHandle(forWritingAtPath: first)!
-        h.seekToEndOfFile()
-        h.write(Data("on the source\n".utf8))
-        try h.close()
-        try "on the destination\n".write(toFile: second, atomically: true, encoding: .utf8)
-        XCTAssertEqual(tailer.newLines(), ["on the source", "on the destination"])
-        XCTAssertEqual(tailer.path, "\(first) + \(second)")
     }
 }

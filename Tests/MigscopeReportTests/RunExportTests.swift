@@ -9,9 +9,9 @@ enum ReportFixture {
     static func trace() -> Trace {
         var t = Trace()
         t.events = [EventRecord(t: 0, kind: .recordingStarted), EventRecord(t: 10, kind: .migrationStarted),
-                    EventRecord(t: 10.5, kind: .roundStarted, detail: "1"), EventRecord(t: 15, kind: .guestPaused, detail: "source"),
-                    EventRecord(t: 15.2, kind: .roundStarted, detail: "2"), EventRecord(t: 16, kind: .guestResumed, detail: "destination"),
-                    EventRecord(t: 16.1, kind: .migrationCompleted, detail: "location=destination downtime_ms=700 bytes=2000 rounds=2"),
+                    EventRecord.roundStarted(t: 10.5, round: 1), EventRecord.guestPaused(t: 15, on: .source),
+                    EventRecord.roundStarted(t: 15.2, round: 2), EventRecord.guestResumed(t: 16, on: .destination),
+                    EventRecord.migrationCompleted(t: 16.1, location: .destination, downtimeMs: 700, bytesSent: 2000, rounds: 2),
                     EventRecord(t: 26, kind: .recordingEnded)]
         t.jobSamples = [JobSample(t: 12, progress: JobProgress(iteration: 1, memoryProcessedBytes: 1000, memoryRemainingBytes: 1000)),
                         JobSample(t: 15.5, progress: JobProgress(iteration: 2, memoryProcessedBytes: 1900, memoryRemainingBytes: 100))]
@@ -21,21 +21,21 @@ enum ReportFixture {
         return t
     }
 
-    static func info(status: String) -> RunInfo {
+    static func info(status: RunStatus) -> RunInfo {
         RunInfo(id: 3, backend: "libvirt", request: MigrationRequest(domain: "g", source: "a", destination: "b"), anchor: Date(),
-                linkRate: "10mbit", linkModel: "full-duplex", status: status, outcome: status == "recording" ? nil : status)
+                linkRate: "10mbit", linkModel: "full-duplex", status: status, outcome: status == .recording ? nil : status)
     }
 }
 
 final class RunExportTests: XCTestCase {
     func trace() -> Trace { ReportFixture.trace() }
-    func info(status: String) -> RunInfo { ReportFixture.info(status: status) }
+    func info(status: RunStatus) -> RunInfo { ReportFixture.info(status: status) }
 
     func testTablesUseTimesFromTheMigrationStartAndTheSummaryMatchesTheAnalysis() {
         var t = trace()
         t.rounds = RoundBuilder.rounds(.init(starts: [(1, 10.5), (2, 15.2)], polls: t.jobSamples, migrationStartT: 10, pausedAt: 15, endT: 16.1,
                                              final: JobProgress(memoryProcessedBytes: 2000), completed: true))
-        let tables = Dictionary(uniqueKeysWithValues: RunExport.tables(info: info(status: "completed"), trace: t).map { ($0.name, $0) })
+        let tables = Dictionary(uniqueKeysWithValues: RunExport.tables(info: info(status: .completed), trace: t).map { ($0.name, $0) })
         XCTAssertEqual(Set(tables.keys), ["rounds", "samples", "links", "events", "job", "summary"])
         let rounds = tables["rounds"]!
         XCTAssertEqual(rounds.header.prefix(5), ["round", "start_s", "end_s", "duration_s", "bytes_sent"])
@@ -52,7 +52,7 @@ final class RunExportTests: XCTestCase {
     }
 
     func testAnIncompleteRunGetsItsRoundsRebuiltAndSaysSo() {
-        let tables = RunExport.tables(info: info(status: "recording"), trace: trace())
+        let tables = RunExport.tables(info: info(status: .recording), trace: trace())
         let rounds = tables.first { $0.name == "rounds" }!
         XCTAssertEqual(rounds.rows.count, 2)
         let summary = tables.first { $0.name == "summary" }!
@@ -68,7 +68,7 @@ final class RunExportTests: XCTestCase {
     }
 
     func testWritingToAnUnwritableFolderIsAClearError() {
-        XCTAssertThrowsError(try RunExport.write(info: info(status: "completed"), trace: trace(), to: "/proc/migscope-cannot", format: .csv)) { e in
+        XCTAssertThrowsError(try RunExport.write(info: info(status: .completed), trace: trace(), to: "/proc/migscope-cannot", format: .csv)) { e in
             XCTAssertTrue("\(e)".contains("cannot create output folder /proc/migscope-cannot"), "\(e)")
         }
     }
@@ -84,9 +84,9 @@ final class RunReportTests: XCTestCase {
         t.links = stride(from: 0.5, through: 26, by: 0.5).map { LinkSample(t: $0, link: "hostA", direction: .sent, bytesPerSecond: $0 > 10 && $0 < 16 ? 9e6 : 1e4) }
         t.rounds = RoundBuilder.rounds(.init(starts: [(1, 10.5), (2, 15.2)], polls: t.jobSamples, migrationStartT: 10, pausedAt: 15, endT: 16.1,
                                              final: JobProgress(memoryProcessedBytes: 2000), completed: true))
-        var second = base.info(status: "recording")
+        var second = base.info(status: .recording)
         second.id = 4
-        let page = try RunReport.write([.init(info: base.info(status: "completed"), trace: t), .init(info: second, trace: base.trace())], to: dir)
+        let page = try RunReport.write([.init(info: base.info(status: .completed), trace: t), .init(info: second, trace: base.trace())], to: dir)
         let html = try String(contentsOfFile: page, encoding: .utf8)
         XCTAssertTrue(html.contains("<h2>Comparison</h2>"))
         XCTAssertTrue(html.contains("Incomplete run"), "the incomplete run says so")
@@ -112,7 +112,7 @@ final class RunReportTests: XCTestCase {
         var t = ReportFixture.trace()
         t.rounds = [RoundRecord(number: 0, startS: 10.2, endS: 16, bytesSent: 256 << 20, dirtyPagesPerSecond: nil, dirtyBytesPerSecond: nil,
                                 remainingBytesAtStart: 256 << 20, remainingBytesAtEnd: 0, transferBytesPerSecond: 4.6e7, stopAndCopy: true)]
-        _ = try RunReport.write([.init(info: ReportFixture.info(status: "completed"), trace: t)], to: dir)
+        _ = try RunReport.write([.init(info: ReportFixture.info(status: .completed), trace: t)], to: dir)
         XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/run-3/rounds.png"))
         let script = try String(contentsOfFile: dir + "/run-3/rounds.gp", encoding: .utf8)
         XCTAssertFalse(script.contains("dirty rate"), script)
@@ -126,7 +126,7 @@ final class RunReportTests: XCTestCase {
         defer { try? FileManager.default.removeItem(atPath: base) }
         let marker = base + "/ran"
         let dir = base + "/a 'b'; system(\"touch \(marker)\") `touch \(marker)` \\ \"c\""
-        var info = ReportFixture.info(status: "completed")
+        var info = ReportFixture.info(status: .completed)
         info.linkModel = "x' ; system('touch \(marker)') ; `touch \(marker)`\nset output '/tmp/x"
         _ = try RunReport.write([.init(info: info, trace: ReportFixture.trace())], to: dir)
         XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/run-3/timeline.png"))

@@ -24,7 +24,7 @@ final class ResultsStoreTests: XCTestCase {
     func batch() -> TraceBatch {
         var b = TraceBatch()
         b.events = [EventRecord(t: 0, kind: .recordingStarted), EventRecord(t: 1, kind: .migrationStarted, detail: "live"),
-                    EventRecord(t: 1.2, kind: .roundStarted, detail: "1")]
+                    EventRecord.roundStarted(t: 1.2, round: 1)]
         b.samples = [IOSample(t: 0.5, series: .guest, host: "guest", readBytesPerSecond: 12e6, writeBytesPerSecond: 0),
                      IOSample(t: 0.6, series: .host, host: "source", readBytesPerSecond: 11e6, writeBytesPerSecond: 1, readOpsPerSecond: 10, writeOpsPerSecond: 0)]
         b.links = [LinkSample(t: 0.6, link: "hostA", direction: .received, bytesPerSecond: 12e6)]
@@ -38,8 +38,8 @@ final class ResultsStoreTests: XCTestCase {
         let id = try store.begin(info)
         try store.append(runID: id, batch())
         var done = info
-        done.status = "completed"
-        done.outcome = "completed"
+        done.status = .completed
+        done.outcome = .completed
         let rounds = [RoundRecord(number: 1, startS: 1.2, endS: 3, bytesSent: 900, dirtyPagesPerSecond: 5, dirtyBytesPerSecond: 20480,
                                   remainingBytesAtStart: 5000, remainingBytesAtEnd: 0, pagesDirtied: 2, transferBytesPerSecond: 500, stopAndCopy: true)]
         var trace = Trace()
@@ -48,7 +48,7 @@ final class ResultsStoreTests: XCTestCase {
         try store.finish(runID: id, info: done, rounds: rounds, summary: summary)
 
         let back = try ResultsStore(path: dir + "/r.sqlite").run(id)
-        XCTAssertEqual(back.info.status, "completed")
+        XCTAssertEqual(back.info.status, .completed)
         XCTAssertEqual(back.info.request, info.request)
         XCTAssertEqual(back.info.workload, info.workload)
         XCTAssertEqual(back.trace.rounds, rounds)
@@ -82,7 +82,7 @@ final class ResultsStoreTests: XCTestCase {
         try q.close()
         let before = try XCTUnwrap(FileManager.default.contents(atPath: path))
         XCTAssertThrowsError(try ResultsStore(path: path)) { e in
-            XCTAssertTrue("\(e)".contains("schema 99, newer than this migscope's 1"), "\(e)")
+            XCTAssertTrue("\(e)".contains("schema 99, newer than this migscope's 2"), "\(e)")
         }
         XCTAssertEqual(FileManager.default.contents(atPath: path), before, "the newer database was written to")
         XCTAssertFalse(FileManager.default.fileExists(atPath: path + "-wal"))

@@ -72,7 +72,7 @@ final class XenHostTests: XCTestCase {
         try r.assertAlive("aborted")
         let list = try r.text("final-xl-list.txt")
         XCTAssertFalse(list.contains("--incoming") || list.contains("--migratedaway"), list)
-        XCTAssertEqual(try r.storedRun("aborted").info.status, "aborted")
+        XCTAssertEqual(try r.storedRun("aborted").info.status, .aborted)
     }
 
     func testALiveMigrationOverTCPToAListeningReceiver() throws {
@@ -93,7 +93,7 @@ final class XenHostTests: XCTestCase {
         let list = try r.text("final-xl-list.txt")
         XCTAssertFalse(list.contains("--incoming") || list.contains("--migratedaway"), list)
         let run = try r.storedRun("killed")
-        XCTAssertEqual(run.info.status, "failed")
+        XCTAssertEqual(run.info.status, .failed)
         XCTAssertGreaterThan(run.trace.samples.count, 0, "what was sampled before the failure is kept")
     }
 }
@@ -120,8 +120,8 @@ extension XenHostTests {
         try r.assertAlive("batch")
         let store = try ResultsStore(path: r.dir.appendingPathComponent("batch.sqlite").path)
         let runs = try store.runs().filter { $0.plan == "xen-localhost" }
-        XCTAssertEqual(runs.map(\.status), ["completed", "completed"])
-        XCTAssertEqual(Set(runs.map(\.mode)), ["live", "non-live"])
+        XCTAssertEqual(runs.map(\.status), [.completed, .completed])
+        XCTAssertEqual(Set(runs.map(\.mode)), [.live, .nonLive])
         for listed in runs {
             let run = try store.run(listed.id)
             XCTAssertEqual(run.info.backend, "libxl")

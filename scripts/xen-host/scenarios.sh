@@ -97,7 +97,7 @@ alive aborted
 cat > /tmp/xen-plan.yaml <<PLAN
 name: xen-localhost
 hosts: {backend: libxl, destination: localhost, domain: $NAME}
-matrix: {mode: [live, non-live], bandwidth: [none]}
+matrix: {mode: [live, non-live], link_rate: [none]}
 baseline_s: 3
 tail_s: 3
 PLAN

@@ -32,7 +32,7 @@ final class LabUpInterruptTests: XCTestCase {
     /// Starts `lab up`, and sends `signal` once it has made namespaces and starts a daemon.
     func labUpStopped(by signal: Int32) async throws -> (status: Int32, err: String) {
         let errPath = NSTemporaryDirectory() + "/migscope-labup-\(UUID().uuidString).err"
-        FileManager.default.createFile(atPath: errPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: errPath, contents: nil)
         defer { try? FileManager.default.removeItem(atPath: errPath) }
         let p = Process()
         p.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("migscope")

@@ -118,7 +118,7 @@ final class LabFaultTests: XCTestCase {
             hosts: lab
             guest: {memory_mib: 128, disk_mib: 512}
             workload: {mode: buffered, block_size_kib: 1024, read_mib: 0}
-            matrix: {mode: [live], bandwidth: [100mbit], link: [shared], pause_after_rounds: [8]}
+            matrix: {mode: [live], link_rate: [100mbit], link: [shared], pause_after_rounds: [8]}
             baseline_s: 2
             tail_s: 2
             """.write(toFile: plan, atomically: true, encoding: .utf8)
@@ -156,8 +156,8 @@ final class LabFaultTests: XCTestCase {
         let run = try listedRun(db)
         XCTAssertEqual(run["status"] as? String, "completed")
         let summary = try XCTUnwrap(run["summary"] as? [String: Any])
-        XCTAssertEqual(summary["guestLinesDropped"] as? Int, 5, "\(summary)")
-        XCTAssertNotNil(summary["ioDuringRatio"], "the guest's true lines were still measured")
+        XCTAssertEqual(summary["guest_lines_dropped"] as? Int, 5, "\(summary)")
+        XCTAssertNotNil(summary["io_during_ratio"], "the guest's true lines were still measured")
     }
 
     // MARK: helpers (the guest's place comes from virsh, never from migscope)
@@ -229,8 +229,8 @@ final class LabFaultTests: XCTestCase {
         p.executableURL = URL(fileURLWithPath: ProcessRun.migscope)
         p.arguments = args
         let out = dir + "/stdout-\(UUID().uuidString)", err = dir + "/stderr-\(UUID().uuidString)"
-        FileManager.default.createFile(atPath: out, contents: nil)
-        FileManager.default.createFile(atPath: err, contents: nil)
+        _ = FileManager.default.createFile(atPath: out, contents: nil)
+        _ = FileManager.default.createFile(atPath: err, contents: nil)
         p.standardOutput = FileHandle(forWritingAtPath: out)
         p.standardError = FileHandle(forWritingAtPath: err)
         try p.run()

@@ -1,60 +1,13 @@
 import Foundation
-
-/// Where the recorder's samples of things other than the hypervisor come from.
-
-/// Cumulative byte counters of named links.
-public protocol LinkCounterSource: Sendable {
-    /// A plain sentence on what is watched, or why nothing is ("no link counters: ...").
-    var description: String { get }
-    func read() -> [LinkCounter]
-}
-
-public struct LinkCounter: Sendable, Equatable {
-    public var link: String
-    public var sentBytes: UInt64
-    public var receivedBytes: UInt64
-    public init(link: String, sentBytes: UInt64, receivedBytes: UInt64) {
-        self.link = link
-        self.sentBytes = sentBytes
-        self.receivedBytes = receivedBytes
-    }
-}
-
-/// `/proc/net/dev` text (of this or another network namespace) -> counters of the named interfaces.
-public enum ProcNetDev {
-    public static func parse(_ text: String, interfaces: Set<String>? = nil) -> [String: (received: UInt64, sent: UInt64)] {
-        var result: [String: (UInt64, UInt64)] = [:]
-        for line in text.split(separator: "\n") {
-            guard let colon = line.firstIndex(of: ":") else { continue }
-            let name = line[..<colon].trimmingCharacters(in: .whitespaces)
-            if let interfaces, !interfaces.contains(name) { continue }
-            let fields = line[line.index(after: colon)...].split(separator: " ").compactMap { UInt64($0) }
-            // receive: bytes packets errs drop fifo frame compressed multicast | transmit: bytes ...
-            guard fields.count >= 9 else { continue }
-            result[name] = (fields[0], fields[8])
-        }
-        return result
-    }
-}
-
-/// Interfaces of this machine's own network namespace, by name (`--interface eth0`).
-public struct LocalInterfaces: LinkCounterSource {
-    public let names: [String]
-    public init(_ names: [String]) { self.names = names }
-    public var description: String { "link counters of local interfaces \(names.joined(separator: ", "))" }
-    public func read() -> [LinkCounter] {
-        guard let text = try? String(contentsOfFile: "/proc/net/dev", encoding: .utf8) else { return [] }
-        let c = ProcNetDev.parse(text, interfaces: Set(names))
-        return names.compactMap { n in c[n].map { LinkCounter(link: n, sentBytes: $0.sent, receivedBytes: $0.received) } }
-    }
-}
+import MigscopeCore
 
 /// Follows console logs (a guest's serial console written by the hypervisor) line by line.
 /// A guest writes what it likes: at most `maxReadBytes` are read per file per call, and a line
 /// longer than `maxLineBytes` is cut off and counted in `droppedLines` instead of being kept.
-public final class ConsoleTailer: @unchecked Sendable {
+public final class ConsoleTailer: GuestReportSource, @unchecked Sendable {
     public let paths: [String]
     public var path: String { paths.joined(separator: " + ") }
+    public var description: String { path }
     public static let maxLineBytes = 4096
     public static let maxReadBytes = 1 << 20
     private let lock = NSLock()

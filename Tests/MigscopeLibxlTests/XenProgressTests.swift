@@ -1,6 +1,7 @@
 import XCTest
 
-@testable import MigscopeCore
+@testable import MigscopeLibxl
+import MigscopeCore
 
 /// Callback sequences as libxenguest produced them on a real Xen 4.17 host (FACTS-xen.md).
 final class XenProgressTests: XCTestCase {

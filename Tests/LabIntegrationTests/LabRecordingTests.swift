@@ -1,6 +1,7 @@
 import Foundation
 import Libvirt
 import MigscopeCore
+import MigscopeProbes
 import MigscopeLab
 import MigscopeLibvirt
 import MigscopeReport
@@ -78,7 +79,7 @@ final class LabRecordingTests: XCTestCase {
 
         // The database holds the same.
         let stored = try store.run(try XCTUnwrap(run.info.id))
-        XCTAssertEqual(stored.info.status, "completed")
+        XCTAssertEqual(stored.info.status, .completed)
         XCTAssertEqual(stored.trace.rounds, trace.rounds)
         XCTAssertEqual(stored.trace.samples.count, trace.samples.count)
         XCTAssertEqual(stored.trace.events.count, trace.events.count)

@@ -1,4 +1,5 @@
 import Foundation
+import MigscopeCore
 
 /// The paper's findings (Kuno and Yamaguchi; shared/PAPER.md) next to ours, each saying whether we agree.
 public enum PaperComparison {

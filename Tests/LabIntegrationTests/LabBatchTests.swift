@@ -28,7 +28,7 @@ final class LabBatchTests: XCTestCase {
             hosts: lab
             guest: {memory_mib: 256, disk_mib: 512}
             workload: {mode: direct, block_size_kib: 1024, read_mib: 0}
-            matrix: {mode: [live, non-live], bandwidth: [100mbit], link: [full-duplex], timeout_s: [60]}
+            matrix: {mode: [live, non-live], link_rate: [100mbit], link: [full-duplex], timeout_s: [60]}
             repetitions: 1
             baseline_s: 2
             tail_s: 2
@@ -40,7 +40,7 @@ final class LabBatchTests: XCTestCase {
         XCTAssertEqual(first.ran.count, 2)
         XCTAssertFalse(first.interrupted)
         let runs = try store.runs()
-        XCTAssertEqual(runs.map(\.status), ["completed", "completed"])
+        XCTAssertEqual(runs.map(\.status), [.completed, .completed])
         XCTAssertEqual(Set(runs.compactMap(\.cell)), Set(plan.cells.map(\.key)))
         XCTAssertEqual(runs.compactMap(\.plan), ["two-cells", "two-cells"])
         XCTAssertTrue(notes.all.contains { $0.contains("runStarting(index: 2, of: 2") }, "progress says which run of how many")

@@ -1,3 +1,4 @@
+import MigscopeCore
 /// libxl's migration progress, as libxenguest reports it through the xentoollog logger, turned
 /// into rounds. Pure: the libxl backend feeds it; tests feed it recorded callback sequences.
 ///

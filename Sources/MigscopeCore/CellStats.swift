@@ -1,0 +1,34 @@
+/// A cell of a plan, summarised over its runs.
+public struct CellStats: Sendable, Equatable, Codable {
+    public var cell: String
+    public var runs: [Int64]
+    public var migrationSeconds: MeasureStats?
+    public var downtimeMs: MeasureStats?
+    public var guestGapMs: MeasureStats?
+    public var ioDuringRatio: MeasureStats?
+    public var workloadSeconds: MeasureStats?
+    public var bytesSent: MeasureStats?
+    public var rounds: MeasureStats?
+    /// Runs whose workload ended before their migration did: their I/O during/before does not
+    /// measure a running workload, and the cell is flagged rather than compared.
+    public var workloadEndedEarlyRuns: Int
+
+    public init(cell: String, runs: [(id: Int64, summary: RunSummary)]) {
+        self.cell = cell
+        self.runs = runs.map(\.id)
+        let s = runs.map(\.summary)
+        migrationSeconds = MeasureStats(s.compactMap(\.migrationSeconds))
+        downtimeMs = MeasureStats(s.compactMap(\.downtimeMs))
+        guestGapMs = MeasureStats(s.compactMap(\.guestGapMs))
+        ioDuringRatio = MeasureStats(s.compactMap(\.ioDuringRatio))
+        workloadSeconds = MeasureStats(s.compactMap(\.workloadSeconds))
+        bytesSent = MeasureStats(s.compactMap { $0.bytesSent.map { Double($0) } })
+        rounds = MeasureStats(s.map { Double($0.rounds) })
+        workloadEndedEarlyRuns = s.filter { $0.workloadEndedEarly == true }.count
+    }
+
+    /// The cell's note on its workload window, or nil when every run's workload outlasted its migration.
+    public var workloadWindowFlag: String? {
+        workloadEndedEarlyRuns == 0 ? nil : "the read ended before the migration in \(workloadEndedEarlyRuns) of \(runs.count) run\(runs.count == 1 ? "" : "s")"
+    }
+}

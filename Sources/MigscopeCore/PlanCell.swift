@@ -1,0 +1,55 @@
+/// A line and column in a plan file.
+public struct PlanLocation: Sendable, Equatable {
+    public var line: Int
+    public var column: Int
+    public init(line: Int, column: Int) {
+        self.line = line
+        self.column = column
+    }
+}
+
+/// One combination of the matrix.
+public struct PlanCell: Sendable, Hashable, Codable {
+    public var mode: MigrationRequest.Mode
+    public var bandwidth: LinkRate
+    public var link: LinkModel
+    public var maxDowntimeMs: UInt64?
+    public var bandwidthCapMiBps: UInt64?
+    public var timeoutSeconds: Double?
+    public var pauseAfterRounds: Int?
+
+    public init(mode: MigrationRequest.Mode, bandwidth: LinkRate, link: LinkModel, maxDowntimeMs: UInt64? = nil, bandwidthCapMiBps: UInt64? = nil,
+                timeoutSeconds: Double? = nil, pauseAfterRounds: Int? = nil) {
+        self.mode = mode
+        self.bandwidth = bandwidth
+        self.link = link
+        self.maxDowntimeMs = maxDowntimeMs
+        self.bandwidthCapMiBps = bandwidthCapMiBps
+        self.timeoutSeconds = timeoutSeconds
+        self.pauseAfterRounds = pauseAfterRounds
+    }
+
+    /// A stable, readable name: stored with each run, used to resume and to group.
+    public var key: String {
+        var parts = ["mode=\(mode.rawValue)", "bandwidth=\(bandwidth)", "link=\(link.rawValue)"]
+        if let m = maxDowntimeMs { parts.append("max_downtime_ms=\(m)") }
+        if let c = bandwidthCapMiBps { parts.append("bandwidth_cap_mibps=\(c)") }
+        if let t = timeoutSeconds { parts.append("timeout_s=\(t == t.rounded() ? String(Int(t)) : String(t))") }
+        if let r = pauseAfterRounds { parts.append("pause_after_rounds=\(r)") }
+        return parts.joined(separator: " ")
+    }
+}
+
+public struct PlannedRun: Sendable, Hashable {
+    public struct Key: Sendable, Hashable {
+        public var cell: String
+        public var repetition: Int
+        public init(cell: String, repetition: Int) {
+            self.cell = cell
+            self.repetition = repetition
+        }
+    }
+    public var cell: PlanCell
+    public var repetition: Int
+    public var key: Key { Key(cell: cell.key, repetition: repetition) }
+}

@@ -1,0 +1,83 @@
+import Foundation
+import GRDB
+import MigscopeCore
+import XCTest
+
+@testable import MigscopeStore
+@testable import MigscopeReport
+
+/// A database made by migscope before schema 2 (Fixtures/schema-v1.sqlite: two runs of the quick
+/// reproduction and a failed run, with the summaries that code exported) opens, migrates, and
+/// reports the same numbers.
+final class SchemaMigrationTests: XCTestCase {
+    var dir: String!
+
+    override func setUpWithError() throws {
+        dir = NSTemporaryDirectory() + "migscope-schema-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: dir) }
+
+    func fixture(_ name: String) throws -> String {
+        try XCTUnwrap(Bundle.module.path(forResource: "Fixtures/" + name, ofType: nil), "fixture \(name)")
+    }
+
+    func copyOfVersion1() throws -> String {
+        let path = dir + "/v1.sqlite"
+        try FileManager.default.copyItem(atPath: try fixture("schema-v1.sqlite"), toPath: path)
+        return path
+    }
+
+    func testAVersion1DatabaseMigratesAndReportsTheSameNumbers() throws {
+        let path = try copyOfVersion1()
+        let store = try ResultsStore(path: path)
+        let version = try DatabaseQueue(path: path).read { try Int.fetchOne($0, sql: "PRAGMA user_version") }
+        XCTAssertEqual(version, 2)
+        let runs = try store.runs()
+        XCTAssertEqual(runs.map(\.id), [1, 3, 5])
+        XCTAssertEqual(runs.map(\.status), [.completed, .completed, .failed])
+        XCTAssertEqual(Set(runs.compactMap(\.uuid)).count, 3, "every run has its own UUID")
+        for id in [1, 3, 5] as [Int64] {
+            let stored = try store.run(id)
+            XCTAssertNotNil(stored.info.uuid)
+            let tables = RunExport.tables(info: stored.info, trace: stored.trace)
+            let summary = try XCTUnwrap(tables.first { $0.name == "summary" })
+            let now = RunExport.csv(summary).split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false).dropLast().joined(separator: ",") }
+            let before = try String(contentsOfFile: try fixture("schema-v1.run\(id).summary.csv"), encoding: .utf8).split(separator: "\n").map(String.init)
+            XCTAssertEqual(now, before, "run \(id): the summary computed from the migrated trace")
+        }
+        // The figures v1 kept only in words are typed facts now.
+        let completed = try XCTUnwrap(try store.run(1).trace.firstEvent(.migrationCompleted))
+        XCTAssertEqual(completed.facts.downtimeMs, 1748)
+        XCTAssertEqual(completed.facts.location, .destination)
+        XCTAssertEqual(try store.run(1).trace.firstEvent(.workloadDone)?.facts.hostSeconds, 56.54)
+        // A second open finds nothing left to do, and the UUIDs stay.
+        let again = try ResultsStore(path: path).runs()
+        XCTAssertEqual(again.map(\.uuid), runs.map(\.uuid))
+    }
+
+    func testADatabaseFromANewerMigscopeIsRefusedUntouched() throws {
+        let path = try copyOfVersion1()
+        try DatabaseQueue(path: path).write { try $0.execute(sql: "PRAGMA user_version = 7") }
+        let before = try Data(contentsOf: URL(fileURLWithPath: path))
+        XCTAssertThrowsError(try ResultsStore(path: path)) { e in
+            XCTAssertTrue("\(e)".contains("newer than this migscope's 2"), "\(e)")
+        }
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: path)), before, "the newer database was written to")
+    }
+
+    func testANewRunKeepsItsUUIDAndTypedFactsThroughTheDatabase() throws {
+        let store = try ResultsStore(path: dir + "/new.sqlite")
+        let request = MigrationRequest(domain: "g", source: "qemu:///a", destination: "qemu:///b")
+        let info = RunInfo(backend: "libvirt", request: request, anchor: Date())
+        let id = try store.begin(info)
+        var batch = TraceBatch()
+        batch.events = [.guestPaused(t: 1, on: .source), .migrationCompleted(t: 2, location: .destination, downtimeMs: 42, bytesSent: 7, rounds: 3)]
+        try store.append(runID: id, batch)
+        let stored = try store.run(id)
+        XCTAssertEqual(stored.info.uuid, info.uuid)
+        XCTAssertEqual(stored.trace.events.map(\.facts), batch.events.map(\.facts))
+        XCTAssertEqual(try store.runs().first?.uuid, info.uuid?.uuidString.lowercased())
+    }
+}
