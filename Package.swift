@@ -17,6 +17,7 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
     ],
     targets: [
         // C libraries: a module map and a shim header each, nothing else.
@@ -33,8 +34,10 @@ let package = Package(
         // Readers of this machine's files for a recording: /proc/net/dev counters, console logs.
         .target(name: "MigscopeProbes", dependencies: ["MigscopeCore"]),
 
+        // Blocking C calls on threads of their own, off Swift's cooperative pool (both wrappers).
+        .target(name: "BlockingCall"),
         // Thin typed Swift over libvirt's C API.
-        .target(name: "Libvirt", dependencies: ["CLibvirt"]),
+        .target(name: "Libvirt", dependencies: ["CLibvirt", "BlockingCall"]),
         // Thin typed Swift over libxl's C API.
         .target(name: "Libxl", dependencies: ["CLibxl", .product(name: "Logging", package: "swift-log")]),
 
@@ -42,7 +45,10 @@ let package = Package(
         .target(name: "MigscopeLibvirt", dependencies: ["MigscopeCore", "Libvirt"]),
 
         // The libxl backend: migscope's own Xen migration protocol over libxl's stream.
-        .target(name: "MigscopeLibxl", dependencies: ["MigscopeCore", "Libxl", .product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "MigscopeLibxl", dependencies: [
+            "MigscopeCore", "Libxl", "BlockingCall", .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "SystemPackage", package: "swift-system"),
+        ]),
 
         // The results database (SQLite through GRDB): runs written as they are recorded.
         .target(name: "MigscopeStore", dependencies: ["MigscopeCore", .product(name: "GRDB", package: "GRDB.swift")]),

@@ -1,4 +1,5 @@
 import CLibvirt
+import BlockingCall
 import Foundation
 
 /// An open connection to one hypervisor through libvirt (`virConnectPtr`).
@@ -24,12 +25,10 @@ public final class Connection: @unchecked Sendable {
     /// Opens `uri` on a thread of its own and gives up after `timeout` seconds, so an
     /// unreachable host cannot hang the caller (TCP connects can take minutes to fail).
     public static func open(uri: String, readOnly: Bool = false, timeout: Double = 20) async throws -> Connection {
-        let box = OneShot<Result<Connection, LibvirtError>>()
-        let t = Thread {
-            do throws(LibvirtError) { box.fulfil(.success(try Connection(uri: uri, readOnly: readOnly))) } catch { box.fulfil(.failure(error)) }
+        let opened = await BlockingCall.run("libvirt-open", timeout: timeout) { () -> Result<Connection, LibvirtError> in
+            do throws(LibvirtError) { return .success(try Connection(uri: uri, readOnly: readOnly)) } catch { return .failure(error) }
         }
-        t.start()
-        guard let result = await box.value(timeout: timeout) else {
+        guard let result = opened else {
             throw LibvirtError(
                 code: LibvirtError.noConnect, domain: 0,
                 message: "no answer from \(uri) within \(Int(timeout)) s", operation: "open \(uri)")
@@ -115,46 +114,5 @@ public final class Connection: @unchecked Sendable {
     public func createDomain(xml: String) throws(LibvirtError) -> Domain {
         guard let d = virDomainCreateXML(handle, xml, 0) else { throw LibvirtError.last("create domain") }
         return Domain(handle: d, connection: self)
-    }
-}
-
-/// A value handed from one thread to an awaiting task once, with an optional deadline.
-final class OneShot<Value: Sendable>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value: Value?
-    private var waiter: CheckedContinuation<Value?, Never>?
-    private var finished = false
-
-    func fulfil(_ v: Value) {
-        let w: CheckedContinuation<Value?, Never>? = lock.withLock {
-            guard !finished else { return nil }
-            if let w = waiter { finished = true; waiter = nil; return w }
-            value = v
-            return nil
-        }
-        w?.resume(returning: v)
-    }
-
-    /// The value, or nil when `timeout` seconds pass first.
-    func value(timeout: Double?) async -> Value? {
-        await withCheckedContinuation { (c: CheckedContinuation<Value?, Never>) in
-            let ready: Value?? = lock.withLock {
-                if let v = value { finished = true; return .some(v) }
-                waiter = c
-                return .none
-            }
-            if let ready { c.resume(returning: ready); return }
-            if let timeout {
-                DispatchQueue.global().asyncAfter(deadline: .now() + timeout) { [self] in
-                    let w: CheckedContinuation<Value?, Never>? = lock.withLock {
-                        guard !finished, let w = waiter else { return nil }
-                        finished = true
-                        waiter = nil
-                        return w
-                    }
-                    w?.resume(returning: nil)
-                }
-            }
-        }
     }
 }

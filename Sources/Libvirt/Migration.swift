@@ -1,3 +1,4 @@
+import BlockingCall
 import CLibvirt
 import Foundation
 
@@ -122,16 +123,11 @@ extension TypedParameters {
     }
 }
 
-/// Runs a blocking libvirt call on a fresh thread (not the cooperative pool, which has as few
-/// threads as cores) and resumes the caller with its result. libvirt's thread-local error is read
-/// inside `body`, on that same thread.
+/// A blocking libvirt call off the cooperative pool (BlockingCall). libvirt's thread-local error
+/// is read inside `body`, on that same thread.
 func runBlocking<R: Sendable>(_ body: @escaping @Sendable () throws(LibvirtError) -> R) async throws(LibvirtError) -> R {
-    let result: Result<R, LibvirtError> = await withCheckedContinuation { c in
-        let t = Thread {
-            do throws(LibvirtError) { c.resume(returning: .success(try body())) } catch { c.resume(returning: .failure(error)) }
-        }
-        t.name = "libvirt-blocking-call"
-        t.start()
+    let result = await BlockingCall.run("libvirt-blocking-call") { () -> Result<R, LibvirtError> in
+        do throws(LibvirtError) { return .success(try body()) } catch { return .failure(error) }
     }
     return try result.get()
 }

@@ -7,7 +7,7 @@ extension Context {
         var config = libxl_domain_config()
         libxl_domain_config_init(&config)
         defer { libxl_domain_config_dispose(&config) }
-        try perform("read domain \(id)'s configuration") { libxl_retrieve_domain_configuration(handle, id, &config, nil) }
+        try perform("read domain \(id)'s configuration") { libxl_retrieve_domain_configuration(handle, id.rawValue, &config, nil) }
         guard let json = libxl_domain_config_to_json(handle, &config) else {
             throw LibxlError(code: LibxlError.fail, operation: "write domain \(id)'s configuration as JSON", log: [])
         }

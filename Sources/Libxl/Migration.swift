@@ -12,7 +12,7 @@ extension Context {
     /// it may be too, and `resume` brings it back.
     public func suspend(_ id: DomainID, to fd: Int32, live: Bool) throws(LibxlError) {
         try perform(live ? "live-migrate domain \(id)" : "save domain \(id)") {
-            libxl_domain_suspend(handle, id, fd, live ? LIBXL_SUSPEND_LIVE : 0, nil)
+            libxl_domain_suspend(handle, id.rawValue, fd, live ? LIBXL_SUSPEND_LIVE : 0, nil)
         }
     }
 
@@ -30,10 +30,10 @@ extension Context {
             let rc = libxl_domain_create_restore(handle, &config, &id, fd, -1, &params, nil, nil)
             if rc != 0 {
                 let why = logger.explanation(since: mark)
-                if id != 0 && id != UInt32.max && domainInfo(id) != nil { try? destroy(id) }
+                if id != 0 && id != UInt32.max && domainInfo(DomainID(id)) != nil { try? destroy(DomainID(id)) }
                 throw LibxlError(code: rc, operation: "restore domain '\(name)' from the stream", log: why)
             }
-            return id
+            return DomainID(id)
         }
     }
 }

@@ -110,10 +110,10 @@ enum ReceiverSignals {
     nonisolated(unsafe) private static var toolstack: LibxlToolstack?
     nonisolated(unsafe) private static var sources: [DispatchSourceSignal] = []
     private static let lock = NSLock()
-    nonisolated(unsafe) private static var current: UInt32?
+    nonisolated(unsafe) private static var current: DomainID?
     nonisolated(unsafe) private static var currentName: String?
 
-    static func incoming(_ id: UInt32?) { lock.withLock { current = id; if id == nil { currentName = nil } } }
+    static func incoming(_ id: DomainID?) { lock.withLock { current = id; if id == nil { currentName = nil } } }
     static func incoming(name: String) { lock.withLock { currentName = name } }
 
     static func install(_ t: LibxlToolstack) {

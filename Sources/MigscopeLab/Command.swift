@@ -56,7 +56,9 @@ enum Command {
         guard let exe = resolve(argv[0]) else {
             throw LabError("'\(argv[0])' is not installed; run scripts/install-deps.sh (package \(Tools.package(of: argv[0])))")
         }
-        FileManager.default.createFile(atPath: log, contents: nil)
+        guard FileManager.default.createFile(atPath: log, contents: nil) else {
+            throw LabError("cannot create the log file \(log) for \(argv[0]); is its folder writable?")
+        }
         let p = Process()
         // A session of its own: a Ctrl-C meant for migscope must not reach the lab's daemons.
         p.executableURL = URL(fileURLWithPath: resolve("setsid") ?? "/usr/bin/setsid")

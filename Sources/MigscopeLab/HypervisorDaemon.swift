@@ -29,8 +29,10 @@ enum HypervisorDaemon {
         }
         let mnt = mountNamespace(h)
         let uts = utsNamespace(h)
-        fm.createFile(atPath: mnt, contents: nil)
-        fm.createFile(atPath: uts, contents: nil)
+        // Bind-mount targets for the namespaces unshare keeps.
+        for file in [mnt, uts] where !fm.createFile(atPath: file, contents: nil) {
+            throw LabError("cannot create \(file) for host \(h.rawValue)'s namespaces")
+        }
         try Command.run(["unshare", "--mount=\(mnt)", "--uts=\(uts)", "--propagation", "private", "hostname", h.rawValue])
         let sources = ["etc", "run", "lib", "cache", "log"].map { h.directory + "/" + $0 }
         for (source, target) in zip(sources, LabLayout.daemonPrivateFolders) {

@@ -72,9 +72,9 @@ public struct LibxlBackend: MigrationBackend {
             throw MigrationError(.unreachable, "\(error)")
         }
         let toolstack = LibxlToolstack(context: context)
-        let id: UInt32
+        let id: DomainID
         do { id = try context.domainID(named: request.domain) } catch {
-            let names = context.domains().filter { $0.id != 0 }.compactMap(\.name)
+            let names = context.domains().filter { $0.id != .controlDomain }.compactMap(\.name)
             throw MigrationError(.noSuchDomain, "no domain '\(request.domain)' on this Xen host; running: \(names.isEmpty ? "none" : names.joined(separator: ", "))")
         }
         guard let info = context.domainInfo(id), !info.shutdown, !info.dying else {

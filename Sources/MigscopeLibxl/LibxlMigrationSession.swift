@@ -1,3 +1,4 @@
+import BlockingCall
 import Foundation
 import Libxl
 import MigscopeCore
@@ -19,7 +20,7 @@ final class LibxlMigrationSession: MigrationSession, @unchecked Sendable {
     let request: MigrationRequest
     let domainFacts: DomainFacts
     let toolstack: LibxlToolstack
-    let sourceID: UInt32
+    let sourceID: DomainID
     let destination: XenDestination
     let executable: String
 
@@ -32,7 +33,7 @@ final class LibxlMigrationSession: MigrationSession, @unchecked Sendable {
     private var endedAt: ContinuousClock.Instant?
     private var suspendedAt: ContinuousClock.Instant?
     private var runningAt: ContinuousClock.Instant?
-    private var destinationID: UInt32?
+    private var destinationID: DomainID?
     /// Where the sender is: abort means something different in each.
     private enum Stage { case handshake, streaming, finishing, committed }
     private var stage = Stage.handshake
@@ -43,7 +44,7 @@ final class LibxlMigrationSession: MigrationSession, @unchecked Sendable {
     let journal: XenJournal
     private var journalEntry: XenJournal.Entry
 
-    init(request: MigrationRequest, facts: DomainFacts, toolstack: LibxlToolstack, sourceID: UInt32, destination: XenDestination,
+    init(request: MigrationRequest, facts: DomainFacts, toolstack: LibxlToolstack, sourceID: DomainID, destination: XenDestination,
          executable: String, progressLog: FileHandle?, key: XenPeerKey?, journal: XenJournal) {
         self.key = key
         self.journal = journal
@@ -110,12 +111,8 @@ final class LibxlMigrationSession: MigrationSession, @unchecked Sendable {
         }
         let live = request.mode == .live
         let domain = request.domain
-        let result: Result<UInt32, any Error> = await withCheckedContinuation { done in
-            // libxl's calls block for the whole stream: a thread of its own, off Swift's pool.
-            let thread = Thread { done.resume(returning: Result { try sender.send(domain: domain, live: live) }) }
-            thread.name = "migscope-libxl-send"
-            thread.start()
-        }
+        // libxl's calls block for the whole stream.
+        let result = await BlockingCall.run("migscope-libxl-send") { Result { try sender.send(domain: domain, live: live) } }
         let status = connection.close()
         let end = clock.now
         lock.withLock {
@@ -227,7 +224,7 @@ final class LibxlMigrationSession: MigrationSession, @unchecked Sendable {
     /// that looked domains up by name cost the migration 10 %). The destination's copy is paused
     /// until the receiver says it restored it, so there is nothing to count there before.
     func guestIO(on host: HostRole) throws -> GuestIOCounters? {
-        let id: UInt32?
+        let id: DomainID?
         switch host {
         case .source: id = sourceID
         case .destination: id = destination == .localhost ? lock.withLock { destinationID } : nil

@@ -8,21 +8,21 @@ public final class LibxlToolstack: XenToolstack, @unchecked Sendable {
 
     public init(context: Context) { self.context = context }
 
-    public func domainID(named name: String) throws -> UInt32 { try context.domainID(named: name) }
-    public func domainExists(_ id: UInt32) -> Bool { context.domainInfo(id) != nil }
-    public func isRunning(_ id: UInt32) -> Bool {
+    public func domainID(named name: String) throws -> DomainID { try context.domainID(named: name) }
+    public func domainExists(_ id: DomainID) -> Bool { context.domainInfo(id) != nil }
+    public func isRunning(_ id: DomainID) -> Bool {
         guard let info = context.domainInfo(id) else { return false }
         return !info.paused && !info.shutdown && !info.dying
     }
-    public func configurationJSON(of id: UInt32) throws -> String { try context.configurationJSON(of: id) }
-    public func rename(_ id: UInt32, to name: String) throws { try context.rename(id, to: name) }
-    public func suspend(_ id: UInt32, to fd: Int32, live: Bool) throws { try context.suspend(id, to: fd, live: live) }
-    public func resume(_ id: UInt32) throws { try context.resume(id) }
-    public func destroy(_ id: UInt32) throws { try context.destroy(id) }
-    public func restore(configurationJSON: String, name: String, from fd: Int32) throws -> UInt32 {
+    public func configurationJSON(of id: DomainID) throws -> String { try context.configurationJSON(of: id) }
+    public func rename(_ id: DomainID, to name: String) throws { try context.rename(id, to: name) }
+    public func suspend(_ id: DomainID, to fd: Int32, live: Bool) throws { try context.suspend(id, to: fd, live: live) }
+    public func resume(_ id: DomainID) throws { try context.resume(id) }
+    public func destroy(_ id: DomainID) throws { try context.destroy(id) }
+    public func restore(configurationJSON: String, name: String, from fd: Int32) throws -> DomainID {
         try context.restore(configurationJSON: configurationJSON, name: name, from: fd)
     }
-    public func unpause(_ id: UInt32) throws { try context.unpause(id) }
+    public func unpause(_ id: DomainID) throws { try context.unpause(id) }
 }
 
 /// A domain's disk counters as dom0's block back end keeps them:
@@ -38,7 +38,7 @@ public enum XenBlockCounters {
     public static let root = "/sys/bus/xen-backend/devices"
 
     /// Sums over the domain's virtual block devices; nil when it has none (or no longer exists).
-    public static func totals(domain id: UInt32, root: String = root) -> Totals? {
+    public static func totals(domain id: DomainID, root: String = root) -> Totals? {
         guard let entries = try? FileManager.default.contentsOfDirectory(atPath: root) else { return nil }
         let mine = entries.filter { $0.hasPrefix("vbd-\(id)-") }
         guard !mine.isEmpty else { return nil }
@@ -64,7 +64,7 @@ public enum LibxlInventory {
         let context: Context
         do { context = try Context() } catch { throw MigrationError(.unreachable, error.description) }
         let all = context.domains().map { d in
-            DomainListing(name: d.name ?? "(id \(d.id))", uuid: "", id: Int(d.id), state: d.state,
+            DomainListing(name: d.name ?? "(id \(d.id))", uuid: "", id: Int(d.id.rawValue), state: d.state,
                           memoryBytes: d.currentMemoryKiB * 1024, virtualCPUs: Int(d.onlineVCPUs), persistent: false)
         }
         guard let name else { return all }

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import SystemPackage
 import MigscopeCore
 
 /// Where a Xen migration goes, from `--to`: this host itself (a receiver child over a socket
@@ -83,7 +84,7 @@ public final class XenConnection: @unchecked Sendable {
 
     /// Closes the socket and reaps the receiver child, if any (waiting at most `seconds`).
     public func close(waitingFor seconds: Double = 30) -> Int32? {
-        Glibc.close(fd)
+        try? FileDescriptor(rawValue: fd).close()
         guard let pid = receiverPID else { return nil }
         var status: Int32 = 0
         let deadline = ContinuousClock.now + .milliseconds(Int64(seconds * 1000))
@@ -119,7 +120,7 @@ public final class XenConnection: @unchecked Sendable {
     static func spawn(_ argv: [String], what: String) throws(MigrationError) -> XenConnection {
         var pair: [Int32] = [0, 0]
         guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &pair) == 0 else {
-            throw MigrationError(.failed, "cannot make a socket pair for \(what): \(String(cString: strerror(errno)))")
+            throw MigrationError(.failed, "cannot make a socket pair for \(what): \("\(Errno(rawValue: errno))")")
         }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
@@ -134,7 +135,7 @@ public final class XenConnection: @unchecked Sendable {
         Glibc.close(pair[1])
         guard rc == 0 else {
             Glibc.close(pair[0])
-            throw MigrationError(.unreachable, "cannot start \(what) (\(argv[0])): \(String(cString: strerror(rc)))")
+            throw MigrationError(.unreachable, "cannot start \(what) (\(argv[0])): \("\(Errno(rawValue: rc))")")
         }
         return XenConnection(fd: pair[0], receiverPID: pid)
     }
@@ -159,7 +160,7 @@ public final class XenConnection: @unchecked Sendable {
             }
             node = a.pointee.ai_next
         }
-        throw MigrationError(.unreachable, "cannot reach a migscope receiver at \(host):\(port) (\(String(cString: strerror(lastError)))); start 'migscope xen-receive --listen \(host):\(port)' there")
+        throw MigrationError(.unreachable, "cannot reach a migscope receiver at \(host):\(port) (\("\(Errno(rawValue: lastError))")); start 'migscope xen-receive --listen \(host):\(port)' there")
     }
 }
 
@@ -186,7 +187,7 @@ public final class XenListener: @unchecked Sendable {
         var one: Int32 = 1
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
         guard fd >= 0, bind(fd, a.pointee.ai_addr, a.pointee.ai_addrlen) == 0, listen(fd, 4) == 0 else {
-            let why = String(cString: strerror(errno))
+            let why = "\(Errno(rawValue: errno))"
             if fd >= 0 { Glibc.close(fd) }
             throw MigrationError(.unreachable, "--listen \(text): cannot listen there (\(why)); is another receiver running on that port?")
         }
@@ -201,13 +202,14 @@ public final class XenListener: @unchecked Sendable {
         let client = withUnsafeMutablePointer(to: &storage) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.accept(fd, $0, &length) }
         }
-        guard client >= 0 else { throw MigrationError(.failed, "accepting a sender failed: \(String(cString: strerror(errno)))") }
+        guard client >= 0 else { throw MigrationError(.failed, "accepting a sender failed: \("\(Errno(rawValue: errno))")") }
         _ = fcntl(client, F_SETFD, FD_CLOEXEC)
         var host = [CChar](repeating: 0, count: Int(NI_MAXHOST))
         _ = withUnsafePointer(to: &storage) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getnameinfo($0, length, &host, socklen_t(host.count), nil, 0, NI_NUMERICHOST) }
         }
-        return (XenConnection(fd: client, receiverPID: nil), String(cString: host))
+        let address = String(decoding: host.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return (XenConnection(fd: client, receiverPID: nil), address)
     }
 
     deinit { Glibc.close(fd) }

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import Libxl
 import MigscopeCore
 
 /// A small record of each Xen migration in flight, under /run/migscope/xen: what a migscope that
@@ -20,7 +21,7 @@ public struct XenJournal: Sendable {
 
     public struct Entry: Codable, Sendable, Equatable {
         public var domain: String
-        public var sourceID: UInt32
+        public var sourceID: DomainID
         public var destination: String
         public var pid: Int32
         public var stage: Stage
@@ -79,9 +80,9 @@ public struct XenJournal: Sendable {
 public enum XenRecovery {
     public enum Outcome: Sendable, Equatable {
         /// The source copy was resumed (and renamed back): the domain runs here.
-        case resumed(id: UInt32)
+        case resumed(id: DomainID)
         /// Nothing to do: the domain runs here under its name.
-        case runsHere(id: UInt32)
+        case runsHere(id: DomainID)
         /// No source copy is left: the migration had finished; the domain runs on the destination.
         case gone
         /// After "go": the destination may run it; a person must look there first.

@@ -1,21 +1,22 @@
+import Libxl
 import MigscopeCore
 
 /// What a migration needs from one Xen host's toolstack. `LibxlToolstack` is the real one; tests
 /// of the handshake use a fake that writes a made-up stream.
 public protocol XenToolstack: AnyObject, Sendable {
-    func domainID(named name: String) throws -> UInt32
-    func domainExists(_ id: UInt32) -> Bool
+    func domainID(named name: String) throws -> DomainID
+    func domainExists(_ id: DomainID) -> Bool
     /// Runs: neither paused nor suspended, shut down or dying.
-    func isRunning(_ id: UInt32) -> Bool
-    func configurationJSON(of id: UInt32) throws -> String
-    func rename(_ id: UInt32, to name: String) throws
+    func isRunning(_ id: DomainID) -> Bool
+    func configurationJSON(of id: DomainID) throws -> String
+    func rename(_ id: DomainID, to name: String) throws
     /// Writes the domain to `fd` (blocks until the stream ends); the domain is left suspended.
-    func suspend(_ id: UInt32, to fd: Int32, live: Bool) throws
-    func resume(_ id: UInt32) throws
-    func destroy(_ id: UInt32) throws
+    func suspend(_ id: DomainID, to fd: Int32, live: Bool) throws
+    func resume(_ id: DomainID) throws
+    func destroy(_ id: DomainID) throws
     /// Builds a paused domain named `name` from the stream on `fd`.
-    func restore(configurationJSON: String, name: String, from fd: Int32) throws -> UInt32
-    func unpause(_ id: UInt32) throws
+    func restore(configurationJSON: String, name: String, from fd: Int32) throws -> DomainID
+    func unpause(_ id: DomainID) throws
 }
 
 /// The conversation both ends hold, on top of libxl's stream (over TCP, XenAuthentication runs
@@ -76,15 +77,15 @@ public enum XenMigrationStep: Sendable, Equatable {
     /// The receiver read a header for domain `name` (it restores it as NAME--incoming).
     case receiving(name: String)
     /// The source was renamed NAME--migratedaway: from here on it must be put back on failure.
-    case sourceRenamed(id: UInt32)
+    case sourceRenamed(id: DomainID)
     /// "go" is about to be sent: from here on the destination may run the domain.
     case goSent
     case streamStarted
     case streamEnded
-    case restored(id: UInt32)
-    case running(id: UInt32)
-    case sourceDestroyed(id: UInt32)
-    case sourceResumed(id: UInt32)
+    case restored(id: DomainID)
+    case running(id: DomainID)
+    case sourceDestroyed(id: DomainID)
+    case sourceResumed(id: DomainID)
 }
 
 /// One end of a migration, sending or receiving: this host's toolstack, the connection, and who
@@ -114,8 +115,8 @@ public struct XenMigrationEnd: Sendable {
 extension XenMigrationEnd {
     /// Returns the domain's id on the destination. Throws a `MigrationError` that says where the
     /// domain is.
-    public func send(domain name: String, live: Bool) throws -> UInt32 {
-        let id: UInt32
+    public func send(domain name: String, live: Bool) throws -> DomainID {
+        let id: DomainID
         do { id = try toolstack.domainID(named: name) } catch {
             throw MigrationError(.noSuchDomain, "no domain '\(name)' on this Xen host (\(error)); 'xl list' shows the running ones")
         }
@@ -150,10 +151,10 @@ extension XenMigrationEnd {
         onStep(.sourceRenamed(id: id))
         do {
             onStep(.streamStarted)
-            try toolstack.suspend(id, to: wire.writeFD, live: live)
+            try toolstack.suspend(id, to: wire.output.rawValue, live: live)
             onStep(.streamEnded)
             let restored = try expect("restored", "restore the domain")
-            onStep(.restored(id: UInt32(restored) ?? 0))
+            onStep(.restored(id: DomainID(restored) ?? .controlDomain))
         } catch {
             throw recover(id, name: name, because: "\(error)")
         }
@@ -178,7 +179,7 @@ extension XenMigrationEnd {
             // The receiver's own words: it could not start the domain and destroyed its copy.
             throw recover(id, name: name, because: "the receiver could not start the domain: \(rest)")
         }
-        guard word == "running", let destinationID = UInt32(rest) else {
+        guard word == "running", let destinationID = DomainID(rest) else {
             // Anything else proves nothing about the destination: running both would corrupt
             // shared disks, so the source stays suspended for a person to decide.
             throw kept(id, name: name, because: "the receiver answered '\(answer.prefix(80))' to the go-ahead")
@@ -204,13 +205,13 @@ extension XenMigrationEnd {
     }
 
     /// After "go": the source stays suspended, and the error says what runs where and what to check.
-    func kept(_ id: UInt32, name: String, because reason: String) -> MigrationError {
+    func kept(_ id: DomainID, name: String, because reason: String) -> MigrationError {
         let awayName = name + XenMigrationProtocol.migratedAwaySuffix
         return MigrationError(.failed, "\(reason); domain '\(name)' may run on the destination, so the source copy is kept suspended here as '\(awayName)' (id \(id)); check 'xl list' on the destination: if it runs there, 'xl destroy \(awayName)' here; if not, 'migscope xen-recover \(name) --resume'")
     }
 
     /// Puts the source back (resume, original name) and says where the domain is.
-    func recover(_ id: UInt32, name: String, because reason: String) -> MigrationError {
+    func recover(_ id: DomainID, name: String, because reason: String) -> MigrationError {
         var problems: [String] = []
         // A failure during pre-copy leaves the guest running (it was never suspended) and libxl
         // then refuses to resume it: only a guest that does not run needs resuming.
@@ -232,7 +233,7 @@ extension XenMigrationEnd {
 extension XenMigrationEnd {
     /// Returns the running domain's name and id. On failure the half-made domain is destroyed,
     /// the sender is told why, and the error is thrown.
-    public func receive() throws -> (name: String, id: UInt32) {
+    public func receive() throws -> (name: String, id: DomainID) {
         // A stranger (or a stalled peer) gets a short deadline and nothing of this host.
         wire.setDeadline(seconds: XenWire.handshakeDeadline)
         if let key { try XenAuthentication.prove(asReceiver: key, over: wire) }
@@ -253,9 +254,9 @@ extension XenMigrationEnd {
         try wire.send(line: "ready")
         wire.setDeadline(seconds: XenWire.streamDeadline)
 
-        let id: UInt32
+        let id: DomainID
         do {
-            id = try toolstack.restore(configurationJSON: config, name: incoming, from: wire.readFD)
+            id = try toolstack.restore(configurationJSON: config, name: incoming, from: wire.input.rawValue)
         } catch {
             try? wire.send(line: "error \(oneLine(error))")
             // Let the sender finish its stream, so it reads why rather than a broken pipe.

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import SystemPackage
 import Glibc
 import MigscopeCore
 
@@ -38,12 +39,12 @@ public struct XenPeerKey: Sendable {
         }
         let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard fd >= 0 else {
-            throw MigrationError(.failed, errno == EEXIST ? "a key exists at \(path) already; remove it first to make a new one" : "cannot create \(path): \(String(cString: strerror(errno)))")
+            throw MigrationError(.failed, errno == EEXIST ? "a key exists at \(path) already; remove it first to make a new one" : "cannot create \(path): \(Errno(rawValue: errno))")
         }
         defer { close(fd) }
         let text = Self.hex(SymmetricKey(size: .bits256).withUnsafeBytes { Array($0) }) + "\n"
         guard text.withCString({ write(fd, $0, strlen($0)) }) == text.utf8.count else {
-            throw MigrationError(.failed, "cannot write \(path): \(String(cString: strerror(errno)))")
+            throw MigrationError(.failed, "cannot write \(path): \(Errno(rawValue: errno))")
         }
     }
 

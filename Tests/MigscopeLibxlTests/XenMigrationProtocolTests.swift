@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import Libxl
 import MigscopeCore
 import XCTest
 
@@ -72,7 +73,7 @@ final class XenMigrationProtocolTests: XCTestCase {
             XCTAssertTrue("\(error)".contains("the receiver could not restore the domain: xc: error: Failed to read Record Header"), "\(error)")
             XCTAssertTrue("\(error)".contains("runs on this host (id 5)"), "\(error)")
         }
-        close(s.writeFD)
+        close(s.output.rawValue)
         XCTAssertThrowsError(try received.get())
         XCTAssertEqual(source.state(5), "running")
         XCTAssertEqual(source.names, [5: "guest"])
@@ -101,9 +102,9 @@ final class XenMigrationProtocolTests: XCTestCase {
         try s.send(line: XenMigrationProtocol.Header(live: true, name: "guest", configurationBytes: config.utf8.count).line)
         try s.send(bytes: Array(config.utf8))
         XCTAssertEqual(try s.receiveLine(), "ready")
-        try FakeToolstack(domains: [1: "x"]).suspend(1, to: s.writeFD, live: true)
+        try FakeToolstack(domains: [1: "x"]).suspend(1, to: s.output.rawValue, live: true)
         XCTAssertTrue(try s.receiveLine().hasPrefix("restored "))
-        close(s.writeFD)
+        close(s.output.rawValue)
         XCTAssertThrowsError(try received.get()) { XCTAssertTrue("\($0)".contains("the restored copy was destroyed"), "\($0)") }
         XCTAssertTrue(destination.names.isEmpty)
     }
@@ -174,7 +175,7 @@ func dyingReceiver(_ r: XenWire) -> Outcome<Void> {
         _ = try r.receive(count: header.configurationBytes)
         try r.send(line: "ready")
         _ = try r.receive(count: 100_000)
-        close(r.readFD)
+        close(r.input.rawValue)
     }
 }
 
@@ -213,7 +214,7 @@ final class Steps: @unchecked Sendable {
 /// A toolstack in memory. Its stream is an 8-byte length and that many pattern bytes.
 final class FakeToolstack: XenToolstack, @unchecked Sendable {
     private let lock = NSLock()
-    private var domains: [UInt32: (name: String, state: String)]
+    private var domains: [DomainID: (name: String, state: String)]
     private(set) var log: [String] = []
     let streamBytes: Int
     var failRestore: String?
@@ -223,32 +224,32 @@ final class FakeToolstack: XenToolstack, @unchecked Sendable {
     var streamBytesWritten = 0
     var streamBytesRead = 0
     var restoredConfiguration: String?
-    private var nextID: UInt32 = 100
+    private var nextID: DomainID = 100
 
-    init(domains: [UInt32: String], streamBytes: Int = 3 << 20) {
+    init(domains: [DomainID: String], streamBytes: Int = 3 << 20) {
         self.domains = domains.mapValues { ($0, "running") }
         self.streamBytes = streamBytes
     }
 
-    var names: [UInt32: String] { lock.withLock { domains.mapValues(\.name) } }
-    func state(_ id: UInt32) -> String? { lock.withLock { domains[id]?.state } }
-    func forceState(_ id: UInt32, _ state: String) { lock.withLock { domains[id]?.state = state } }
-    func configurationFor(_ id: UInt32) -> String { "{\"c_info\":{\"name\":\"guest\",\"uuid\":\"u-\(id)\"},\"b_info\":{\"max_memkb\":262144}}" }
+    var names: [DomainID: String] { lock.withLock { domains.mapValues(\.name) } }
+    func state(_ id: DomainID) -> String? { lock.withLock { domains[id]?.state } }
+    func forceState(_ id: DomainID, _ state: String) { lock.withLock { domains[id]?.state = state } }
+    func configurationFor(_ id: DomainID) -> String { "{\"c_info\":{\"name\":\"guest\",\"uuid\":\"u-\(id)\"},\"b_info\":{\"max_memkb\":262144}}" }
     private func note(_ s: String) { lock.withLock { log.append(s) } }
     struct Failure: Error, CustomStringConvertible { var description: String }
 
-    func domainID(named name: String) throws -> UInt32 {
+    func domainID(named name: String) throws -> DomainID {
         guard let id = lock.withLock({ domains.first { $0.value.name == name }?.key }) else { throw Failure(description: "no domain \(name)") }
         return id
     }
-    func domainExists(_ id: UInt32) -> Bool { lock.withLock { domains[id] != nil } }
-    func isRunning(_ id: UInt32) -> Bool { lock.withLock { domains[id]?.state == "running" } }
-    func configurationJSON(of id: UInt32) throws -> String { configurationFor(id) }
-    func rename(_ id: UInt32, to name: String) throws {
+    func domainExists(_ id: DomainID) -> Bool { lock.withLock { domains[id] != nil } }
+    func isRunning(_ id: DomainID) -> Bool { lock.withLock { domains[id]?.state == "running" } }
+    func configurationJSON(of id: DomainID) throws -> String { configurationFor(id) }
+    func rename(_ id: DomainID, to name: String) throws {
         note("rename \(id) \(name)")
         lock.withLock { domains[id]?.name = name }
     }
-    func suspend(_ id: UInt32, to fd: Int32, live: Bool) throws {
+    func suspend(_ id: DomainID, to fd: Int32, live: Bool) throws {
         note("suspend \(id) \(live ? "live" : "non-live")")
         if !suspendsOnlyAtTheEnd { lock.withLock { domains[id]?.state = "suspended" } }
         let wire = XenWire(readFD: fd, writeFD: fd)
@@ -264,16 +265,16 @@ final class FakeToolstack: XenToolstack, @unchecked Sendable {
         }
         lock.withLock { domains[id]?.state = "suspended" }
     }
-    func resume(_ id: UInt32) throws {
+    func resume(_ id: DomainID) throws {
         if state(id) == "running" { throw Failure(description: "domain \(id) is not suspended") }
         note("resume \(id)")
         lock.withLock { domains[id]?.state = "running" }
     }
-    func destroy(_ id: UInt32) throws {
+    func destroy(_ id: DomainID) throws {
         note("destroy \(id)")
         _ = lock.withLock { domains.removeValue(forKey: id) }
     }
-    func restore(configurationJSON: String, name: String, from fd: Int32) throws -> UInt32 {
+    func restore(configurationJSON: String, name: String, from fd: Int32) throws -> DomainID {
         note("restore \(name)")
         restoredConfiguration = configurationJSON
         if let failRestore { throw Failure(description: failRestore) }
@@ -288,12 +289,12 @@ final class FakeToolstack: XenToolstack, @unchecked Sendable {
         }
         streamBytesRead = length
         return lock.withLock {
-            nextID += 1
+            nextID = DomainID(nextID.rawValue + 1)
             domains[nextID] = (name, "paused")
             return nextID
         }
     }
-    func unpause(_ id: UInt32) throws {
+    func unpause(_ id: DomainID) throws {
         if failUnpause { throw Failure(description: "unpause failed") }
         note("unpause \(id)")
         lock.withLock { domains[id]?.state = "running" }

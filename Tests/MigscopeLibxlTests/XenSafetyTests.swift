@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import Libxl
 import MigscopeCore
 import XCTest
 
@@ -64,7 +65,7 @@ final class XenSafetyTests: XCTestCase {
             let header = XenMigrationProtocol.Header(line: try r.receiveLine())!
             _ = try r.receive(count: header.configurationBytes)
             try r.send(line: "ready")
-            _ = try FakeToolstack(domains: [:]).restore(configurationJSON: "{}", name: "x", from: r.readFD)
+            _ = try FakeToolstack(domains: [:]).restore(configurationJSON: "{}", name: "x", from: r.input.rawValue)
             try r.send(line: "restored 9")
             XCTAssertEqual(try r.receiveLine(), "go")
             try r.send(line: "banana")
