@@ -30,7 +30,7 @@ public final class Connection: @unchecked Sendable {
         }
         guard let result = opened else {
             throw LibvirtError(
-                code: LibvirtError.noConnect, domain: 0,
+                code: .noConnect, domain: .none,
                 message: "no answer from \(uri) within \(Int(timeout)) s", operation: "open \(uri)")
         }
         return try result.get()

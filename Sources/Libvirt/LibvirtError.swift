@@ -5,15 +5,52 @@ import CLibvirt
 /// Read right after the failing call: libvirt's last error is thread-local, so it must never be
 /// read after an `await` or on another thread.
 public struct LibvirtError: Error, Sendable, Equatable, CustomStringConvertible {
-    /// libvirt's `virErrorNumber` (e.g. 42 = VIR_ERR_NO_DOMAIN).
-    public var code: Int32
-    /// libvirt's `virErrorDomain`: which part of libvirt failed (e.g. 10 = VIR_FROM_QEMU).
-    public var domain: Int32
+    /// What went wrong, as libvirt numbers it (`virErrorNumber`); pattern-matches its named values.
+    public var code: Number
+    /// Which part of libvirt failed (`virErrorDomain`), e.g. `.qemu`.
+    public var domain: Origin
     public var message: String
     /// What the wrapper was doing, e.g. "open qemu:///system".
     public var operation: String
 
-    public init(code: Int32, domain: Int32, message: String, operation: String) {
+    /// libvirt's `virErrorNumber`. A struct, not an enum: libvirt adds numbers in every release,
+    /// and one this binding does not name is still carried, by its value.
+    public struct Number: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+        public var rawValue: Int32
+        public init(rawValue: Int32) { self.rawValue = rawValue }
+        init(_ c: virErrorNumber) { rawValue = Int32(c.rawValue) }
+
+        public static let noDomain = Number(VIR_ERR_NO_DOMAIN)
+        public static let noConnect = Number(VIR_ERR_NO_CONNECT)
+        public static let systemError = Number(VIR_ERR_SYSTEM_ERROR)
+        public static let operationInvalid = Number(VIR_ERR_OPERATION_INVALID)
+        public static let operationAborted = Number(VIR_ERR_OPERATION_ABORTED)
+        public static let noSupport = Number(VIR_ERR_NO_SUPPORT)
+        public static let invalidArgument = Number(VIR_ERR_INVALID_ARG)
+        public static let authFailed = Number(VIR_ERR_AUTH_FAILED)
+        public static let operationTimeout = Number(VIR_ERR_OPERATION_TIMEOUT)
+        /// Not libvirt's: the binding failed without an error from libvirt.
+        public static let unknown = Number(rawValue: -1)
+
+        public var description: String { "\(rawValue)" }
+    }
+
+    /// libvirt's `virErrorDomain`: which driver or part of libvirt reported the error.
+    public struct Origin: RawRepresentable, Hashable, Sendable {
+        public var rawValue: Int32
+        public init(rawValue: Int32) { self.rawValue = rawValue }
+        init(_ c: virErrorDomain) { rawValue = Int32(c.rawValue) }
+
+        public static let none = Origin(VIR_FROM_NONE)
+        public static let qemu = Origin(VIR_FROM_QEMU)
+        public static let remote = Origin(VIR_FROM_REMOTE)
+        public static let test = Origin(VIR_FROM_TEST)
+        public static let libxl = Origin(VIR_FROM_LIBXL)
+        public static let rpc = Origin(VIR_FROM_RPC)
+        public static let domain = Origin(VIR_FROM_DOMAIN)
+    }
+
+    public init(code: Number, domain: Origin, message: String, operation: String) {
         self.code = code
         self.domain = domain
         self.message = message
@@ -29,28 +66,23 @@ public struct LibvirtError: Error, Sendable, Equatable, CustomStringConvertible 
     static func last(_ operation: @autoclosure () -> String) -> LibvirtError {
         guard let err = virGetLastError() else {
             let op = operation()
-            return LibvirtError(code: -1, domain: 0, message: "\(op) failed (libvirt gave no reason)", operation: op)
+            return LibvirtError(code: .unknown, domain: .none, message: "\(op) failed (libvirt gave no reason)", operation: op)
         }
-        let code = Int32(err.pointee.code)
-        let domain = Int32(err.pointee.domain)
+        let code = Number(rawValue: Int32(err.pointee.code))
+        let domain = Origin(rawValue: Int32(err.pointee.domain))
         let message = err.pointee.message.map { String(cString: $0) } ?? ""
         virResetLastError()
         return LibvirtError(code: code, domain: domain, message: message, operation: operation())
     }
 
-    // Codes the rest of migscope reacts to. The corresponding C constants are in virterror.h.
-    public static let noDomain = Int32(VIR_ERR_NO_DOMAIN.rawValue)
-    public static let noConnect = Int32(VIR_ERR_NO_CONNECT.rawValue)
-    public static let systemError = Int32(VIR_ERR_SYSTEM_ERROR.rawValue)
-    public static let operationInvalid = Int32(VIR_ERR_OPERATION_INVALID.rawValue)
-    public static let operationAborted = Int32(VIR_ERR_OPERATION_ABORTED.rawValue)
-    public static let noSupport = Int32(VIR_ERR_NO_SUPPORT.rawValue)
-    public static let invalidArgument = Int32(VIR_ERR_INVALID_ARG.rawValue)
-    public static let authFailed = Int32(VIR_ERR_AUTH_FAILED.rawValue)
-
-    public var isNoDomain: Bool { code == Self.noDomain }
-    public var isConnectionFailure: Bool { code == Self.noConnect || code == Self.systemError || code == Self.authFailed }
-    public var isAborted: Bool { code == Self.operationAborted }
+    public var isNoDomain: Bool { code == .noDomain }
+    public var isConnectionFailure: Bool {
+        switch code {
+        case .noConnect, .systemError, .authFailed: true
+        default: false
+        }
+    }
+    public var isAborted: Bool { code == .operationAborted }
 }
 
 /// Throws the last libvirt error when `result` is negative.

@@ -118,7 +118,7 @@ extension TypedParameters {
         } catch let e as LibvirtError {
             throw e
         } catch {
-            throw LibvirtError(code: -1, domain: 0, message: "\(error)", operation: "build typed parameters")
+            throw LibvirtError(code: .unknown, domain: .none, message: "\(error)", operation: "build typed parameters")
         }
     }
 }

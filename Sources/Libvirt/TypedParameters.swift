@@ -68,7 +68,7 @@ public struct TypedParameters: Sendable, Equatable {
     }
 
     /// Copies `count` parameters out of a libvirt array.
-    public init(decoding params: UnsafePointer<virTypedParameter>?, count: Int32) {
+    init(decoding params: UnsafePointer<virTypedParameter>?, count: Int32) {
         guard let params, count > 0 else { return }
         for i in 0..<Int(count) {
             var p = params[i]
@@ -91,7 +91,7 @@ public struct TypedParameters: Sendable, Equatable {
     }
 
     /// Builds the C array, lends it to `body`, and frees it afterwards.
-    public func withUnsafeParameters<R>(
+    func withUnsafeParameters<R>(
         _ body: (UnsafeMutablePointer<virTypedParameter>?, Int32) throws -> R
     ) throws -> R {
         Libvirt.ensureInitialized()

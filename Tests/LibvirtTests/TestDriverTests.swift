@@ -41,8 +41,13 @@ final class TestDriverTests: XCTestCase {
         XCTAssertThrowsError(try conn.domain(named: "no-such-guest")) { error in
             guard let e = error as? LibvirtError else { return XCTFail("\(error)") }
             XCTAssertTrue(e.isNoDomain)
-            XCTAssertEqual(e.code, 42)  // VIR_ERR_NO_DOMAIN
-            XCTAssertNotEqual(e.domain, 0)
+            XCTAssertEqual(e.code, .noDomain)
+            XCTAssertEqual(e.code.rawValue, 42)  // VIR_ERR_NO_DOMAIN
+            XCTAssertEqual(e.domain, .test)
+            switch e.code {
+            case .noDomain: break
+            default: XCTFail("a named error number pattern-matches")
+            }
             XCTAssertFalse(e.message.isEmpty)
             XCTAssertEqual(e.operation, "look up domain 'no-such-guest'")
         }
