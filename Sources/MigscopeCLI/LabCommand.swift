@@ -63,7 +63,7 @@ struct LabUp: AsyncParsableCommand {
 
     func validate() throws {
         try renamed.refuse()
-        if let p = settings.problems().first { throw ValidationError(p) }
+        if let p = settings.problems().first { throw ValidationError(p.message) }
     }
 
     func run() async throws {

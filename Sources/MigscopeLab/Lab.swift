@@ -9,7 +9,7 @@ public enum Lab {
     @discardableResult
     public static func up(_ settings: LabSettings, progress: @escaping (String) -> Void = { _ in }) async throws -> LabStatus {
         try requireRoot()
-        if let p = settings.problems().first { throw LabError(p) }
+        if let p = settings.problems().first { throw LabError(p.message) }
         try StorageTarget.checkRoom(sizeMiB: settings.diskSizeMiB)
         if isUp() {
             guard let state = LabState.load(), state.complete != false else {
@@ -132,7 +132,7 @@ public enum Lab {
         guard var state = LabState.load() else { throw LabError("no lab is up; 'migscope lab up' builds one") }
         if let bandwidth { state.settings.bandwidth = bandwidth }
         if let link { state.settings.link = link }
-        if let p = state.settings.problems().first { throw LabError(p) }
+        if let p = state.settings.problems().first { throw LabError(p.message) }
         try LabNetwork.shape(rate: state.settings.bandwidth, model: state.settings.link)
         try state.save()
         return LabStatus.Link(bandwidth: state.settings.bandwidth.description, model: state.settings.link.rawValue)
@@ -145,7 +145,7 @@ public enum Lab {
         guard var state = LabState.load() else { throw LabError("no lab is up; 'migscope lab up' builds one") }
         if let memoryMiB { state.settings.guestMemoryMiB = memoryMiB }
         if let workload { state.settings.workload = workload }
-        if let p = state.settings.problems().first { throw LabError(p) }
+        if let p = state.settings.problems().first { throw LabError(p.message) }
         LabGuest.destroyEverywhere()
         try await LabGuest.start(on: host, settings: state.settings, accelerator: state.accelerator, trigger: waitForGo)
         try state.save()

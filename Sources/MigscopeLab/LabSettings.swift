@@ -37,18 +37,37 @@ public struct LabSettings: Sendable, Equatable, Codable {
     /// Bits/s that HTB shapes reliably here.
     public static let linkRateRange: ClosedRange<UInt64> = 100_000...10_000_000_000
 
-    /// Every problem with the settings, found before anything is built.
-    public func problems() -> [String] {
-        var p: [String] = []
-        if !Self.guestMemoryRange.contains(guestMemoryMiB) { p.append("guest memory must be 64 to 16384 MiB, got \(guestMemoryMiB)") }
-        if guestCPUs < 1 || guestCPUs > 4 { p.append("guest CPUs must be 1 to 4, got \(guestCPUs)") }
-        if !Self.diskSizeRange.contains(diskSizeMiB) { p.append("disk size must be 64 to 1048576 MiB, got \(diskSizeMiB)") }
-        if workload.blockSizeKiB < 4 || workload.blockSizeKiB > 65536 || workload.blockSizeKiB & (workload.blockSizeKiB - 1) != 0 {
-            p.append("block size must be a power of two from 4 to 65536 KiB, got \(workload.blockSizeKiB)")
+    /// One thing wrong with the settings, naming the setting, so the command line can name its
+    /// option and a plan its key.
+    public struct Problem: Sendable, Equatable, CustomStringConvertible {
+        public enum Setting: Sendable, Equatable {
+            case guestMemory, guestCPUs, diskSize, blockSize, readAmount, linkRate
         }
-        if !Self.readAmountRange.contains(workload.amountMiB) { p.append("read amount must be 0 (forever) or a positive number of MiB, got \(workload.amountMiB)") }
+        public var setting: Setting
+        public var message: String
+        public var description: String { message }
+    }
+
+    /// Every problem with the settings, found before anything is built. The ranges are this
+    /// type's; the command line's parsers and the plan reader ask here rather than repeat them.
+    public func problems() -> [Problem] {
+        var p: [Problem] = []
+        if !Self.guestMemoryRange.contains(guestMemoryMiB) {
+            p.append(.init(setting: .guestMemory, message: "guest memory must be \(Self.guestMemoryRange.lowerBound) to \(Self.guestMemoryRange.upperBound) MiB, got \(guestMemoryMiB)"))
+        }
+        if guestCPUs < 1 || guestCPUs > 4 { p.append(.init(setting: .guestCPUs, message: "guest CPUs must be 1 to 4, got \(guestCPUs)")) }
+        if !Self.diskSizeRange.contains(diskSizeMiB) {
+            p.append(.init(setting: .diskSize, message: "disk size must be \(Self.diskSizeRange.lowerBound) to \(Self.diskSizeRange.upperBound) MiB, got \(diskSizeMiB)"))
+        }
+        let bs = workload.blockSizeKiB
+        if !Self.blockSizeRange.contains(bs) || bs & (bs - 1) != 0 {
+            p.append(.init(setting: .blockSize, message: "block size must be a power of two from \(Self.blockSizeRange.lowerBound) to \(Self.blockSizeRange.upperBound) KiB, got \(bs)"))
+        }
+        if !Self.readAmountRange.contains(workload.amountMiB) {
+            p.append(.init(setting: .readAmount, message: "read amount must be 0 (forever) or a positive number of MiB up to \(Self.readAmountRange.upperBound), got \(workload.amountMiB)"))
+        }
         if let b = bandwidth.bitsPerSecond, !Self.linkRateRange.contains(b) {
-            p.append("link rate \(bandwidth) is beyond what HTB shapes reliably here; use 100kbit to 10gbit")
+            p.append(.init(setting: .linkRate, message: "link rate \(bandwidth) is beyond what HTB shapes reliably here; use 100kbit to 10gbit"))
         }
         return p
     }

@@ -52,6 +52,10 @@ final class LibvirtMigrationSession: MigrationSession, @unchecked Sendable {
                 throw MigrationError(.aborted, "migration aborted: \(e.message)")
             }
             throw MigrationError(.failed, "migration failed: \(e.message)")
+        } catch let e as MigrationError {
+            throw e
+        } catch {
+            throw MigrationError(.failed, "migration failed: \(error)")
         }
     }
 
@@ -105,7 +109,10 @@ final class LibvirtMigrationSession: MigrationSession, @unchecked Sendable {
     }
 
     func progress() throws -> JobProgress? {
-        let stats = try domain.jobStats()
+        let stats: JobStats
+        do { stats = try domain.jobStats() } catch {
+            throw MigrationError(.failed, "cannot read the job of '\(domainFacts.name)': \(error.message)")
+        }
         guard let type = stats.type, type == .bounded || type == .unbounded else { return nil }
         return JobProgress(stats)
     }

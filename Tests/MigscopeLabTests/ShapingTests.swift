@@ -54,9 +54,10 @@ final class ShapingTests: XCTestCase {
         s.bandwidth = LinkRate("50kbit")!
         let p = s.problems()
         XCTAssertEqual(p.count, 3, "\(p)")
-        XCTAssertTrue(p[0].contains("got 10"))
-        XCTAssertTrue(p[1].contains("got 1000"))
-        XCTAssertTrue(p[2].contains("50kbit"))
+        XCTAssertEqual(p.map(\.setting), [.guestMemory, .blockSize, .linkRate])
+        XCTAssertTrue(p[0].message.contains("got 10"))
+        XCTAssertTrue(p[1].message.contains("got 1000"))
+        XCTAssertTrue(p[2].message.contains("50kbit"))
     }
 
     func testTheGuestXMLUsesTheISCSIDiskAndASharedConsole() {
