@@ -40,7 +40,7 @@ public enum BatchReport {
             findings = findingRows(PaperComparison.findings(pairs))
             tables.insert(RunReport.ExtraTable(
                 name: "paper", title: "The paper's findings next to ours",
-                note: "Paper: Kuno and Yamaguchi, Xen on three machines (shared/PAPER.md). Ours: the embedded lab (QEMU under libvirt, \(plan.name)). 'agrees' means the same direction; sizes differ where the plan is not the paper's.",
+                note: "Paper: Kuno and Yamaguchi, Xen on three machines (docs/paper.md). Ours: the embedded lab (QEMU under libvirt, \(plan.name)). 'agrees' means the same direction; sizes differ where the plan is not the paper's.",
                 rows: findings), at: 0)
         }
         let inputs = try stats.compactMap { s -> RunReport.Input? in

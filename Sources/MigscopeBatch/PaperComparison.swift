@@ -1,7 +1,7 @@
 import Foundation
 import MigscopeCore
 
-/// The paper's findings (Kuno and Yamaguchi; shared/PAPER.md) next to ours, each saying whether we agree.
+/// The paper's findings (Kuno and Yamaguchi; summarised in docs/paper.md) next to ours, each saying whether we agree.
 public enum PaperComparison {
     public struct Finding: Sendable, Equatable, Codable {
         public var claim: String

@@ -90,111 +90,108 @@ public struct MigrationRunner: Sendable {
     }
 
     public func run(_ session: any MigrationSession, observer: (any MigrationObserver)? = nil) async -> MigrationSummary {
-        let request = session.request
         let clock = ContinuousClock()
         let state = RunState()
-        let signals: AsyncStream<MigrationSignal>?
-        do { signals = try session.signals() } catch { signals = nil }  // progress polling still works
-
         let start = clock.now
-        observer?.migrationStarted(request, at: start)
-
+        observer?.migrationStarted(session.request, at: start)
         let runError: Error? = await withTaskCancellationHandler {
-            await withTaskGroup(of: TaskEnd.self) { group in
-                group.addTask {
-                    do { try await session.run(); return .migration(nil) } catch { return .migration(error) }
-                }
-                /// Pauses the guest once, for whichever limit is reached first, and never after the
-                /// migration has ended (the guest may already run on the destination).
-                @Sendable func forcePause(_ why: MigrationIntervention) {
-                    guard state.claimPause() else { return }
-                    do {
-                        try session.pauseGuest()
-                        observer?.intervened(why, at: clock.now)
-                    } catch {
-                        // Not paused: the summary must not say so, and a later limit may try again.
-                        state.pauseFailed()
-                        observer?.intervened(.failed("\(error)"), at: clock.now)
-                    }
-                }
-                let roundLimit = request.mode == .live ? request.pauseAfterRounds : nil
-                if let signals {
-                    group.addTask {
-                        for await s in signals {
-                            state.note(s)
-                            observer?.signalled(s)
-                            if let n = roundLimit, case .roundStarted(let r) = s.kind, r > UInt64(n) { forcePause(.pausedAfterRounds(rounds: n)) }
-                        }
-                        return .watcher
-                    }
-                }
-                group.addTask {
-                    while !Task.isCancelled {
-                        try? await Task.sleep(for: pollInterval)
-                        if Task.isCancelled { break }
-                        if let p = try? session.progress() {
-                            observer?.progressed(p, at: clock.now)
-                            if let n = roundLimit, let i = p.iteration, i > UInt64(n) { forcePause(.pausedAfterRounds(rounds: n)) }
-                        }
-                    }
-                    return .watcher
-                }
-                if let t = request.pauseAfterSeconds {
-                    group.addTask {
-                        try? await Task.sleep(for: .seconds(t))
-                        guard !Task.isCancelled else { return .watcher }
-                        forcePause(.pausedForTimeout(seconds: t))
-                        return .watcher
-                    }
-                }
-                if let t = request.abortAfterSeconds {
-                    group.addTask {
-                        try? await Task.sleep(for: .seconds(t))
-                        guard !Task.isCancelled, state.claimAbort() else { return .watcher }
-                        state.abortReason = .timeLimit(seconds: t)
-                        observer?.intervened(.abortedAfter(seconds: t), at: clock.now)
-                        do { try session.abort() } catch { observer?.intervened(.failed("\(error)"), at: clock.now) }
-                        return .watcher
-                    }
-                }
-                // The first task to finish is the migration itself; the others only watch.
-                var result: Error? = nil
-                while let end = await group.next() {
-                    if case .migration(let e) = end { result = e; break }
-                }
-                state.endedAt = clock.now  // from here on no watcher pauses or aborts the guest
-                // Give the completion event a moment, then stop watching.
-                try? await Task.sleep(for: completionGrace)
-                group.cancelAll()
-                return result
-            }
+            await runWatched(session, state: state, clock: clock, observer: observer)
         } onCancel: {
             state.abortReason = .interrupted
             try? session.abort()
         }
-
         let endedAt = state.endedAt ?? clock.now
-        let elapsed = (endedAt - start).secondsDouble
         if state.abortReason == .interrupted { observer?.intervened(.interrupted, at: clock.now) }
-        let final = state.completed ?? ((try? session.completedProgress()) ?? nil)
-        let outcome: MigrationSummary.Outcome
-        if let runError {
-            if let reason = state.abortReason {
-                outcome = .aborted(reason)
-            } else if let m = runError as? MigrationError, m.kind == .aborted {
-                outcome = .aborted(.byHypervisor(m.message))
-            } else {
-                outcome = .failed("\(runError)")
-            }
-        } else {
-            outcome = .completed
-        }
         let summary = MigrationSummary(
-            request: request, outcome: outcome, elapsedSeconds: elapsed, endedAt: endedAt, final: final,
-            roundsSignalled: state.rounds, pausedForTimeout: state.pausedForTimeout,
-            location: session.locate())
+            request: session.request, outcome: Self.outcome(of: runError, abortReason: state.abortReason),
+            elapsedSeconds: (endedAt - start).secondsDouble, endedAt: endedAt,
+            final: state.completed ?? ((try? session.completedProgress()) ?? nil),
+            roundsSignalled: state.rounds, pausedForTimeout: state.pausedForTimeout, location: session.locate())
         observer?.migrationFinished(summary)
         return summary
+    }
+
+    /// How the migration ended: an abort migscope asked for says why; else the backend's error.
+    static func outcome(of runError: Error?, abortReason: AbortReason?) -> MigrationSummary.Outcome {
+        guard let runError else { return .completed }
+        if let abortReason { return .aborted(abortReason) }
+        if let m = runError as? MigrationError, m.kind == .aborted { return .aborted(.byHypervisor(m.message)) }
+        return .failed("\(runError)")
+    }
+
+    /// Runs the migration with its watchers (signals, progress polls, the request's limits); the
+    /// first task to finish is the migration itself, the others only watch. Returns its error.
+    private func runWatched(_ session: any MigrationSession, state: RunState, clock: ContinuousClock, observer: (any MigrationObserver)?) async -> Error? {
+        let request = session.request
+        let signals: AsyncStream<MigrationSignal>?
+        do { signals = try session.signals() } catch { signals = nil }  // progress polling still works
+        return await withTaskGroup(of: TaskEnd.self) { group in
+            group.addTask {
+                do { try await session.run(); return .migration(nil) } catch { return .migration(error) }
+            }
+            /// Pauses the guest once, for whichever limit is reached first, and never after the
+            /// migration has ended (the guest may already run on the destination).
+            @Sendable func forcePause(_ why: MigrationIntervention) {
+                guard state.claimPause() else { return }
+                do {
+                    try session.pauseGuest()
+                    observer?.intervened(why, at: clock.now)
+                } catch {
+                    // Not paused: the summary must not say so, and a later limit may try again.
+                    state.pauseFailed()
+                    observer?.intervened(.failed("\(error)"), at: clock.now)
+                }
+            }
+            let roundLimit = request.mode == .live ? request.pauseAfterRounds : nil
+            if let signals {
+                group.addTask {
+                    for await s in signals {
+                        state.note(s)
+                        observer?.signalled(s)
+                        if let n = roundLimit, case .roundStarted(let r) = s.kind, r > UInt64(n) { forcePause(.pausedAfterRounds(rounds: n)) }
+                    }
+                    return .watcher
+                }
+            }
+            group.addTask {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: pollInterval)
+                    if Task.isCancelled { break }
+                    if let p = try? session.progress() {
+                        observer?.progressed(p, at: clock.now)
+                        if let n = roundLimit, let i = p.iteration, i > UInt64(n) { forcePause(.pausedAfterRounds(rounds: n)) }
+                    }
+                }
+                return .watcher
+            }
+            if let t = request.pauseAfterSeconds {
+                group.addTask {
+                    try? await Task.sleep(for: .seconds(t))
+                    guard !Task.isCancelled else { return .watcher }
+                    forcePause(.pausedForTimeout(seconds: t))
+                    return .watcher
+                }
+            }
+            if let t = request.abortAfterSeconds {
+                group.addTask {
+                    try? await Task.sleep(for: .seconds(t))
+                    guard !Task.isCancelled, state.claimAbort() else { return .watcher }
+                    state.abortReason = .timeLimit(seconds: t)
+                    observer?.intervened(.abortedAfter(seconds: t), at: clock.now)
+                    do { try session.abort() } catch { observer?.intervened(.failed("\(error)"), at: clock.now) }
+                    return .watcher
+                }
+            }
+            var result: Error? = nil
+            while let end = await group.next() {
+                if case .migration(let e) = end { result = e; break }
+            }
+            state.endedAt = clock.now  // from here on no watcher pauses or aborts the guest
+            // Give the completion event a moment, then stop watching.
+            try? await Task.sleep(for: completionGrace)
+            group.cancelAll()
+            return result
+        }
     }
 }
 

@@ -65,7 +65,6 @@ public struct SamplingIntervals: Sendable, Equatable {
     /// Links and the guest's console (local reads).
     public var local: [Double]
 
-    public static func percentile(_ values: [Double], _ p: Double) -> Double? { Statistics.percentile(values, p) }
 }
 
 /// Records one migration: guest I/O, links and the job, from a baseline before to a tail after,

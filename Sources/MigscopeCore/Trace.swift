@@ -1,7 +1,7 @@
 import Foundation
 
-/// What one recorded run holds, as plain values. Times are seconds on the run's own monotonic
-/// clock (t = 0 when recording began); `RunInfo.anchor` ties that clock to wall time.
+// What one recorded run holds, as plain values. Times are seconds on the run's own monotonic
+// clock (t = 0 when recording began); `RunInfo.anchor` ties that clock to wall time.
 
 /// One pre-copy round (or the final stop-and-copy round).
 public struct RoundRecord: Sendable, Equatable, Codable {

@@ -49,20 +49,4 @@ enum LabNetwork {
             _ = try? Command.run(["ip", "netns", "del", ns], check: false)
         }
     }
-
-    /// Byte counters of each machine's link as the switch sees them: `rx` is what the machine
-    /// sent, `tx` what it received.
-    static func portCounters() -> [LabMachine: (sent: UInt64, received: UInt64)] {
-        var result: [LabMachine: (UInt64, UInt64)] = [:]
-        for m in LabMachine.allCases {
-            let base = "/sys/class/net/\(m.switchPort)/statistics/"
-            // sysfs shows the namespace of the reader, so read through the switch namespace.
-            guard let out = try? Command.run(inNamespace(LabLayout.switchNamespace, ["cat", base + "rx_bytes", base + "tx_bytes"]), check: false),
-                  out.status == 0
-            else { continue }
-            let v = out.stdout.split(separator: "\n").compactMap { UInt64($0) }
-            if v.count == 2 { result[m] = (v[0], v[1]) }
-        }
-        return result
-    }
 }

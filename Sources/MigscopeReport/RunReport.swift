@@ -84,7 +84,19 @@ public enum RunReport {
         html += "<p>\(escape(info.request.source)) &rarr; \(escape(info.request.destination)); \(escape(s.convergence ?? ""))</p>\n"
         html += table(summaryRows(info, s, a))
 
-        // Timeline: guest I/O, migration window, rounds, pause and resume.
+        let timeline = try timelineFigure(info, trace, a, t0, in: runDir, render: render)
+        let network = try networkFigure(info, trace, a, t0, in: runDir, render: render)
+        let roundsFigure = try self.roundsFigure(info, trace, in: runDir, render: render)
+        html += figure(timeline.png, "Figures 1-4 (timeline): the guest's read throughput; the shaded band is the migration, dotted lines the pre-copy rounds, red the guest's pause (stop-and-copy), green its resume on the destination.")
+        html += network
+        html += roundsFigure
+        html += table(roundRows(trace.rounds, t0))
+        html += "<p class='files'>Data: <a href='run-\(id)/rounds.csv'>rounds.csv</a>, <a href='run-\(id)/samples.csv'>samples.csv</a>, <a href='run-\(id)/links.csv'>links.csv</a>, <a href='run-\(id)/events.csv'>events.csv</a>, <a href='run-\(id)/job.csv'>job.csv</a>, <a href='run-\(id)/summary.csv'>summary.csv</a>; figures as SVG: <a href='run-\(id)/timeline.svg'>timeline</a>, <a href='run-\(id)/network.svg'>network</a>, <a href='run-\(id)/rounds.svg'>rounds</a>.</p>\n"
+        return html + "</section>"
+    }
+
+    /// Timeline: the guest's I/O, the migration window, rounds, pause and resume.
+    static func timelineFigure(_ info: RunInfo, _ trace: Trace, _ a: RunAnalysis, _ t0: Double, in runDir: String, render: Bool) throws -> (png: String, svg: String) {
         let guest = trace.samples.filter { $0.series == .guest }
         let host = RunAnalysis.stitchedHostSeries(trace.samples, handoverS: a.migrationEndS, completed: trace.firstEvent(.migrationCompleted) != nil)
         try tsv(guest.map { [$0.t - t0, $0.readBytesPerSecond / 1e6] }, to: runDir + "/guest.tsv")
@@ -93,7 +105,7 @@ public enum RunReport {
         if !host.isEmpty { plots.append("'host.tsv' using 1:2 with steps lw 1.5 lc rgb '#8a96a3' title 'host-side block counters, 1 s means (MB/s)'") }
         if !guest.isEmpty { plots.append("'guest.tsv' using 1:2 with linespoints lw 2 pt 7 ps 0.4 lc rgb '#1f5fbf' title 'guest read rate, measured inside the VM (MB/s)'") }
         if plots.isEmpty { plots.append("NaN notitle") }
-        let timeline = try Gnuplot.render("timeline", body: """
+        return try Gnuplot.render("timeline", body: """
             set title \(Gnuplot.quote("Guest read throughput during migration: " + label(info)))
             set xlabel "time from migration start (s)"
             set ylabel "read throughput (MB/s)"
@@ -104,11 +116,14 @@ public enum RunReport {
             plot \(plots.joined(separator: ", \\\n     "))
             """, in: runDir, render: render)
 
-        // Network: each link and direction, with the link's rate as the ceiling.
+    }
+
+    /// Network: each link and direction, with the link's rate as the ceiling.
+    static func networkFigure(_ info: RunInfo, _ trace: Trace, _ a: RunAnalysis, _ t0: Double, in runDir: String, render: Bool) throws -> String {
         var netPlots: [String] = []
-        let links = Dictionary(grouping: trace.links) { "\($0.link) \($0.direction.rawValue)" }
+        let links = Dictionary(grouping: trace.links) { LinkKey(link: $0.link, direction: $0.direction) }
         // Directions that carried (almost) nothing only clutter the figure; they stay in links.csv.
-        for (i, key) in links.keys.sorted().enumerated() where (links[key]!.map(\.bytesPerSecond).max() ?? 0) * 8 > 500_000 {
+        for (i, key) in links.keys.sorted(by: { $0.text < $1.text }).enumerated() where (links[key]!.map(\.bytesPerSecond).max() ?? 0) * 8 > 500_000 {
             let file = "link-\(i).tsv"
             try tsv(links[key]!.map { [$0.t - t0, $0.bytesPerSecond * 8 / 1e6] }, to: runDir + "/" + file)
             netPlots.append("'\(file)' using 1:2 with lines lw 2 title \(Gnuplot.quote(linkTitle(key, info)))")
@@ -117,8 +132,10 @@ public enum RunReport {
         if let rate = info.linkRate.flatMap(LinkRate.init)?.bitsPerSecond {
             ceiling = "set arrow from graph 0, first \(Double(rate) / 1e6) to graph 1, first \(Double(rate) / 1e6) nohead lw 2 dt 2 lc rgb '#c0392b' front\nset label 'link rate \(info.linkRate ?? "")' at graph 0.01, first \(Double(rate) / 1e6 * 1.03) tc rgb '#c0392b'"
         }
-        var network = ""
-        if !netPlots.isEmpty {
+        guard !netPlots.isEmpty else {
+            return "<p>No link counters were recorded for this run (not the embedded lab, and no --interface).</p>"
+        }
+        do {
             let n = try Gnuplot.render("network", body: """
                 set title \(Gnuplot.quote("Link throughput: " + label(info)))
                 set xlabel "time from migration start (s)"
@@ -130,14 +147,15 @@ public enum RunReport {
                 \(ceiling)
                 plot \(netPlots.joined(separator: ", \\\n     "))
                 """, in: runDir, render: render)
-            network = figure(n.png, "Figure 5 (network): what each link carried, each direction. Host A's 'sent' is the migration stream; its 'received' is the guest's iSCSI reads.")
-        } else {
-            network = "<p>No link counters were recorded for this run (not the embedded lab, and no --interface).</p>"
+            return figure(n.png, "Figure 5 (network): what each link carried, each direction. Host A's 'sent' is the migration stream; its 'received' is the guest's iSCSI reads.")
         }
 
-        // Rounds: bytes sent and dirty rate per round.
-        var roundsFigure = ""
-        if !trace.rounds.isEmpty {
+    }
+
+    /// Rounds: bytes sent and the dirty rate, per round.
+    static func roundsFigure(_ info: RunInfo, _ trace: Trace, in runDir: String, render: Bool) throws -> String {
+        guard !trace.rounds.isEmpty else { return "" }
+        do {
             try tsv(trace.rounds.map { [Double($0.number), Double($0.bytesSent) / 1_048_576, $0.dirtyBytesPerSecond.map { Double($0) / 1e6 } ?? .nan, $0.stopAndCopy ? 1 : 0] }, to: runDir + "/rounds.tsv", breakGaps: false)
             // A run whose rounds have no dirty rate (one non-live round) has no line to draw.
             let dirtyLine = trace.rounds.contains { $0.dirtyBytesPerSecond != nil }
@@ -158,29 +176,27 @@ public enum RunReport {
                 plot 'rounds.tsv' using 1:($4 == 0 ? $2 : NaN) with boxes lc rgb '#1f5fbf' title 'pre-copy round: MiB sent', \\
                      'rounds.tsv' using 1:($4 == 1 ? $2 : NaN) with boxes lc rgb '#c0392b' title 'stop-and-copy: MiB sent'\(dirtyLine)
                 """, in: runDir, height: 420, render: render)
-            roundsFigure = figure(r.png, "Rounds: how much each round sent, and how fast the guest dirtied memory meanwhile.")
+            return figure(r.png, "Rounds: how much each round sent, and how fast the guest dirtied memory meanwhile.")
         }
-        html += figure(timeline.png, "Figures 1-4 (timeline): the guest's read throughput; the shaded band is the migration, dotted lines the pre-copy rounds, red the guest's pause (stop-and-copy), green its resume on the destination.")
-        html += network
-        html += roundsFigure
-        html += table(roundRows(trace.rounds, t0))
-        html += "<p class='files'>Data: <a href='run-\(id)/rounds.csv'>rounds.csv</a>, <a href='run-\(id)/samples.csv'>samples.csv</a>, <a href='run-\(id)/links.csv'>links.csv</a>, <a href='run-\(id)/events.csv'>events.csv</a>, <a href='run-\(id)/job.csv'>job.csv</a>, <a href='run-\(id)/summary.csv'>summary.csv</a>; figures as SVG: <a href='run-\(id)/timeline.svg'>timeline</a>, <a href='run-\(id)/network.svg'>network</a>, <a href='run-\(id)/rounds.svg'>rounds</a>.</p>\n"
-        return html + "</section>"
     }
 
     /// What a link direction carried, where the run says which link is whose.
-    static func linkTitle(_ key: String, _ info: RunInfo) -> String {
-        let parts = key.split(separator: " ").map(String.init)
-        guard parts.count == 2 else { return key }
-        let (link, direction) = (parts[0], parts[1])
-        let role: String? = switch (link == info.sourceLink, link == info.destinationLink, direction) {
-        case (true, _, "sent"): "source: migration stream out"
-        case (true, _, "received"): "source: the guest's storage reads"
-        case (_, true, "received"): "destination: migration stream in"
-        case (_, true, "sent"): "destination"
-        default: link == "storage" && direction == "sent" ? "iSCSI data to the hosts" : nil
+    static func linkTitle(_ key: LinkKey, _ info: RunInfo) -> String {
+        let role: String? = switch (key.link == info.sourceLink, key.link == info.destinationLink, key.direction) {
+        case (true, _, .sent): "\(HostRole.source.rawValue): migration stream out"
+        case (true, _, .received): "\(HostRole.source.rawValue): the guest's storage reads"
+        case (_, true, .received): "\(HostRole.destination.rawValue): migration stream in"
+        case (_, true, .sent): HostRole.destination.rawValue
+        default: key.link == "storage" && key.direction == .sent ? "iSCSI data to the hosts" : nil
         }
-        return role.map { "\(key) (\($0))" } ?? key
+        return role.map { "\(key.text) (\($0))" } ?? key.text
+    }
+
+    /// One direction of one link, as the network figure draws it.
+    struct LinkKey: Hashable {
+        var link: String
+        var direction: LinkSample.Direction
+        var text: String { "\(link) \(direction.rawValue)" }
     }
 
     /// Means over `width`-second bins: the host counters sampled every 100 ms are read in 1 MiB

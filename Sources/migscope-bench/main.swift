@@ -80,7 +80,7 @@ func migrate(recorded interval: Duration?) async throws -> (seconds: Double, cpu
 }
 
 func pct(_ v: [Double], _ p: Double) -> String {
-    SamplingIntervals.percentile(v, p).map { String(format: "%.1f ms", $0 * 1000) } ?? "-"
+    Statistics.percentile(v, p).map { String(format: "%.1f ms", $0 * 1000) } ?? "-"
 }
 
 var broughtUp = false
@@ -109,8 +109,8 @@ do {
             }
         }
     }
-    let mean = { (v: [Double]) in v.reduce(0, +) / Double(v.count) }
-    let sd = { (v: [Double]) -> Double in let m = mean(v); return (v.map { ($0 - m) * ($0 - m) }.reduce(0, +) / Double(max(1, v.count - 1))).squareRoot() }
+    let mean = { (v: [Double]) in Statistics.mean(v) ?? .nan }
+    let sd = { (v: [Double]) in Statistics.standardDeviation(v) ?? .nan }
     print(String(format: "migration time: plain %.2f s (sd %.2f), recorded %.2f s (sd %.2f), ratio %.3f (goal <= 1.02)",
                  mean(plain), sd(plain), mean(recorded), sd(recorded), mean(recorded) / mean(plain)))
     let extraCPU = (recordedCPU.reduce(0, +) - plainCPU.reduce(0, +)) / recorded.reduce(0, +)
