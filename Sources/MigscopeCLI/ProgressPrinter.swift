@@ -76,9 +76,9 @@ enum SummaryText {
     static func render(_ s: MigrationSummary, domain: DomainFacts) -> String {
         var lines: [String] = []
         let outcome: String = switch s.outcome {
-        case .completed: "completed"
-        case .aborted(let why): "aborted (\(why))"
-        case .failed(let why): "failed (\(why))"
+        case .completed: s.outcome.status.rawValue
+        case .aborted(let why): "\(s.outcome.status.rawValue) (\(why))"
+        case .failed(let why): "\(s.outcome.status.rawValue) (\(why))"
         }
         lines.append("migration of '\(domain.name)': \(outcome)")
         lines.append("  mode:        \(s.request.mode.rawValue)\(s.pausedForTimeout ? ", guest paused by migscope to force completion" : "")")
