@@ -164,24 +164,7 @@ public struct MigrationRunner: Sendable {
                 }
                 return .watcher
             }
-            if let t = request.pauseAfterSeconds {
-                group.addTask {
-                    try? await Task.sleep(for: .seconds(t))
-                    guard !Task.isCancelled else { return .watcher }
-                    forcePause(.pausedForTimeout(seconds: t))
-                    return .watcher
-                }
-            }
-            if let t = request.abortAfterSeconds {
-                group.addTask {
-                    try? await Task.sleep(for: .seconds(t))
-                    guard !Task.isCancelled, state.claimAbort() else { return .watcher }
-                    state.abortReason = .timeLimit(seconds: t)
-                    observer?.intervened(.abortedAfter(seconds: t), at: clock.now)
-                    do { try session.abort() } catch { observer?.intervened(.failed("\(error)"), at: clock.now) }
-                    return .watcher
-                }
-            }
+            addTimeLimits(session, to: &group, state: state, clock: clock, observer: observer, pause: forcePause)
             var result: Error? = nil
             while let end = await group.next() {
                 if case .migration(let e) = end { result = e; break }
@@ -191,6 +174,30 @@ public struct MigrationRunner: Sendable {
             try? await Task.sleep(for: completionGrace)
             group.cancelAll()
             return result
+        }
+    }
+
+    /// `--timeout` (pause the guest) and `--abort-after` (abort), as watchers of their own.
+    private func addTimeLimits(_ session: any MigrationSession, to group: inout TaskGroup<TaskEnd>, state: RunState, clock: ContinuousClock,
+                               observer: (any MigrationObserver)?, pause forcePause: @escaping @Sendable (MigrationIntervention) -> Void) {
+        let request = session.request
+        if let t = request.pauseAfterSeconds {
+            group.addTask {
+                try? await Task.sleep(for: .seconds(t))
+                guard !Task.isCancelled else { return .watcher }
+                forcePause(.pausedForTimeout(seconds: t))
+                return .watcher
+            }
+        }
+        if let t = request.abortAfterSeconds {
+            group.addTask {
+                try? await Task.sleep(for: .seconds(t))
+                guard !Task.isCancelled, state.claimAbort() else { return .watcher }
+                state.abortReason = .timeLimit(seconds: t)
+                observer?.intervened(.abortedAfter(seconds: t), at: clock.now)
+                do { try session.abort() } catch { observer?.intervened(.failed("\(error)"), at: clock.now) }
+                return .watcher
+            }
         }
     }
 }

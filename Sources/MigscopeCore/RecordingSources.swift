@@ -1,7 +1,7 @@
 import Foundation
 
-/// Where the recorder's samples of things other than the hypervisor come from: protocols here,
-/// readers of this machine's files in MigscopeProbes.
+// Where the recorder's samples of things other than the hypervisor come from: protocols here,
+// readers of this machine's files in MigscopeProbes.
 
 /// Cumulative byte counters of named links.
 public protocol LinkCounterSource: Sendable {

@@ -18,7 +18,7 @@ public struct LibvirtBackend: MigrationBackend {
         if let problem = request.problems().first {
             throw MigrationError(.notMigratable, problem.message)
         }
-        let source = try await open(request.source, role: "source")
+        let source = try await open(request.source, role: .source)
         let domain: Domain
         do {
             domain = try source.domain(nameOrUUID: request.domain)
@@ -40,9 +40,9 @@ public struct LibvirtBackend: MigrationBackend {
         let destination: Connection?
         switch request.transport {
         case .clientManaged:
-            destination = try await open(request.destination, role: "destination")
+            destination = try await open(request.destination, role: .destination)
         case .peerToPeer:
-            destination = try? await open(request.destination, role: "destination")
+            destination = try? await open(request.destination, role: .destination)
         }
         if let destination, HostIdentity.same(source, destination) {
             throw MigrationError(.notMigratable, "\(request.destination) is the same host as \(request.source); give the URI of another host")
@@ -64,11 +64,11 @@ public struct LibvirtBackend: MigrationBackend {
             request: request, source: source, destination: destination, domain: domain, facts: facts)
     }
 
-    private func open(_ uri: String, role: String) async throws -> Connection {
+    private func open(_ uri: String, role: HostRole) async throws -> Connection {
         do {
             return try await Connection.open(uri: uri, timeout: connectTimeout)
         } catch {
-            throw MigrationError(.unreachable, "cannot connect to \(role) \(uri): \((error as? LibvirtError)?.message ?? "\(error)")")
+            throw MigrationError(.unreachable, "cannot connect to \(role.rawValue) \(uri): \((error as? LibvirtError)?.message ?? "\(error)")")
         }
     }
 }

@@ -25,8 +25,8 @@ public enum LibvirtInventory {
     }
 
     private static func connect(_ uri: String, timeout: Double) async throws -> Connection {
-        do { return try await Connection.open(uri: uri, readOnly: true, timeout: timeout) } catch let e as LibvirtError {
-            throw MigrationError(.unreachable, "cannot connect to \(uri): \(e.message)")
+        do { return try await Connection.open(uri: uri, readOnly: true, timeout: timeout) } catch {
+            throw MigrationError(.unreachable, "cannot connect to \(uri): \((error as? LibvirtError)?.message ?? "\(error)")")
         }
     }
 

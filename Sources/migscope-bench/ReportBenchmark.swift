@@ -34,9 +34,9 @@ enum ReportBenchmark {
         while t < seconds {
             let during = t > migStart && t < migEnd
             let rate = during ? 2e6 + Double(i % 7) * 1e5 : 1.2e7 + Double(i % 5) * 1e5
-            b.samples.append(IOSample(t: t, series: .guest, host: "guest", readBytesPerSecond: rate, writeBytesPerSecond: 0))
-            b.samples.append(IOSample(t: t, series: .host, host: "source", readBytesPerSecond: t < migEnd ? rate : 0, writeBytesPerSecond: 0, readOpsPerSecond: 10, writeOpsPerSecond: 0))
-            b.samples.append(IOSample(t: t, series: .host, host: "destination", readBytesPerSecond: t >= migEnd ? rate : 0, writeBytesPerSecond: 0, readOpsPerSecond: 10, writeOpsPerSecond: 0))
+            b.samples.append(IOSample(t: t, series: .guest, host: IOSample.guestOrigin, readBytesPerSecond: rate, writeBytesPerSecond: 0))
+            b.samples.append(IOSample(t: t, series: .host, host: HostRole.source.rawValue, readBytesPerSecond: t < migEnd ? rate : 0, writeBytesPerSecond: 0, readOpsPerSecond: 10, writeOpsPerSecond: 0))
+            b.samples.append(IOSample(t: t, series: .host, host: HostRole.destination.rawValue, readBytesPerSecond: t >= migEnd ? rate : 0, writeBytesPerSecond: 0, readOpsPerSecond: 10, writeOpsPerSecond: 0))
             for link in ["hostA", "hostB", "storage"] {
                 b.links.append(LinkSample(t: t, link: link, direction: .sent, bytesPerSecond: rate))
                 b.links.append(LinkSample(t: t, link: link, direction: .received, bytesPerSecond: rate / 2))
