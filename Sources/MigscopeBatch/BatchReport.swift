@@ -6,6 +6,14 @@ import MigscopeStore
 /// The report of a plan: per-cell statistics, the paper's findings next to ours (for paper-shaped
 /// plans), and the figures of one run per cell compared on one axis.
 public enum BatchReport {
+    /// Where a plan's report goes by default, relative to the working folder: results/NAME-report,
+    /// the plan's name reduced to letters, digits, '.', '-' and '_' first (a name is data, not a path).
+    public static func defaultFolder(for plan: Plan) -> String {
+        var safe = String(plan.name.unicodeScalars.map { CharacterSet.alphanumerics.contains($0) && $0.isASCII || "._-".unicodeScalars.contains($0) ? Character($0) : "-" })
+        while safe.hasPrefix(".") || safe.hasPrefix("-") { safe.removeFirst() }
+        return "results/\(safe.isEmpty ? "plan" : String(safe.prefix(100)))-report"
+    }
+
     public static func cellRows(_ stats: [CellStats]) -> [[String]] {
         func f(_ s: MeasureStats?, _ scale: Double = 1, _ digits: Int = 1) -> String {
             guard let s else { return "-" }

@@ -37,12 +37,7 @@ struct BatchCommand: AsyncParsableCommand {
 
 enum BatchDriver {
     /// Where a plan's report goes unless `--out` says otherwise.
-    /// The plan's name reduced to letters, digits, '.', '-' and '_' first: a name is data, not a path.
-    static func defaultReport(_ plan: Plan) -> UserPath {
-        var safe = String(plan.name.unicodeScalars.map { CharacterSet.alphanumerics.contains($0) && $0.isASCII || "._-".unicodeScalars.contains($0) ? Character($0) : "-" })
-        while safe.hasPrefix(".") || safe.hasPrefix("-") { safe.removeFirst() }
-        return UserPath("results/\(safe.isEmpty ? "plan" : String(safe.prefix(100)))-report")
-    }
+    static func defaultReport(_ plan: Plan) -> UserPath { UserPath(BatchReport.defaultFolder(for: plan)) }
 
     static func run(_ plan: Plan, store: ResultsStore, resume: Bool, forceMix: Bool = false, out: String, paper: Bool) async throws {
         let signalled = OnceFlag()
