@@ -110,6 +110,7 @@ struct Reader {
         if untilDone && workload.amountMiB == 0 {
             problem(top["tail_until_workload_done"]?.value, "tail_until_workload_done needs a workload that ends: set workload read_mib")
         }
+        checkWorkload(workload, top: top)
         if case .lab? = hosts { checkLab(guest: guest, workload: workload, matrix: matrix, top: top) }
         guard let hosts, let matrix, let repetitions, problems.isEmpty else { return nil }
         var plan = Plan(name: name, hosts: hosts, workload: workload, matrix: matrix, repetitions: repetitions, baselineSeconds: baseline,
@@ -140,6 +141,15 @@ struct Reader {
         return g
     }
 
+    /// The workload against the lab guest's rules (the guest that runs it), whatever the hosts.
+    mutating func checkWorkload(_ workload: Workload, top: Entries) {
+        for p in LabSettings(workload: workload).problems() where p.setting == .blockSize || p.setting == .readAmount {
+            let key = p.setting == .blockSize ? "block_size_kib" : "read_mib"
+            let node = top["workload"]?.value.mapping?.first { $0.key.scalar?.string == key }?.value
+            problem(node ?? top["workload"]?.key, "\(key): \(p.message)")
+        }
+    }
+
     /// The lab's own check of what a plan asks of it, each problem at the key that set the value.
     mutating func checkLab(guest: Guest, workload: Workload, matrix: Plan.Matrix?, top: Entries) {
         let settings = LabSettings(guestMemoryMiB: guest.memoryMiB, workload: workload, diskSizeMiB: guest.diskMiB,
@@ -148,7 +158,7 @@ struct Reader {
             switch p.setting {
             case .guestMemory: problem(guest.nodes["memory_mib"]?.value, "memory_mib: \(p.message)")
             case .diskSize: problem(guest.nodes["disk_mib"]?.value, "disk_mib: \(p.message)")
-            case .blockSize, .readAmount, .guestCPUs, .linkRate: problem(top["workload"]?.key, "workload: \(p.message)")
+            case .blockSize, .readAmount, .guestCPUs, .linkRate: continue  // the workload's and the matrix's, below and in checkWorkload
             }
         }
         for rate in matrix?.bandwidths ?? [] {
@@ -220,9 +230,8 @@ struct Reader {
                 if let m = string(we, "mode") {
                     if let mode = Workload.ReadMode(rawValue: m) { workload.mode = mode } else { problem(we["mode"]?.value, "workload mode must be buffered or direct, got '\(m)'") }
                 }
-                if let bs = int(we, "block_size_kib", range: LabSettings.blockSizeRange, unit: "KiB") {
-                    if bs & (bs - 1) == 0 { workload.blockSizeKiB = bs } else { problem(we["block_size_kib"]?.value, "block_size_kib must be a power of two, got \(bs)") }
-                }
+                // Checked with the lab's own rule (checkWorkload).
+                workload.blockSizeKiB = int(we, "block_size_kib", range: Int.min...Int.max, unit: "KiB") ?? workload.blockSizeKiB
                 if let byRate = we["read_mib"]?.value.mapping {
                     // Sized per link rate: {100mbit: 320, 10mbit: 64}.
                     for (k, v) in byRate {

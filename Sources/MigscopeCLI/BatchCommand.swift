@@ -77,9 +77,7 @@ enum BatchDriver {
         if result.interrupted {
             let why = "batch stopped after \(result.ran.count) run(s); the guest is \(result.guestLocation ?? "unknown"); '--resume' continues the plan"
             // Interrupted (Ctrl-C, SIGTERM, SIGHUP) exits 130, as an interrupted migrate does.
-            guard signalled.isSet else { throw CLIFailure(why) }
-            printError("interrupted: " + why)
-            throw ExitCode(130)
+            throw signalled.isSet ? CLIFailure("interrupted: " + why, exitStatus: 130) : CLIFailure(why)
         }
     }
 }

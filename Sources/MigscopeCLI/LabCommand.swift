@@ -76,8 +76,7 @@ struct LabUp: AsyncParsableCommand {
             }
             let status: LabStatus
             do { status = try built.get() } catch is CancellationError {
-                printError("lab up interrupted; what it had built is removed")
-                throw ExitCode(130)
+                throw CLIFailure("lab up interrupted; what it had built is removed", exitStatus: 130)
             }
             print(LabStatusText.render(status))
         } catch let e as LabAlreadyUp {

@@ -185,8 +185,7 @@ struct MigrateCommand: AsyncParsableCommand {
             print(SummaryText.render(summary, domain: session.domainFacts))
         }
         if let storageFailure {
-            printError("\(storageFailure); the migration \(summary.succeeded ? "completed" : "did not complete") and domain '\(session.domainFacts.name)' is \(summary.location)")
-            throw ExitCode(1)
+            throw CLIFailure("\(storageFailure); the migration \(summary.succeeded ? "completed" : "did not complete") and domain '\(session.domainFacts.name)' is \(summary.location)")
         }
         switch summary.outcome {
         case .completed:

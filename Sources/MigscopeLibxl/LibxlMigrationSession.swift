@@ -3,17 +3,6 @@ import Foundation
 import Libxl
 import MigscopeCore
 
-/// The logger exists before the session it reports to; this hands entries over once it does.
-final class ProgressRelay: @unchecked Sendable {
-    private let lock = NSLock()
-    private weak var _target: LibxlMigrationSession?
-    var target: LibxlMigrationSession? {
-        get { lock.withLock { _target } }
-        set { lock.withLock { _target = newValue } }
-    }
-    func forward(_ entry: LibxlLogEntry) { target?.logged(entry) }
-}
-
 /// One libxl migration: the sender half of migscope's protocol on its own thread, with the
 /// logger's progress turned into rounds and signals as it arrives.
 final class LibxlMigrationSession: MigrationSession, @unchecked Sendable {
