@@ -10,6 +10,10 @@ let package = Package(
         .library(name: "MigscopeLibvirt", targets: ["MigscopeLibvirt"]),
         .library(name: "MigscopeLibxl", targets: ["MigscopeLibxl"]),
         .library(name: "MigscopeLab", targets: ["MigscopeLab"]),
+        .library(name: "MigscopeStore", targets: ["MigscopeStore"]),
+        .library(name: "MigscopeReport", targets: ["MigscopeReport"]),
+        // A migration (recorded or not) from Swift code, wired as the CLI and batches wire it.
+        .library(name: "MigscopeExperiment", targets: ["MigscopeExperiment"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -41,7 +45,8 @@ let package = Package(
         // Thin typed Swift over libxl's C API.
         .target(name: "Libxl", dependencies: ["CLibxl", .product(name: "Logging", package: "swift-log")]),
 
-        // Backends: translate each C world into core values.
+        // The backends translate each C world into core values. The libvirt backend: any
+        // hypervisor libvirt drives, hosts named by libvirt URIs.
         .target(name: "MigscopeLibvirt", dependencies: ["MigscopeCore", "Libvirt"]),
 
         // The libxl backend: migscope's own Xen migration protocol over libxl's stream.
