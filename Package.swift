@@ -94,7 +94,7 @@ let package = Package(
         .testTarget(name: "MigscopeStoreTests", dependencies: ["MigscopeStore", "MigscopeCore", "MigscopeReport", .product(name: "GRDB", package: "GRDB.swift")],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "MigscopeReportTests", dependencies: ["MigscopeReport", "MigscopeCore"]),
-        .testTarget(name: "MigscopeBatchTests", dependencies: ["MigscopeBatch", "MigscopeCore", "MigscopeStore"]),
+        .testTarget(name: "MigscopeBatchTests", dependencies: ["MigscopeBatch", "MigscopeExperiment", "MigscopeCore", "MigscopeStore"]),
         // Pure parts of the lab (shaping commands, settings): no root needed.
         .testTarget(name: "MigscopeLabTests", dependencies: ["MigscopeLab", "MigscopeCore"]),
         // Needs root, QEMU and debootstrap: boots a real Xen host (see scripts/xen-host).

@@ -124,9 +124,10 @@ public final class BatchRunner: @unchecked Sendable {
                     throw BatchError("cannot reach \(uri): \(error)")
                 }
             }
-        case .fromThisHost(_, let destination, let domain):
-            // The session's preparation opens libxl and finds the domain: a clear error now, not at run 1.
-            do { _ = try await LibxlBackend().prepare(MigrationRequest(domain: domain, source: LibxlBackend.thisHost, destination: destination)) } catch let e as MigrationError {
+        case .fromThisHost:
+            // The session's preparation opens the backend and finds the domain: a clear error now,
+            // not at run 1; with the first run's own request, so it is checked as the runs will be.
+            do { _ = try await Experiment(backend: backend, request: request(for: first, hosts: hostsOfTheRuns)).prepare() } catch let e as MigrationError {
                 throw BatchError(e.message)
             }
         }
@@ -143,18 +144,46 @@ public final class BatchRunner: @unchecked Sendable {
         return try await prepared.record(into: store, observer: observer)
     }
 
+    /// Which backend the plan's runs use, and their hosts and domain.
+    struct RunHosts {
+        var source: String
+        var destination: String
+        var domain: String
+    }
+
+    var backend: BackendChoice {
+        if case .fromThisHost(let name, _, _) = plan.hosts { return BackendChoice(rawValue: name) ?? .libxl }
+        return .libvirt
+    }
+
+    var hostsOfTheRuns: RunHosts {
+        switch plan.hosts {
+        case .lab: RunHosts(source: LabMachine.hostA.libvirtURI, destination: LabMachine.hostB.libvirtURI, domain: LabLayout.guestName)
+        case .uris(let s, let d, let dom): RunHosts(source: s, destination: d, domain: dom)
+        case .fromThisHost(_, let d, let dom): RunHosts(source: backend.source(given: nil), destination: d, domain: dom)
+        }
+    }
+
+    /// What a run of `cell` asks of the backend: the cell's settings, the plan's, and only what the
+    /// backend can do with them (a plan's default p2p means nothing to a backend without it).
+    func request(for cell: PlanCell, hosts: RunHosts) -> MigrationRequest {
+        MigrationRequest(
+            domain: hosts.domain, source: hosts.source, destination: hosts.destination, mode: cell.mode,
+            transport: plan.peerToPeer && backend.capabilities.supports(.peerToPeer) ? .peerToPeer : .clientManaged,
+            bandwidthMiBps: cell.bandwidthCapMiBps, maxDowntimeMs: cell.maxDowntimeMs,
+            pauseAfterSeconds: cell.mode == .live ? cell.timeoutSeconds : nil,
+            pauseAfterRounds: cell.mode == .live ? cell.pauseAfterRounds : nil,
+            persistent: plan.persistent, undefineSource: plan.undefineSource)
+    }
+
     /// The run's hosts made ready (the lab reshaped and its guest booted, a real domain brought
     /// back), and the experiment that migrates and records it.
     func experiment(for planned: PlannedRun) async throws -> Experiment {
         let cell = planned.cell
-        let backend: BackendChoice, source: String, destination: String, domain: String
+        let hosts = hostsOfTheRuns
         var onStart: (@Sendable () -> Void)? = nil
         switch plan.hosts {
         case .lab(let memory, _, _):
-            backend = .libvirt
-            source = LabMachine.hostA.libvirtURI
-            destination = LabMachine.hostB.libvirtURI
-            domain = LabLayout.guestName
             if plan.reset.reshape { _ = try Lab.set(bandwidth: cell.bandwidth, link: cell.link) }
             if plan.reset.dropCaches { Lab.dropPageCache() }
             // The guest boots and waits; its read starts when recording does, so the whole read
@@ -163,19 +192,11 @@ public final class BatchRunner: @unchecked Sendable {
             if !plan.reset.restartGuest { progress(.note("reset.restart_guest is false, but the lab's guest is rebooted anyway: its read starts with each run")) }
             onStart = startWorkload
         case .uris(let s, let d, let dom):
-            (backend, source, destination, domain) = (.libvirt, s, d, dom)
             try await bringBack(domain: dom, from: d, to: s)
-        case .fromThisHost(let name, let d, let dom):
-            backend = BackendChoice(rawValue: name) ?? .libxl
-            (source, destination, domain) = (backend.source(given: nil), d, dom)
+        case .fromThisHost:
+            break
         }
-        let request = MigrationRequest(
-            domain: domain, source: source, destination: destination, mode: cell.mode,
-            transport: plan.peerToPeer && backend.capabilities.supports(.peerToPeer) ? .peerToPeer : .clientManaged,
-            bandwidthMiBps: cell.bandwidthCapMiBps, maxDowntimeMs: cell.maxDowntimeMs,
-            pauseAfterSeconds: cell.mode == .live ? cell.timeoutSeconds : nil,
-            pauseAfterRounds: cell.mode == .live ? cell.pauseAfterRounds : nil,
-            persistent: plan.persistent, undefineSource: plan.undefineSource)
+        let request = request(for: cell, hosts: hosts)
         let settings = RecorderSettings(
             interval: .milliseconds(Int64(plan.pollIntervalMs)), baseline: .milliseconds(Int64(plan.baselineSeconds * 1000)),
             tail: .milliseconds(Int64(plan.tailSeconds * 1000)), untilWorkloadDone: plan.untilWorkloadDone,

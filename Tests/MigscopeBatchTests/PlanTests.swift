@@ -1,5 +1,6 @@
 import Foundation
 import MigscopeCore
+import MigscopeExperiment
 import MigscopeStore
 import XCTest
 
@@ -340,5 +341,35 @@ final class BatchSafetyTests: XCTestCase {
         }
         first.release()
         XCTAssertNoThrow(try BatchLock(database: path, lab: false).release())
+    }
+}
+
+/// What a batch asks of its backend, run by run: nothing that backend declares it cannot do.
+final class BatchRequestTests: XCTestCase {
+    func runner(_ yaml: String) throws -> BatchRunner {
+        let dir = NSTemporaryDirectory() + "migscope-batch-requests-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: dir) }
+        return BatchRunner(plan: try PlanFile.parse(yaml), store: try ResultsStore(path: dir + "/r.sqlite")) { _ in }
+    }
+
+    func testAXenPlansRequestsAskNothingLibxlLacksThoughPlansDefaultToP2P() throws {
+        let r = try runner("hosts: {backend: libxl, destination: 'hostB:8002', domain: web1}\nmatrix: {mode: [live, non-live], link_rate: [none]}")
+        XCTAssertEqual(r.backend, .libxl)
+        for cell in r.plan.cells {
+            let request = r.request(for: cell, hosts: r.hostsOfTheRuns)
+            XCTAssertEqual(request.transport, .clientManaged)
+            XCTAssertEqual(request.source, "libxl://localhost")
+            XCTAssertEqual(BackendChoice.libxl.capabilities.problems(request), [], "\(cell.key)")
+        }
+    }
+
+    func testALibvirtPlanKeepsP2PAndTheCellsLimits() throws {
+        let r = try runner("hosts: {source: 'qemu+ssh://a/system', destination: 'qemu+ssh://b/system', domain: g}\nmatrix: {mode: [live], link_rate: [none], bandwidth_cap_mibps: [10], pause_after_rounds: [3]}")
+        let request = r.request(for: try XCTUnwrap(r.plan.cells.first), hosts: r.hostsOfTheRuns)
+        XCTAssertEqual(request.transport, .peerToPeer)
+        XCTAssertEqual(request.bandwidthMiBps, 10)
+        XCTAssertEqual(request.pauseAfterRounds, 3)
+        XCTAssertEqual(request.destination, "qemu+ssh://b/system")
     }
 }
