@@ -52,6 +52,23 @@ final class CLITests: XCTestCase {
         assertOneLineError(try migscope("xen-receive", "--stdio"), status: 1, contains: "not a Xen dom0")
     }
 
+    /// A database the previous migscope made (schema 1) lists the same runs, migrated on the way.
+    func testAVersion1DatabaseListsTheSameRunsAsBefore() throws {
+        let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("MigscopeStoreTests/Fixtures")
+        let copy = NSTemporaryDirectory() + "migscope-v1-\(UUID().uuidString).sqlite"
+        try FileManager.default.copyItem(atPath: fixtures.appendingPathComponent("schema-v1.sqlite").path, toPath: copy)
+        defer { for suffix in ["", "-wal", "-shm", ".lock"] { try? FileManager.default.removeItem(atPath: copy + suffix) } }
+        let listed = try migscope("runs", "--db", copy)
+        XCTAssertEqual(listed.status, 0, listed.err)
+        let before = try String(contentsOf: fixtures.appendingPathComponent("schema-v1.runs.txt"), encoding: .utf8)
+        XCTAssertEqual(listed.out, before)
+        let json = try migscope("runs", "--db", copy, "--json")
+        let runs = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(json.out.utf8)) as? [[String: Any]])
+        XCTAssertEqual(runs.count, 3)
+        XCTAssertTrue(runs.allSatisfy { ($0["uuid"] as? String)?.count == 36 && $0["created_at"] != nil && $0["createdAt"] == nil }, json.out)
+    }
+
     /// The lab's link rate has its own name; the old spelling is refused with the new one.
     func testTheLabsOldBandwidthOptionIsRefusedWithItsNewName() throws {
         for sub in ["up", "set"] {
