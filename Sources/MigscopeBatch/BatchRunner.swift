@@ -3,7 +3,6 @@ import MigscopeCore
 import MigscopeExperiment
 import MigscopeLab
 import MigscopeLibvirt
-import MigscopeLibxl
 import MigscopeReport
 import MigscopeStore
 

@@ -2,7 +2,6 @@ import ArgumentParser
 import Foundation
 import MigscopeCore
 import MigscopeExperiment
-import MigscopeLab
 import MigscopeLibvirt
 import MigscopeLibxl
 import MigscopeStore
