@@ -117,6 +117,12 @@ public final class Domain: @unchecked Sendable {
         try check(virDomainMigrateSetMaxSpeed(handle, UInt(mebibytesPerSecond), 0), "set max speed of '\(name)'")
     }
 
+    /// Switches a running migration started with `.postcopy` to post-copy: the guest resumes on
+    /// the destination and fetches the pages it still lacks on demand (`virDomainMigrateStartPostCopy`).
+    public func startPostCopy() throws(LibvirtError) {
+        try check(virDomainMigrateStartPostCopy(handle, 0), "switch the migration of '\(name)' to post-copy")
+    }
+
     public func migrationMaxSpeed() throws(LibvirtError) -> UInt64 {
         var v: UInt = 0
         try check(virDomainMigrateGetMaxSpeed(handle, &v, 0), "get max speed of '\(name)'")

@@ -27,8 +27,10 @@ public struct MigrationFlags: OptionSet, Sendable, Hashable {
     public static let abortOnError = MigrationFlags(rawValue: VIR_MIGRATE_ABORT_ON_ERROR.rawValue)
     /// Throttle the guest's CPUs when pre-copy does not converge. The corresponding C constant is VIR_MIGRATE_AUTO_CONVERGE.
     public static let autoConverge = MigrationFlags(rawValue: VIR_MIGRATE_AUTO_CONVERGE.rawValue)
-    /// The corresponding C constant is VIR_MIGRATE_POSTCOPY.
+    /// Allow switching to post-copy later (`Domain.startPostCopy()`). The corresponding C constant is VIR_MIGRATE_POSTCOPY.
     public static let postcopy = MigrationFlags(rawValue: VIR_MIGRATE_POSTCOPY.rawValue)
+    /// Send memory over several connections. The corresponding C constant is VIR_MIGRATE_PARALLEL.
+    public static let parallel = MigrationFlags(rawValue: VIR_MIGRATE_PARALLEL.rawValue)
 }
 
 /// The typed parameters of `virDomainMigrate3` / `virDomainMigrateToURI3`, as a Swift value.
@@ -43,16 +45,29 @@ public struct MigrationParameters: Sendable, Equatable {
     public var bandwidthMiBps: UInt64?
     /// Address the destination listens on for the migration stream.
     public var listenAddress: String?
+    /// Auto-converge's first CPU throttle and each step after it, percent (with `.autoConverge`).
+    public var autoConvergeInitialPercent: Int32?
+    public var autoConvergeIncrementPercent: Int32?
+    /// Connections the memory goes over (with `.parallel`).
+    public var parallelConnections: Int32?
+    /// The compression method (with `.compressed`), e.g. "xbzrle".
+    public var compression: String?
 
     public init(
         migrateURI: String? = nil, destinationName: String? = nil, destinationXML: String? = nil,
-        bandwidthMiBps: UInt64? = nil, listenAddress: String? = nil
+        bandwidthMiBps: UInt64? = nil, listenAddress: String? = nil,
+        autoConvergeInitialPercent: Int32? = nil, autoConvergeIncrementPercent: Int32? = nil,
+        parallelConnections: Int32? = nil, compression: String? = nil
     ) {
         self.migrateURI = migrateURI
         self.destinationName = destinationName
         self.destinationXML = destinationXML
         self.bandwidthMiBps = bandwidthMiBps
         self.listenAddress = listenAddress
+        self.autoConvergeInitialPercent = autoConvergeInitialPercent
+        self.autoConvergeIncrementPercent = autoConvergeIncrementPercent
+        self.parallelConnections = parallelConnections
+        self.compression = compression
     }
 
     /// Each field's libvirt key, declared once (the C macros `VIR_MIGRATE_PARAM_*`).
@@ -62,6 +77,10 @@ public struct MigrationParameters: Sendable, Equatable {
         .string(VIR_MIGRATE_PARAM_DEST_XML, \.destinationXML),
         .ullong(VIR_MIGRATE_PARAM_BANDWIDTH, \.bandwidthMiBps),
         .string(VIR_MIGRATE_PARAM_LISTEN_ADDRESS, \.listenAddress),
+        .int(VIR_MIGRATE_PARAM_AUTO_CONVERGE_INITIAL, \.autoConvergeInitialPercent),
+        .int(VIR_MIGRATE_PARAM_AUTO_CONVERGE_INCREMENT, \.autoConvergeIncrementPercent),
+        .int(VIR_MIGRATE_PARAM_PARALLEL_CONNECTIONS, \.parallelConnections),
+        .string(VIR_MIGRATE_PARAM_COMPRESSION, \.compression),
     ]
 
     public var typedParameters: TypedParameters { TypedParameters(encoding: self, fields: Self.fields) }

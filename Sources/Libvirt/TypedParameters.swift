@@ -131,6 +131,14 @@ public struct TypedField<Root>: Sendable {
             encode: { root in root[keyPath: path].map(TypedValue.ullong) })
     }
 
+    /// A signed 32-bit field (`VIR_TYPED_PARAM_INT`): percentages and counts libvirt declares as int.
+    public static func int(_ key: String, _ path: WritableKeyPath<Root, Int32?> & Sendable) -> TypedField {
+        TypedField(
+            key: key,
+            decode: { root, v in if case .int(let i) = v { root[keyPath: path] = i } },
+            encode: { root in root[keyPath: path].map(TypedValue.int) })
+    }
+
     /// A string field (`VIR_TYPED_PARAM_STRING`).
     public static func string(_ key: String, _ path: WritableKeyPath<Root, String?> & Sendable) -> TypedField {
         TypedField(

@@ -22,10 +22,11 @@ public enum BatchReport {
             if let ci = s.ci95 { t += String(format: ", ±%.\(digits)f", ci * scale) + ")" } else if s.sd != nil { t += ")" }
             return t
         }
-        return [["cell", "runs", "migration s", "downtime ms", "guest-seen gap ms", "I/O during/before %", "read total s", "MiB sent", "rounds", "note"]]
+        return [["cell", "runs", "migration s", "downtime ms", "guest-seen gap ms", "I/O during/before %", "read total s", "MiB sent", "rounds",
+                 "efficiency", "note"]]
             + stats.map { c in
                 [c.cell, "\(c.runs.count)", f(c.migrationSeconds), f(c.downtimeMs, 1, 0), f(c.guestGapMs, 1, 0), f(c.ioDuringRatio, 100, 0),
-                 f(c.workloadSeconds), f(c.bytesSent, 1.0 / 1_048_576, 0), f(c.rounds, 1, 1),
+                 f(c.workloadSeconds), f(c.bytesSent, 1.0 / 1_048_576, 0), f(c.rounds, 1, 1), f(c.efficiency, 1, 2),
                  c.workloadWindowFlag.map { $0 + ": not comparable" } ?? ""]
             }
     }

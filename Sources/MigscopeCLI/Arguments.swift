@@ -62,3 +62,4 @@ extension MigrationRequest.Mode: EnumerableFlag {
 }
 extension BackendChoice: ExpressibleByArgument {}
 extension RunExport.Format: ExpressibleByArgument {}
+extension MigrationCompression: ExpressibleByArgument {}

@@ -73,6 +73,11 @@ struct MigrateCommand: AsyncParsableCommand {
             transform: ArgumentValue.seconds("--abort-after", in: ArgumentValue.longestMigration))
     var abortAfter: Double?
 
+    @OptionGroup(title: "Tuning (live migration)") var tuning: TuningOptions
+
+    @Option(name: .customLong("link-rate"), help: ArgumentHelp("The rate of the link the migration and the guest's storage share, for the run's efficiency (with --record; the lab's is known).", valueName: "rate"))
+    var linkRate: LinkRate?
+
     @Option(name: .customLong("poll-interval"), parsing: .unconditional, help: ArgumentHelp("How often job progress is read.", valueName: "ms"),
             transform: ArgumentValue.integer("--poll-interval", unit: "milliseconds", in: ArgumentValue.pollInterval))
     var pollInterval: UInt64 = 100
@@ -103,12 +108,13 @@ struct MigrateCommand: AsyncParsableCommand {
     var interfaces: [String] = []
 
     var request: MigrationRequest {
-        MigrationRequest(
+        let r = MigrationRequest(
             domain: domain, source: backend.source(given: from), destination: to, mode: mode,
             transport: peerToPeer ? .peerToPeer : .clientManaged, migrateURI: migrateURI,
             destinationName: destinationName, bandwidthMiBps: bandwidth, maxDowntimeMs: maxDowntime,
             pauseAfterSeconds: timeout, abortAfterSeconds: abortAfter,
             pauseAfterRounds: pauseAfterRounds.map { Int(clamping: $0) }, persistent: persistent, undefineSource: undefineSource)
+        return tuning.applied(to: r)
     }
 
     func validate() throws {
@@ -130,7 +136,7 @@ struct MigrateCommand: AsyncParsableCommand {
             }
         }
         if let problem = experiment.problems().first { throw ValidationError(problem.message) }
-        if !record && (console != nil || !interfaces.isEmpty) { throw ValidationError("--console and --interface record data: add --record") }
+        if !record && (console != nil || !interfaces.isEmpty || linkRate != nil) { throw ValidationError("--console, --interface and --link-rate are for recording: add --record") }
         if let console, !FileManager.default.fileExists(atPath: console.path) {
             throw ValidationError("--console: no file \(console); give the path of the guest's serial console log")
         }
@@ -140,7 +146,7 @@ struct MigrateCommand: AsyncParsableCommand {
         let interval = Duration.milliseconds(Int64(pollInterval))
         let recording = record ? Experiment.Recording(
             settings: RecorderSettings(interval: interval, baseline: .milliseconds(Int64(baseline * 1000)), tail: .milliseconds(Int64(tail * 1000))),
-            consolePath: console?.path, interfaces: interfaces) : nil
+            consolePath: console?.path, interfaces: interfaces, linkRate: linkRate) : nil
         return Experiment(backend: backend, options: .init(progressLogPath: progressLog?.path, keyPath: key.path), request: request, recording: recording)
     }
 

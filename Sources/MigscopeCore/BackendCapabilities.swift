@@ -3,6 +3,7 @@ public enum MigrationFeature: String, Sendable, CaseIterable {
     case live, nonLive = "non-live"
     case streamCap, maxDowntime, timeout, pauseAfterRounds, abortAfter
     case peerToPeer, migrateURI, destinationName, definitions
+    case autoConverge, postcopy, parallel, compression, stopPolicy, downtimeSteps, ioFloor
 
     /// The command line's option for it.
     public var flag: String {
@@ -18,6 +19,13 @@ public enum MigrationFeature: String, Sendable, CaseIterable {
         case .migrateURI: "--migrate-uri"
         case .destinationName: "--destination-name"
         case .definitions: "--persistent/--undefine-source"
+        case .autoConverge: "--auto-converge"
+        case .postcopy: "--postcopy"
+        case .parallel: "--parallel"
+        case .compression: "--compress"
+        case .stopPolicy: "--stop-after"
+        case .downtimeSteps: "--downtime-steps"
+        case .ioFloor: "--io-floor"
         }
     }
 
@@ -34,6 +42,13 @@ public enum MigrationFeature: String, Sendable, CaseIterable {
         case .migrateURI: "migrate_uri"
         case .destinationName: "destination_name"
         case .definitions: "persistent/undefine_source"
+        case .autoConverge: "auto_converge"
+        case .postcopy: "postcopy_after"
+        case .parallel: "parallel"
+        case .compression: "compress"
+        case .stopPolicy: "stop_after"
+        case .downtimeSteps: "downtime_steps"
+        case .ioFloor: "io_floor_pct"
         }
     }
 }
@@ -74,6 +89,13 @@ extension MigrationRequest {
         if migrateURI != nil { f.append(.migrateURI) }
         if destinationName != nil { f.append(.destinationName) }
         if persistent == true || undefineSource == true { f.append(.definitions) }
+        if autoConverge != nil { f.append(.autoConverge) }
+        if postcopy != nil { f.append(.postcopy) }
+        if parallelConnections != nil { f.append(.parallel) }
+        if compression != nil { f.append(.compression) }
+        if stopPolicy != nil { f.append(.stopPolicy) }
+        if downtimeSteps != nil { f.append(.downtimeSteps) }
+        if ioFloorPercent != nil { f.append(.ioFloor) }
         return f
     }
 }

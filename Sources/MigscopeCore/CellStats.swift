@@ -9,6 +9,10 @@ public struct CellStats: Sendable, Equatable, Codable {
     public var workloadSeconds: MeasureStats?
     public var bytesSent: MeasureStats?
     public var rounds: MeasureStats?
+    /// g/C + T0/T and its two parts, over the runs on a link of known rate.
+    public var efficiency: MeasureStats?
+    public var guestLinkShare: MeasureStats?
+    public var timeShare: MeasureStats?
     /// Runs whose workload ended before their migration did: their I/O during/before does not
     /// measure a running workload, and the cell is flagged rather than compared.
     public var workloadEndedEarlyRuns: Int
@@ -24,6 +28,9 @@ public struct CellStats: Sendable, Equatable, Codable {
         workloadSeconds = MeasureStats(s.compactMap(\.workloadSeconds))
         bytesSent = MeasureStats(s.compactMap { $0.bytesSent.map { Double($0) } })
         rounds = MeasureStats(s.map { Double($0.rounds) })
+        efficiency = MeasureStats(s.compactMap { $0.efficiency?.efficiency })
+        guestLinkShare = MeasureStats(s.compactMap { $0.efficiency?.guestShare })
+        timeShare = MeasureStats(s.compactMap { $0.efficiency?.timeShare })
         workloadEndedEarlyRuns = s.filter { $0.workloadEndedEarly == true }.count
     }
 

@@ -15,6 +15,13 @@ public struct EventRecord: Sendable, Equatable, Codable {
         case stoppedOnSource = "stopped-on-source"
         case pausedForTimeout = "paused-for-timeout"
         case pausedAfterRounds = "paused-after-rounds"
+        /// The stop policy paused the guest (`facts.rounds`, `facts.bytesSent`).
+        case stoppedByPolicy = "stopped-by-policy"
+        case postcopyStarted = "postcopy-started"
+        /// `facts.downtimeMs`: the new max downtime.
+        case maxDowntimeSet = "max-downtime-set"
+        /// `facts.rateBytesPerSecond`: the new cap on the stream; nil when it was lifted.
+        case speedCapSet = "speed-cap-set"
         case abortRequested = "abort-requested"
         case migrationCompleted = "migration-completed"
         case migrationFailed = "migration-failed"
@@ -82,10 +89,12 @@ public struct EventFacts: Sendable, Equatable, Codable {
     public var hostSeconds: Double?
     /// guest-lines-dropped: how many.
     public var count: Int?
+    /// speed-cap-set: the cap, bytes/s (nil: none).
+    public var rateBytesPerSecond: Double?
 
     public init(host: HostRole? = nil, round: Int? = nil, location: DomainLocation.Place? = nil, downtimeMs: Double? = nil,
                 bytesSent: UInt64? = nil, rounds: Int? = nil, readBytes: UInt64? = nil, guestSeconds: Double? = nil,
-                hostSeconds: Double? = nil, count: Int? = nil) {
+                hostSeconds: Double? = nil, count: Int? = nil, rateBytesPerSecond: Double? = nil) {
         self.host = host
         self.round = round
         self.location = location
@@ -96,6 +105,7 @@ public struct EventFacts: Sendable, Equatable, Codable {
         self.guestSeconds = guestSeconds
         self.hostSeconds = hostSeconds
         self.count = count
+        self.rateBytesPerSecond = rateBytesPerSecond
     }
 
     public var isEmpty: Bool { self == EventFacts() }
@@ -113,6 +123,7 @@ public struct EventFacts: Sendable, Equatable, Codable {
         if let guestSeconds { w.append("seconds=\(NumberWords.plain(guestSeconds))") }
         if let hostSeconds { w.append("host_seconds=\(NumberWords.plain(hostSeconds))") }
         if let count { w.append("count=\(count)") }
+        if let rateBytesPerSecond { w.append("rate_bps=\(NumberWords.plain(rateBytesPerSecond))") }
         return w.joined(separator: " ")
     }
 }

@@ -19,6 +19,13 @@ public struct JobProgress: Sendable, Equatable, Codable {
     public var expectedDowntimeMs: UInt64?
     public var setupTimeMs: UInt64?
     public var timeElapsedMs: UInt64?
+    /// CPU time auto-converge takes from the guest now, percent.
+    public var cpuThrottlePercent: UInt64?
+    /// Pages the destination has asked for since post-copy began.
+    public var postcopyRequests: UInt64?
+    /// The cap on the stream in effect when this look was taken, as migscope set it (the pacer's
+    /// series); nil when migscope set none.
+    public var speedCapBytesPerSecond: UInt64?
 
     public init(
         iteration: UInt64? = nil, dirtyRatePagesPerSecond: UInt64? = nil, pageSizeBytes: UInt64? = nil,
@@ -26,7 +33,8 @@ public struct JobProgress: Sendable, Equatable, Codable {
         memoryRemainingBytes: UInt64? = nil, memoryBytesPerSecond: UInt64? = nil,
         dataTotalBytes: UInt64? = nil, dataProcessedBytes: UInt64? = nil, dataRemainingBytes: UInt64? = nil,
         downtimeMs: UInt64? = nil, expectedDowntimeMs: UInt64? = nil, setupTimeMs: UInt64? = nil,
-        timeElapsedMs: UInt64? = nil
+        timeElapsedMs: UInt64? = nil, cpuThrottlePercent: UInt64? = nil, postcopyRequests: UInt64? = nil,
+        speedCapBytesPerSecond: UInt64? = nil
     ) {
         self.iteration = iteration
         self.dirtyRatePagesPerSecond = dirtyRatePagesPerSecond
@@ -42,6 +50,9 @@ public struct JobProgress: Sendable, Equatable, Codable {
         self.expectedDowntimeMs = expectedDowntimeMs
         self.setupTimeMs = setupTimeMs
         self.timeElapsedMs = timeElapsedMs
+        self.cpuThrottlePercent = cpuThrottlePercent
+        self.postcopyRequests = postcopyRequests
+        self.speedCapBytesPerSecond = speedCapBytesPerSecond
     }
 
     /// Dirty rate in bytes/s, when both the page rate and the page size are known.

@@ -25,6 +25,16 @@ public enum MigrationIntervention: Sendable, Equatable, CustomStringConvertible 
     case abortedAfter(seconds: Double)
     /// The user interrupted (Ctrl-C); the migration was aborted.
     case interrupted
+    /// The guest was paused by the stop policy after `rounds` rounds and `bytesSent` sent (`--stop-after`).
+    case stoppedByPolicy(StopPolicy, rounds: Int, bytesSent: UInt64?, because: String)
+    /// The migration was switched to post-copy (`--postcopy`).
+    case switchedToPostcopy(PostcopyTrigger)
+    /// The max downtime was set to `milliseconds`, step `step` of `of` (`--downtime-steps`).
+    case maxDowntimeSet(milliseconds: UInt64, step: Int, of: Int)
+    /// The stream's cap was set (nil: lifted), and why (`--io-floor`).
+    case speedCapSet(mebibytesPerSecond: UInt64?, why: String)
+    /// A tuning option could not act; the stream runs as it was (what and why).
+    case tuningSkipped(String)
     /// An intervention failed; the hypervisor's words.
     case failed(String)
 
@@ -34,6 +44,12 @@ public enum MigrationIntervention: Sendable, Equatable, CustomStringConvertible 
         case .pausedAfterRounds(let n): "guest paused after \(n) pre-copy round\(n == 1 ? "" : "s") to force completion"
         case .abortedAfter(let s): "migration aborted after \(Format.seconds(s))"
         case .interrupted: "interrupted: migration aborted"
+        case .stoppedByPolicy(let p, let r, let b, let why):
+            "guest paused by the stop policy \(p) (\(why)) after \(r) round\(r == 1 ? "" : "s")\(b.map { ", \(Format.bytes($0)) sent" } ?? "")"
+        case .switchedToPostcopy(let t): "switched to post-copy (\(t))"
+        case .maxDowntimeSet(let ms, let i, let n): "max downtime set to \(ms) ms (step \(i) of \(n))"
+        case .speedCapSet(let mib, let why): mib.map { "stream capped at \($0) MiB/s: \(why)" } ?? "stream cap lifted: \(why)"
+        case .tuningSkipped(let m): m
         case .failed(let m): "intervention failed: \(m)"
         }
     }

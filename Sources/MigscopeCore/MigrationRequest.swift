@@ -43,12 +43,27 @@ public struct MigrationRequest: Sendable, Equatable, Codable {
     /// (undefine the source).
     public var undefineSource: Bool?
 
+    // Ways to cost the guest less, or to end at all (each nil: not used).
+    public var autoConverge: AutoConverge?
+    public var postcopy: PostcopyTrigger?
+    /// Connections the memory goes over.
+    public var parallelConnections: Int?
+    public var compression: MigrationCompression?
+    public var stopPolicy: StopPolicy?
+    public var downtimeSteps: DowntimeSteps?
+    /// Keep the guest's read rate at or above this percentage of its rate before the migration,
+    /// by changing the stream's cap while it runs (IOFloorPacer).
+    public var ioFloorPercent: Int?
+
     public init(
         domain: String, source: String, destination: String, mode: Mode = .live,
         transport: Transport = .peerToPeer, migrateURI: String? = nil, destinationName: String? = nil,
         bandwidthMiBps: UInt64? = nil, maxDowntimeMs: UInt64? = nil,
         pauseAfterSeconds: Double? = nil, abortAfterSeconds: Double? = nil, pauseAfterRounds: Int? = nil,
-        persistent: Bool = false, undefineSource: Bool = false
+        persistent: Bool = false, undefineSource: Bool = false,
+        autoConverge: AutoConverge? = nil, postcopy: PostcopyTrigger? = nil, parallelConnections: Int? = nil,
+        compression: MigrationCompression? = nil, stopPolicy: StopPolicy? = nil, downtimeSteps: DowntimeSteps? = nil,
+        ioFloorPercent: Int? = nil
     ) {
         self.domain = domain
         self.source = source
@@ -64,6 +79,13 @@ public struct MigrationRequest: Sendable, Equatable, Codable {
         self.pauseAfterRounds = pauseAfterRounds
         self.persistent = persistent
         self.undefineSource = undefineSource
+        self.autoConverge = autoConverge
+        self.postcopy = postcopy
+        self.parallelConnections = parallelConnections
+        self.compression = compression
+        self.stopPolicy = stopPolicy
+        self.downtimeSteps = downtimeSteps
+        self.ioFloorPercent = ioFloorPercent
     }
 
     /// Every problem with the request, found before anything is started.
@@ -102,6 +124,47 @@ public struct MigrationRequest: Sendable, Equatable, Codable {
         if mode == .nonLive, pauseAfterRounds != nil {
             found.append(.init(field: "pause-after-rounds", message: "--pause-after-rounds ends a live migration's pre-copy; a non-live migration has none"))
         }
+        found += tuningProblems()
+        return found
+    }
+
+    /// Problems with the tuning options: ranges, options that only mean something live, and pairs
+    /// that set the same thing twice.
+    func tuningProblems() -> [RequestProblem] {
+        var found: [RequestProblem] = []
+        let percent = 1...100
+        if let a = autoConverge {
+            for (name, v) in [("auto-converge-initial", a.initialPercent), ("auto-converge-increment", a.incrementPercent)] {
+                if let v, !percent.contains(v) { found.append(.init(field: name, message: "--\(name) must be a percentage from 1 to 100, got \(v)")) }
+            }
+        }
+        if let n = parallelConnections, !RequestLimits.parallelConnections.contains(n) {
+            found.append(.init(field: "parallel", message: "--parallel must be \(RequestLimits.parallelConnections.lowerBound) to \(RequestLimits.parallelConnections.upperBound) connections, got \(n)"))
+        }
+        if let f = ioFloorPercent, !(1...99).contains(f) {
+            found.append(.init(field: "io-floor", message: "--io-floor must be a percentage from 1 to 99 of the guest's rate before the migration, got \(f)"))
+        }
+        if mode == .nonLive {
+            let liveOnly: [(String, Bool)] = [
+                ("--auto-converge", autoConverge != nil), ("--postcopy", postcopy != nil), ("--stop-after", stopPolicy != nil),
+                ("--downtime-steps", downtimeSteps != nil), ("--io-floor", ioFloorPercent != nil),
+            ]
+            for (flag, used) in liveOnly where used {
+                found.append(.init(field: String(flag.dropFirst(2)), message: "\(flag) tunes a live migration's pre-copy; a non-live migration has none (drop it or use --live)"))
+            }
+        }
+        if ioFloorPercent != nil, bandwidthMiBps != nil {
+            found.append(.init(field: "io-floor", message: "--io-floor sets the stream's cap itself while it runs; drop --bandwidth"))
+        }
+        if downtimeSteps != nil, maxDowntimeMs != nil {
+            found.append(.init(field: "downtime-steps", message: "--downtime-steps sets the max downtime itself; drop --max-downtime"))
+        }
+        if postcopy != nil, parallelConnections != nil {
+            found.append(.init(field: "postcopy", message: "--postcopy with --parallel: QEMU cannot switch a multi-connection migration to post-copy; use one of them"))
+        }
+        if postcopy != nil, compression == .mt {
+            found.append(.init(field: "postcopy", message: "--postcopy with --compress mt: QEMU refuses compression threads with post-copy; use --compress xbzrle or drop one"))
+        }
         return found
     }
 }
@@ -116,6 +179,7 @@ public enum RequestLimits {
     /// Seconds for a timeout or an abort: a week at most.
     public static let seconds: ClosedRange<Double> = 0.001...604_800
     public static let rounds: ClosedRange<Int> = 1...1000
+    public static let parallelConnections: ClosedRange<Int> = 2...64
 }
 
 /// One thing wrong with a request, naming the option it concerns.

@@ -16,15 +16,21 @@ public struct MigrationRunner: Sendable {
     public func run(_ session: any MigrationSession, observer: (any MigrationObserver)? = nil) async -> MigrationSummary {
         let clock = ContinuousClock()
         let state = RunState()
+        // The pacer needs the guest's rate before the migration, and the stream's first cap.
+        let pacer = await preparePacer(session, state: state, observer: observer, clock: clock)
         let start = clock.now
         observer?.migrationStarted(session.request, at: start)
         let runError: Error? = await withTaskCancellationHandler {
-            await runWatched(session, state: state, clock: clock, observer: observer)
+            await runWatched(session, state: state, clock: clock, observer: observer, pacer: pacer)
         } onCancel: {
             state.abortReason = .interrupted
             try? session.abort()
         }
         let endedAt = state.endedAt ?? clock.now
+        if pacer != nil, runError != nil {
+            // The guest stays on the source: leave it no cap a later migration would inherit.
+            try? session.releaseMaxSpeed()
+        }
         if state.abortReason == .interrupted { observer?.intervened(.interrupted, at: clock.now) }
         let summary = MigrationSummary(
             request: session.request, outcome: Self.outcome(of: runError, abortReason: state.abortReason),
@@ -45,7 +51,8 @@ public struct MigrationRunner: Sendable {
 
     /// Runs the migration with its watchers (signals, progress polls, the request's limits); the
     /// first task to finish is the migration itself, the others only watch. Returns its error.
-    private func runWatched(_ session: any MigrationSession, state: RunState, clock: ContinuousClock, observer: (any MigrationObserver)?) async -> Error? {
+    private func runWatched(_ session: any MigrationSession, state: RunState, clock: ContinuousClock, observer: (any MigrationObserver)?,
+                            pacer: IOFloorPacer?) async -> Error? {
         let request = session.request
         let signals: AsyncStream<MigrationSignal>?
         do { signals = try session.signals() } catch { signals = nil }  // progress polling still works
@@ -66,13 +73,21 @@ public struct MigrationRunner: Sendable {
                     observer?.intervened(.failed("\(error)"), at: clock.now)
                 }
             }
-            let roundLimit = request.mode == .live ? request.pauseAfterRounds : nil
+            let rules = PreCopyRules(request: request)
+            @Sendable func apply(_ actions: [PreCopyRules.Action]) {
+                for a in actions {
+                    switch a {
+                    case .pause(let why): forcePause(why)
+                    case .startPostcopy(let trigger): startPostcopy(session, trigger: trigger, state: state, clock: clock, observer: observer)
+                    }
+                }
+            }
             if let signals {
                 group.addTask {
                     for await s in signals {
                         state.note(s)
                         observer?.signalled(s)
-                        if let n = roundLimit, case .roundStarted(let r) = s.kind, r > UInt64(n) { forcePause(.pausedAfterRounds(rounds: n)) }
+                        if case .roundStarted(let r) = s.kind { apply(rules.onRound(Int(clamping: r), progress: state.latest)) }
                     }
                     return .watcher
                 }
@@ -81,14 +96,17 @@ public struct MigrationRunner: Sendable {
                 while !Task.isCancelled {
                     try? await Task.sleep(for: pollInterval)
                     if Task.isCancelled { break }
-                    if let p = try? session.progress() {
+                    if var p = try? session.progress() {
+                        p.speedCapBytesPerSecond = state.capMiBps.map { $0 * 1_048_576 }
+                        state.latest = p
                         observer?.progressed(p, at: clock.now)
-                        if let n = roundLimit, let i = p.iteration, i > UInt64(n) { forcePause(.pausedAfterRounds(rounds: n)) }
+                        apply(rules.onProgress(p))
                     }
                 }
                 return .watcher
             }
             addTimeLimits(session, to: &group, state: state, clock: clock, observer: observer, pause: forcePause)
+            addTuning(session, to: &group, state: state, clock: clock, observer: observer, pacer: pacer)
             var result: Error? = nil
             while let end = await group.next() {
                 if case .migration(let e) = end { result = e; break }
@@ -126,14 +144,47 @@ public struct MigrationRunner: Sendable {
     }
 }
 
-private enum TaskEnd: Sendable {
+enum TaskEnd: Sendable {
     case migration(Error?)
     case watcher
 }
 
 /// What the runner's tasks learn, shared between them.
-private final class RunState: @unchecked Sendable {
+final class RunState: @unchecked Sendable {
     private let lock = NSLock()
+    private var _latest: JobProgress?
+    private var _capMiBps: UInt64?
+    private var _postcopyStarted = false
+    private var _maxDowntimeMs: UInt64?
+
+    /// The max downtime migscope set last (downtime steps).
+    var maxDowntimeMs: UInt64? {
+        get { lock.withLock { _maxDowntimeMs } }
+        set { lock.withLock { _maxDowntimeMs = newValue } }
+    }
+
+    var postcopyStarted: Bool { lock.withLock { _postcopyStarted } }
+
+    /// The last poll of the job.
+    var latest: JobProgress? {
+        get { lock.withLock { _latest } }
+        set { lock.withLock { _latest = newValue } }
+    }
+
+    /// The cap migscope set on the stream (nil: none).
+    var capMiBps: UInt64? {
+        get { lock.withLock { _capMiBps } }
+        set { lock.withLock { _capMiBps = newValue } }
+    }
+
+    /// True for the one caller that may switch to post-copy, while the migration still runs.
+    func claimPostcopy() -> Bool {
+        lock.withLock {
+            guard _endedAt == nil, !_postcopyStarted else { return false }
+            _postcopyStarted = true
+            return true
+        }
+    }
     private var _rounds = 0
     private var _completed: JobProgress?
     private var _pausedForTimeout = false

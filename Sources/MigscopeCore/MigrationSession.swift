@@ -30,6 +30,11 @@ public protocol MigrationSession: AnyObject, Sendable {
 
     func setMaxDowntime(milliseconds: UInt64) throws
     func setMaxSpeed(mebibytesPerSecond: UInt64) throws
+    /// Lifts any cap on the stream.
+    func releaseMaxSpeed() throws
+
+    /// Switches a live migration to post-copy (the request asked for `postcopy`).
+    func startPostcopy() throws
 
     /// Where the domain is now, asked of both hosts.
     func locate() -> DomainLocation

@@ -341,7 +341,15 @@ private struct RecordingObserver: MigrationObserver {
         case .pausedForTimeout: recorder.add(EventRecord(t: t, kind: .pausedForTimeout, detail: "\(action)"))
         case .pausedAfterRounds: recorder.add(EventRecord(t: t, kind: .pausedAfterRounds, detail: "\(action)"))
         case .abortedAfter, .interrupted: recorder.add(EventRecord(t: t, kind: .abortRequested, detail: "\(action)"))
-        case .failed: recorder.add(EventRecord(t: t, kind: .note, detail: "\(action)"))
+        case .stoppedByPolicy(_, let rounds, let bytes, _):
+            recorder.add(EventRecord(t: t, kind: .stoppedByPolicy, detail: "\(action)", facts: EventFacts(bytesSent: bytes, rounds: rounds)))
+        case .switchedToPostcopy: recorder.add(EventRecord(t: t, kind: .postcopyStarted, detail: "\(action)"))
+        case .maxDowntimeSet(let ms, _, _):
+            recorder.add(EventRecord(t: t, kind: .maxDowntimeSet, detail: "\(action)", facts: EventFacts(downtimeMs: Double(ms))))
+        case .speedCapSet(let mib, _):
+            // A lifted cap keeps no rate: the event's kind and words say so.
+            recorder.add(EventRecord(t: t, kind: .speedCapSet, detail: "\(action)", facts: EventFacts(rateBytesPerSecond: mib.map { Double($0) * 1_048_576 })))
+        case .failed, .tuningSkipped: recorder.add(EventRecord(t: t, kind: .note, detail: "\(action)"))
         }
         outer?.intervened(action, at: at)
     }

@@ -7,6 +7,11 @@ public struct RunAnalysis: Sendable, Equatable, Codable {
     /// The guest runs on the destination again (or, failed/aborted, the job ended).
     public var migrationEndS: Double?
     public var recordingEndS: Double?
+    /// When the guest began running on the destination (the end of the migration, except after a
+    /// switch to post-copy): the host counters to read change there.
+    public var handoverS: Double?
+    /// When the migration switched to post-copy, if it did.
+    public var postcopyStartS: Double?
     /// Where the guest's pause began (stop-and-copy, or the whole copy non-live).
     public var pausedAtS: Double?
 
@@ -58,7 +63,11 @@ public struct RunAnalysis: Sendable, Equatable, Codable {
         migrationStartS = trace.firstEvent(.migrationStarted)?.t
         let resumed = trace.events.first { $0.kind == .guestResumed && $0.facts.host == .destination }
         let ended = trace.events.first { [.migrationCompleted, .migrationFailed, .migrationAborted].contains($0.kind) }
-        migrationEndS = resumed?.t ?? ended?.t
+        // After a switch to post-copy the guest runs on the destination while pages still cross:
+        // the migration (and what it costs the guest) lasts until the job ends.
+        postcopyStartS = trace.firstEvent(.postcopyStarted)?.t
+        migrationEndS = postcopyStartS != nil ? (ended?.t ?? resumed?.t) : (resumed?.t ?? ended?.t)
+        handoverS = resumed?.t ?? ended?.t
         recordingEndS = trace.lastEvent(.recordingEnded)?.t ?? trace.samples.last?.t
         pausedAtS = trace.events.first { $0.kind == .guestPaused && $0.facts.host == .source }?.t
         workloadEndS = trace.firstEvent(.workloadDone)?.t
@@ -69,7 +78,7 @@ public struct RunAnalysis: Sendable, Equatable, Codable {
             series = guest
             ioSeries = .guest
         } else {
-            series = Self.stitchedHostSeries(trace.samples, handoverS: migrationEndS, completed: trace.firstEvent(.migrationCompleted) != nil)
+            series = Self.stitchedHostSeries(trace.samples, handoverS: handoverS, completed: trace.firstEvent(.migrationCompleted) != nil)
             ioSeries = series.isEmpty ? nil : .host
         }
         if let s = migrationStartS, let e = migrationEndS {

@@ -27,6 +27,10 @@ public struct RunSummary: Sendable, Equatable, Codable {
     public var bytesSentOverMemory: Double?
     /// Why the migration ended as it did, in words.
     public var convergence: String?
+    /// How close the run came to what its link allows (g/C + T0/T), where the link's rate is known.
+    public var efficiency: LinkEfficiency?
+    /// The tuning options the run used, in words ("none" without any).
+    public var tuning: String?
 
     public init(info: RunInfo, trace: Trace, analysis: RunAnalysis) {
         mode = info.request.mode
@@ -50,6 +54,8 @@ public struct RunSummary: Sendable, Equatable, Codable {
         workloadSeconds = trace.firstEvent(.workloadDone).flatMap { $0.facts.hostSeconds ?? $0.facts.guestSeconds }
         if let b = bytesSent, let m = info.domain?.memoryBytes, m > 0 { bytesSentOverMemory = Double(b) / Double(m) }
         convergence = Self.convergence(mode: info.request.mode, outcome: outcome, trace: trace)
+        efficiency = LinkEfficiency(info: info, trace: trace, analysis: analysis)
+        tuning = info.request.tuningWords
     }
 
     /// Says how much of the migration the workload covered, for summaries.
@@ -75,6 +81,12 @@ public struct RunSummary: Sendable, Equatable, Codable {
         let trend = precopy.count < 2 ? "" : shrinking ? "; what each round left shrank" : "; what each round left did not keep shrinking"
         if let forced = trace.firstEvent(.pausedForTimeout) {
             return "forced: guest paused at t=\(String(format: "%.1f", forced.t)) s by the timeout\(trend)"
+        }
+        if trace.firstEvent(.postcopyStarted) != nil {
+            return "post-copy: switched at t=\(String(format: "%.1f", trace.firstEvent(.postcopyStarted)!.t)) s, the guest ran on the destination while it fetched the rest\(trend)"
+        }
+        if let forced = trace.firstEvent(.stoppedByPolicy) {
+            return "forced: \(forced.detail) at t=\(String(format: "%.1f", forced.t)) s (the stop policy)\(trend)"
         }
         if let forced = trace.firstEvent(.pausedAfterRounds) {
             return "forced: \(forced.detail) at t=\(String(format: "%.1f", forced.t)) s (a round limit)\(trend)"

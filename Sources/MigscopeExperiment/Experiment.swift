@@ -22,12 +22,16 @@ public struct Experiment: Sendable {
         public var interfaces: [String]
         /// The plan run this is, when it is one.
         public var plan: PlanRun?
+        /// The rate of the link the stream and the guest's storage share, as the user gives it for
+        /// real hosts (the lab's is known): what the run's efficiency is measured against.
+        public var linkRate: LinkRate?
         /// Called once recording has begun (the lab's read starts here, so all of it is on the record).
         public var onStart: (@Sendable () -> Void)?
 
         public init(settings: RecorderSettings, consolePath: String? = nil, interfaces: [String] = [], plan: PlanRun? = nil,
-                    onStart: (@Sendable () -> Void)? = nil) {
+                    linkRate: LinkRate? = nil, onStart: (@Sendable () -> Void)? = nil) {
             self.settings = settings
+            self.linkRate = linkRate
             self.consolePath = consolePath
             self.interfaces = interfaces
             self.plan = plan
@@ -79,7 +83,7 @@ public struct Experiment: Sendable {
         let plan = recording.plan
         var info = RunInfo(
             backend: backend.rawValue, request: request, domain: session.domainFacts, anchor: Date(),
-            linkRate: lab?.linkRate ?? plan?.cell.bandwidth.description, linkModel: lab?.linkModel ?? plan?.cell.link.rawValue,
+            linkRate: lab?.linkRate ?? recording.linkRate?.description ?? plan?.cell.bandwidth.description, linkModel: lab?.linkModel ?? plan?.cell.link.rawValue,
             accelerator: lab?.accelerator, workload: lab?.workload ?? plan?.workload,
             planName: plan?.name, cell: plan?.cell.key, repetition: plan?.repetition)
         info.planSettings = plan?.settings

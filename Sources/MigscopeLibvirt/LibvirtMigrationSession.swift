@@ -27,13 +27,21 @@ final class LibvirtMigrationSession: MigrationSession, @unchecked Sendable {
         if request.transport == .peerToPeer { f.insert(.peerToPeer) }
         if request.persistent == true { f.insert(.persistDestination) }
         if request.undefineSource == true { f.insert(.undefineSource) }
+        if request.autoConverge != nil { f.insert(.autoConverge) }
+        if request.postcopy != nil { f.insert(.postcopy) }
+        if request.parallelConnections != nil { f.insert(.parallel) }
+        if request.compression != nil { f.insert(.compressed) }
         return f
     }
 
     var parameters: MigrationParameters {
         MigrationParameters(
             migrateURI: request.migrateURI, destinationName: request.destinationName,
-            bandwidthMiBps: request.bandwidthMiBps)
+            bandwidthMiBps: request.bandwidthMiBps,
+            autoConvergeInitialPercent: request.autoConverge?.initialPercent.map(Int32.init),
+            autoConvergeIncrementPercent: request.autoConverge?.incrementPercent.map(Int32.init),
+            parallelConnections: request.parallelConnections.map(Int32.init),
+            compression: request.compression?.rawValue)
     }
 
     func run() async throws {
@@ -175,6 +183,19 @@ final class LibvirtMigrationSession: MigrationSession, @unchecked Sendable {
         }
     }
 
+    /// QEMU's "no cap" as libvirt spells it (INT64_MAX bytes/s in MiB/s).
+    static let uncappedMiBps: UInt64 = UInt64(Int64.max) / (1024 * 1024)
+
+    func releaseMaxSpeed() throws {
+        try setMaxSpeed(mebibytesPerSecond: Self.uncappedMiBps)
+    }
+
+    func startPostcopy() throws {
+        do { try domain.startPostCopy() } catch {
+            throw MigrationError(.failed, "cannot switch to post-copy: \(error.message)")
+        }
+    }
+
     func locate() -> DomainLocation {
         let src = Presence.ask { try self.source.domain(uuid: self.domainFacts.uuid) }
         let dst = destination.map { conn in Presence.ask { try conn.domain(named: self.arrivingName) } } ?? .unanswered
@@ -236,6 +257,7 @@ extension JobProgress {
             dataProcessedBytes: s.dataProcessed, dataRemainingBytes: s.dataRemaining,
             downtimeMs: s.type == .completed ? s.downtime : nil,
             expectedDowntimeMs: s.type == .completed ? nil : s.downtime,
-            setupTimeMs: s.setupTime, timeElapsedMs: s.timeElapsed)
+            setupTimeMs: s.setupTime, timeElapsedMs: s.timeElapsed,
+            cpuThrottlePercent: s.autoConvergeThrottle, postcopyRequests: s.memoryPostcopyRequests)
     }
 }

@@ -16,6 +16,13 @@ public struct LibxlBackend: MigrationBackend {
         .peerToPeer: "a libvirt option; with backend libxl, the destination says where the stream goes",
         .migrateURI: "a libvirt option; with backend libxl, the destination says where the stream goes",
         .destinationName: "libxl migrates a domain under its own name; leave it out with backend libxl",
+        .autoConverge: "libxl cannot throttle the guest's CPUs during a migration; leave it out with backend libxl",
+        .postcopy: "libxl migrates by pre-copy only (Xen has no post-copy); leave it out with backend libxl",
+        .parallel: "libxl sends memory over one stream; leave it out with backend libxl",
+        .compression: "libxl sends pages uncompressed; leave it out with backend libxl",
+        .stopPolicy: "libxenguest applies its own stop rule (5 rounds, or under 50 dirty pages) and libxl cannot end pre-copy sooner; leave it out with backend libxl",
+        .downtimeSteps: "libxenguest decides when to stop pre-copy and takes no max downtime; leave it out with backend libxl",
+        .ioFloor: "libxl has no speed cap to pace the stream with; shape the link instead (tc, or the lab's 'lab set --storage-priority')",
     ])
     public var capabilities: BackendCapabilities { Self.capabilities }
     /// Where every progress callback is written verbatim ("t context doing percent done total"), if anywhere.

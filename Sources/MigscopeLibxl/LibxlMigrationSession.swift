@@ -258,6 +258,12 @@ final class LibxlMigrationSession: MigrationSession, @unchecked Sendable {
         throw MigrationError(.unsupported, LibxlBackend.capabilities.unsupported[.streamCap] ?? "unsupported")
     }
 
+    func releaseMaxSpeed() throws {}  // there is no cap to lift
+
+    func startPostcopy() throws {
+        throw MigrationError(.unsupported, LibxlBackend.capabilities.unsupported[.postcopy] ?? "unsupported")
+    }
+
     func locate() -> DomainLocation {
         let here = "this host"
         let name = request.domain

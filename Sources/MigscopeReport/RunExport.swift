@@ -35,7 +35,7 @@ public enum RunExport {
                  opt(r.dirtyBytesPerSecond), opt(r.pagesDirtied), opt(r.remainingBytesAtStart), opt(r.remainingBytesAtEnd),
                  num(r.transferBytesPerSecond, 0), r.stopAndCopy ? "1" : "0"]
             })
-        let stitched = RunAnalysis.stitchedHostSeries(trace.samples, handoverS: analysis.migrationEndS, completed: trace.firstEvent(.migrationCompleted) != nil)
+        let stitched = RunAnalysis.stitchedHostSeries(trace.samples, handoverS: analysis.handoverS, completed: trace.firstEvent(.migrationCompleted) != nil)
         let guest = trace.samples.filter { $0.series == .guest }
         let samples = Table(
             name: "samples",
@@ -52,23 +52,29 @@ public enum RunExport {
             rows: trace.events.map { [t($0.t), $0.kind.rawValue, $0.detail] })
         let job = Table(
             name: "job",
-            header: ["t_s", "iteration", "processed_bytes", "remaining_bytes", "total_bytes", "dirty_pages_per_s", "bytes_per_s"],
+            header: ["t_s", "iteration", "processed_bytes", "remaining_bytes", "total_bytes", "dirty_pages_per_s", "bytes_per_s",
+                     "cpu_throttle_pct", "postcopy_requests", "speed_cap_bytes_per_s"],
             rows: trace.jobSamples.map { j in
                 let p = j.progress
                 return [t(j.t), opt(p.iteration), opt(p.memoryProcessedBytes), opt(p.memoryRemainingBytes), opt(p.memoryTotalBytes),
-                        opt(p.dirtyRatePagesPerSecond), opt(p.memoryBytesPerSecond)]
+                        opt(p.dirtyRatePagesPerSecond), opt(p.memoryBytesPerSecond), opt(p.cpuThrottlePercent), opt(p.postcopyRequests),
+                        opt(p.speedCapBytesPerSecond)]
             })
-        let s = summary
+        let s = summary, e = summary.efficiency
         let summaryTable = Table(
             name: "summary",
             header: ["run", "status", "mode", "bandwidth", "link_model", "migration_s", "downtime_ms", "guest_gap_ms", "rounds", "bytes_sent",
-                     "io_before", "io_during", "io_after", "io_during_ratio", "io_series", "workload_s", "workload_active_s", "workload_ended_early", "uuid"],
+                     "io_before", "io_during", "io_after", "io_during_ratio", "io_series", "workload_s", "workload_active_s", "workload_ended_early", "uuid",
+                     "tuning", "link_bytes_per_s", "t0_s", "t0_memory", "guest_link_share", "t0_over_t", "efficiency"],
             rows: [[info.id.map(String.init) ?? "", info.status.shown, s.mode.rawValue, s.bandwidth ?? "", s.linkModel ?? "",
                     s.migrationSeconds.map { num($0, 3) } ?? "", s.downtimeMs.map { num($0, 0) } ?? "", s.guestGapMs.map { num($0, 0) } ?? "",
                     "\(s.rounds)", s.bytesSent.map(String.init) ?? "", s.ioBefore.map { num($0, 0) } ?? "", s.ioDuring.map { num($0, 0) } ?? "",
                     s.ioAfter.map { num($0, 0) } ?? "", s.ioDuringRatio.map { num($0, 4) } ?? "", analysis.ioSeries?.rawValue ?? "",
                     s.workloadSeconds.map { num($0, 2) } ?? "", s.workloadActiveSeconds.map { num($0, 2) } ?? "",
-                    s.workloadEndedEarly.map { $0 ? "true" : "false" } ?? "", info.uuid?.uuidString.lowercased() ?? ""]])
+                    s.workloadEndedEarly.map { $0 ? "true" : "false" } ?? "", info.uuid?.uuidString.lowercased() ?? "",
+                    s.tuning ?? "", e.map { num($0.linkBytesPerSecond, 0) } ?? "", e.map { num($0.minimumSeconds, 3) } ?? "",
+                    e?.memorySource.rawValue ?? "", e.map { num($0.guestShare, 4) } ?? "", e.map { num($0.timeShare, 4) } ?? "",
+                    e.map { num($0.efficiency, 4) } ?? ""]])
         return [rounds, samples, links, events, job, summaryTable]
     }
 

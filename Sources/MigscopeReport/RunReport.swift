@@ -98,7 +98,7 @@ public enum RunReport {
     /// Timeline: the guest's I/O, the migration window, rounds, pause and resume.
     static func timelineFigure(_ info: RunInfo, _ trace: Trace, _ a: RunAnalysis, _ t0: Double, in runDir: String, render: Bool) throws -> (png: String, svg: String) {
         let guest = trace.samples.filter { $0.series == .guest }
-        let host = RunAnalysis.stitchedHostSeries(trace.samples, handoverS: a.migrationEndS, completed: trace.firstEvent(.migrationCompleted) != nil)
+        let host = RunAnalysis.stitchedHostSeries(trace.samples, handoverS: a.handoverS, completed: trace.firstEvent(.migrationCompleted) != nil)
         try tsv(guest.map { [$0.t - t0, $0.readBytesPerSecond / 1e6] }, to: runDir + "/guest.tsv")
         try tsv(binned(host, width: 1).map { [$0.t - t0, $0.v / 1e6] }, to: runDir + "/host.tsv")
         var plots: [String] = []
@@ -277,7 +277,7 @@ public enum RunReport {
         for (run, trace, a, _) in runs {
             let t0 = a.migrationStartS ?? 0
             let guest = trace.samples.filter { $0.series == .guest }
-            let series = guest.isEmpty ? RunAnalysis.stitchedHostSeries(trace.samples, handoverS: a.migrationEndS, completed: trace.firstEvent(.migrationCompleted) != nil) : guest
+            let series = guest.isEmpty ? RunAnalysis.stitchedHostSeries(trace.samples, handoverS: a.handoverS, completed: trace.firstEvent(.migrationCompleted) != nil) : guest
             let file = "run-\(run.info.id ?? 0).tsv"
             try tsv(series.map { [$0.t - t0, $0.readBytesPerSecond / 1e6] }, to: cmpDir + "/" + file)
             let end = a.migrationSeconds.map { String(format: ", migration %.0f s", $0) } ?? ""

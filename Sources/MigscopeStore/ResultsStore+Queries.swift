@@ -71,7 +71,9 @@ extension ResultsStore {
                     iteration: u(r, "iteration"), dirtyRatePagesPerSecond: u(r, "dirty_pages_per_s"), pageSizeBytes: u(r, "page_size"),
                     memoryTotalBytes: u(r, "total_bytes"), memoryProcessedBytes: u(r, "processed_bytes"),
                     memoryRemainingBytes: u(r, "remaining_bytes"), memoryBytesPerSecond: u(r, "bytes_per_s"),
-                    downtimeMs: u(r, "downtime_ms"), expectedDowntimeMs: u(r, "expected_downtime_ms")))
+                    downtimeMs: u(r, "downtime_ms"), expectedDowntimeMs: u(r, "expected_downtime_ms"),
+                    cpuThrottlePercent: u(r, "cpu_throttle_pct"), postcopyRequests: u(r, "postcopy_requests"),
+                    speedCapBytesPerSecond: u(r, "speed_cap_bytes_per_s")))
             }
             trace.samples = try Row.fetchAll(db, sql: "SELECT * FROM samples WHERE run_id = ? ORDER BY t_s", arguments: [id]).compactMap { r in
                 guard let series = IOSample.Series(rawValue: r["series"]) else { return nil }

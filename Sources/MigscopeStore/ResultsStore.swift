@@ -12,7 +12,8 @@ import MigscopeCore
 ///   rounds(run_id, number, start_s, end_s, bytes_sent, dirty_pages_per_s, dirty_bytes_per_s,
 ///          remaining_start_bytes, remaining_end_bytes, pages_dirtied, transfer_bytes_per_s, stop_and_copy)
 ///   job_samples(run_id, t_s, iteration, processed_bytes, remaining_bytes, total_bytes,
-///               dirty_pages_per_s, page_size, bytes_per_s, downtime_ms, expected_downtime_ms)
+///               dirty_pages_per_s, page_size, bytes_per_s, downtime_ms, expected_downtime_ms,
+///               cpu_throttle_pct, postcopy_requests, speed_cap_bytes_per_s)
 ///   samples(run_id, t_s, series, host, read_bps, write_bps, read_ops, write_ops)
 ///   links(run_id, t_s, link, direction, bytes_per_s)
 ///   events(run_id, t_s, kind, detail, facts_json)
@@ -137,10 +138,11 @@ public final class ResultsStore: TraceSink, @unchecked Sendable {
             for j in b.jobSamples {
                 let p = j.progress
                 try db.execute(
-                    sql: "INSERT INTO job_samples VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    sql: "INSERT INTO job_samples VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     arguments: [runID, j.t, p.iteration.map(Int64.init), p.memoryProcessedBytes.map(Int64.init), p.memoryRemainingBytes.map(Int64.init),
                                 p.memoryTotalBytes.map(Int64.init), p.dirtyRatePagesPerSecond.map(Int64.init), p.pageSizeBytes.map(Int64.init),
-                                p.memoryBytesPerSecond.map(Int64.init), p.downtimeMs.map(Int64.init), p.expectedDowntimeMs.map(Int64.init)])
+                                p.memoryBytesPerSecond.map(Int64.init), p.downtimeMs.map(Int64.init), p.expectedDowntimeMs.map(Int64.init),
+                                p.cpuThrottlePercent.map(Int64.init), p.postcopyRequests.map(Int64.init), p.speedCapBytesPerSecond.map(Int64.init)])
             }
             for s in b.samples {
                 try db.execute(

@@ -8,12 +8,13 @@ import MigscopeCore
 /// table: the first step is written to find its tables already there). Version 2 gives each run
 /// a UUID and each event its typed facts, read once from version 1's words here and nowhere else.
 enum SchemaMigrations {
-    static let version = 2
+    static let version = 3
 
     static var migrator: DatabaseMigrator {
         var m = DatabaseMigrator()
         m.registerMigration("v1-tables", migrate: createVersion1)
         m.registerMigration("v2-run-uuids-and-event-facts", migrate: upgradeToVersion2)
+        m.registerMigration("v3-tuning-series", migrate: upgradeToVersion3)
         return m
     }
 
@@ -67,6 +68,19 @@ enum SchemaMigrations {
             try db.execute(sql: "UPDATE events SET facts_json = ? WHERE rowid = ?", arguments: [try JSONCoding.string(facts), r["rowid"] as Int64])
         }
         try db.execute(sql: "PRAGMA user_version = 2")
+    }
+}
+
+extension SchemaMigrations {
+    /// Version 3 records what the tuning options do each sample: auto-converge's CPU throttle,
+    /// post-copy's page requests and the cap migscope set on the stream.
+    static func upgradeToVersion3(_ db: Database) throws {
+        try db.execute(sql: """
+            ALTER TABLE job_samples ADD COLUMN cpu_throttle_pct INTEGER;
+            ALTER TABLE job_samples ADD COLUMN postcopy_requests INTEGER;
+            ALTER TABLE job_samples ADD COLUMN speed_cap_bytes_per_s INTEGER;
+            PRAGMA user_version = 3;
+            """)
     }
 }
 

@@ -201,6 +201,8 @@ final class ScriptedSession: MigrationSession, @unchecked Sendable {
     func pauseGuest() throws { lock.withLock { _calls.append("pause"); if completesWhenPaused { ended = true } } }
     func setMaxDowntime(milliseconds: UInt64) throws { lock.withLock { _calls.append("downtime") } }
     func setMaxSpeed(mebibytesPerSecond: UInt64) throws { lock.withLock { _calls.append("speed") } }
+    func releaseMaxSpeed() throws { lock.withLock { _calls.append("release") } }
+    func startPostcopy() throws { lock.withLock { _calls.append("postcopy") } }
     func locate() -> DomainLocation {
         let done = lock.withLock { ended && !aborted }
         return DomainLocation(place: done ? .destination : .source, sourceURI: "test:///a", destinationURI: "test:///b")

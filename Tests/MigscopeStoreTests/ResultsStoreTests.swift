@@ -82,7 +82,7 @@ final class ResultsStoreTests: XCTestCase {
         try q.close()
         let before = try XCTUnwrap(FileManager.default.contents(atPath: path))
         XCTAssertThrowsError(try ResultsStore(path: path)) { e in
-            XCTAssertTrue("\(e)".contains("schema 99, newer than this migscope's 2"), "\(e)")
+            XCTAssertTrue("\(e)".contains("schema 99, newer than this migscope's 3"), "\(e)")
         }
         XCTAssertEqual(FileManager.default.contents(atPath: path), before, "the newer database was written to")
         XCTAssertFalse(FileManager.default.fileExists(atPath: path + "-wal"))

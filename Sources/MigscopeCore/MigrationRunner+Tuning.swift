@@ -1,0 +1,173 @@
+import Foundation
+
+/// The request's rules that act when a pre-copy round begins or the job is polled: the round limit,
+/// the stop policy and a post-copy switch after a round. Pure: tested on scripted progress.
+struct PreCopyRules: Sendable {
+    enum Action: Sendable, Equatable {
+        case pause(MigrationIntervention)
+        case startPostcopy(PostcopyTrigger)
+    }
+
+    var roundLimit: Int?
+    var stop: StopPolicy?
+    var postcopyAfterRound: Int?
+
+    init(request: MigrationRequest) {
+        let live = request.mode == .live
+        roundLimit = live ? request.pauseAfterRounds : nil
+        stop = live ? request.stopPolicy : nil
+        if live, case .afterRound(let n) = request.postcopy { postcopyAfterRound = n }
+    }
+
+    /// Round `r` begins (the hypervisor's count, from 1).
+    func onRound(_ r: Int, progress: JobProgress?) -> [Action] {
+        var a: [Action] = []
+        if let n = roundLimit, r > n { a.append(.pause(.pausedAfterRounds(rounds: n))) }
+        if let stop, let n = stop.rounds, r > n {
+            a.append(.pause(.stoppedByPolicy(stop, rounds: n, bytesSent: progress.flatMap(Self.sent), because: "round \(r) would begin")))
+        }
+        if let n = postcopyAfterRound, r > n { a.append(.startPostcopy(.afterRound(n))) }
+        return a
+    }
+
+    func onProgress(_ p: JobProgress) -> [Action] {
+        var a = p.iteration.map { onRound(Int(clamping: $0), progress: p) } ?? []
+        if let stop, let multiple = stop.sentMultiple, let sent = Self.sent(p), let total = p.memoryTotalBytes, total > 0,
+           Double(sent) >= multiple * Double(total) {
+            a.append(.pause(.stoppedByPolicy(stop, rounds: Int(clamping: p.iteration ?? 0), bytesSent: sent,
+                                             because: "\(NumberWords.plain(multiple))x the guest's memory sent")))
+        }
+        return a
+    }
+
+    /// What the stream has sent so far.
+    static func sent(_ p: JobProgress) -> UInt64? { p.dataProcessedBytes ?? p.memoryProcessedBytes }
+}
+
+extension MigrationRunner {
+    /// How long the pacer watches the guest before the migration, to know its rate without one.
+    static let pacerBaselineSeconds = 3.0
+    /// How often the pacer looks and decides.
+    static let pacerInterval: Duration = .seconds(1)
+    /// QEMU's max downtime when nobody sets one.
+    static let defaultMaxDowntimeMs: UInt64 = 300
+
+    /// Measures the guest's read rate before the migration and sets the stream's first cap, when the
+    /// request asks for an I/O floor; nil (and a note saying why) when the pacer cannot act.
+    func preparePacer(_ session: any MigrationSession, state: RunState, observer: (any MigrationObserver)?, clock: ContinuousClock) async -> IOFloorPacer? {
+        let request = session.request
+        guard let floor = request.ioFloorPercent, request.mode == .live else { return nil }
+        let skip: (String) -> IOFloorPacer? = { why in
+            observer?.intervened(.tuningSkipped("--io-floor: \(why); the stream runs uncapped"), at: clock.now)
+            return nil
+        }
+        let t0 = clock.now
+        guard let a = try? session.guestIO(on: .source) else { return skip("the guest's disk counters cannot be read on the source") }
+        try? await Task.sleep(for: .seconds(Self.pacerBaselineSeconds))
+        guard let b = try? session.guestIO(on: .source) else { return skip("the guest's disk counters cannot be read on the source") }
+        let rate = Double(b.readBytes &- a.readBytes) / max(0.001, (clock.now - t0).secondsDouble)
+        guard rate >= 65_536 else { return skip("the guest read \(Format.rate(rate)) before the migration, nothing to keep up") }
+        var pacer = IOFloorPacer(settings: .init(floorPercent: floor), baselineBytesPerSecond: rate)
+        apply(pacer.initialCap(), to: session, state: state, clock: clock, observer: observer)
+        return pacer
+    }
+
+    /// Adds the watchers of the tuning options that act on a clock: post-copy after some seconds,
+    /// downtime steps, and the pacer.
+    func addTuning(_ session: any MigrationSession, to group: inout TaskGroup<TaskEnd>, state: RunState, clock: ContinuousClock,
+                   observer: (any MigrationObserver)?, pacer: IOFloorPacer?) {
+        let request = session.request
+        guard request.mode == .live else { return }
+        if case .afterSeconds(let s) = request.postcopy {
+            group.addTask {
+                try? await Task.sleep(for: .seconds(s))
+                guard !Task.isCancelled else { return .watcher }
+                startPostcopy(session, trigger: .afterSeconds(s), state: state, clock: clock, observer: observer)
+                return .watcher
+            }
+        }
+        if let steps = request.downtimeSteps {
+            group.addTask {
+                for i in 1...steps.steps {
+                    guard !Task.isCancelled, state.endedAt == nil else { break }
+                    let ms = steps.downtimeMs(step: i)
+                    do {
+                        try session.setMaxDowntime(milliseconds: ms)
+                        state.maxDowntimeMs = ms
+                        observer?.intervened(.maxDowntimeSet(milliseconds: ms, step: i, of: steps.steps), at: clock.now)
+                    } catch {
+                        observer?.intervened(.failed("\(error)"), at: clock.now)
+                    }
+                    if i < steps.steps { try? await Task.sleep(for: .seconds(steps.delaySeconds)) }
+                }
+                return .watcher
+            }
+        }
+        if let pacer {
+            group.addTask {
+                await pace(session, pacer: pacer, state: state, clock: clock, observer: observer)
+                return .watcher
+            }
+        }
+    }
+
+    /// Every interval: the guest's rate from its disk counters, the stream's from the job, then the
+    /// pacer's decision applied.
+    private func pace(_ session: any MigrationSession, pacer start: IOFloorPacer, state: RunState, clock: ContinuousClock,
+                      observer: (any MigrationObserver)?) async {
+        var pacer = start
+        var last = (t: clock.now, io: try? session.guestIO(on: .source), sent: state.latest.flatMap(PreCopyRules.sent))
+        while !Task.isCancelled, !pacer.released {
+            try? await Task.sleep(for: Self.pacerInterval)
+            guard !Task.isCancelled, state.endedAt == nil, !state.postcopyStarted else { return }
+            let now = (t: clock.now, io: try? session.guestIO(on: .source), sent: state.latest.flatMap(PreCopyRules.sent))
+            let dt = max(0.001, (now.t - last.t).secondsDouble)
+            defer { last = now }
+            guard let a = last.io, let b = now.io else { continue }
+            let latest = state.latest
+            let stream = zip2(last.sent, now.sent).map { Double($1 &- $0) / dt }
+            let o = IOFloorPacer.Observation(
+                guestReadBytesPerSecond: Double(b.readBytes &- a.readBytes) / dt, streamBytesPerSecond: stream,
+                dirtyBytesPerSecond: latest?.dirtyRateBytesPerSecond.map(Double.init),
+                remainingBytes: latest?.dataRemainingBytes ?? latest?.memoryRemainingBytes,
+                maxDowntimeMs: state.maxDowntimeMs ?? session.request.maxDowntimeMs ?? Self.defaultMaxDowntimeMs)
+            apply(pacer.decide(o), to: session, state: state, clock: clock, observer: observer)
+        }
+    }
+
+    private func apply(_ d: IOFloorPacer.Decision, to session: any MigrationSession, state: RunState, clock: ContinuousClock,
+                       observer: (any MigrationObserver)?) {
+        do {
+            switch d {
+            case .keep: return
+            case .cap(let mib, let why):
+                try session.setMaxSpeed(mebibytesPerSecond: mib)
+                state.capMiBps = mib
+                observer?.intervened(.speedCapSet(mebibytesPerSecond: mib, why: why), at: clock.now)
+            case .release(let why):
+                try session.releaseMaxSpeed()
+                state.capMiBps = nil
+                observer?.intervened(.speedCapSet(mebibytesPerSecond: nil, why: why), at: clock.now)
+            }
+        } catch {
+            observer?.intervened(.failed("\(error)"), at: clock.now)
+        }
+    }
+}
+
+/// Switches to post-copy once, and never after the migration ended.
+func startPostcopy(_ session: any MigrationSession, trigger: PostcopyTrigger, state: RunState, clock: ContinuousClock,
+                   observer: (any MigrationObserver)?) {
+    guard state.claimPostcopy() else { return }
+    do {
+        try session.startPostcopy()
+        observer?.intervened(.switchedToPostcopy(trigger), at: clock.now)
+    } catch {
+        observer?.intervened(.failed("\(error)"), at: clock.now)
+    }
+}
+
+private func zip2<A, B>(_ a: A?, _ b: B?) -> (A, B)? {
+    guard let a, let b else { return nil }
+    return (a, b)
+}
