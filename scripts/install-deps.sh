@@ -39,7 +39,9 @@ getent group libvirt >/dev/null || groupadd --system libvirt
 # The lab guest's kernel and modules: unpacked from Debian's kernel package into a cache, not
 # installed (installing it would pull initramfs tools and ~400 MiB into the host's /lib/modules).
 kernel_dir=/var/cache/migscope/kernel
-guest_modules="virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci virtio_blk virtio_console"
+# (virtio-scsi and what sd_mod needs, for the default disk bus; virtio-blk for --disk-bus virtio-blk.)
+guest_modules="virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci virtio_blk virtio_console
+  scsi_common scsi_mod crct10dif_common crc-t10dif crc64 crc64_rocksoft_generic crc64-rocksoft t10-pi sd_mod virtio_scsi"
 have_all=1
 for m in $guest_modules; do [ -f "$kernel_dir/modules/$m.ko" ] || have_all=0; done
 if [ ! -f "$kernel_dir/vmlinuz" ] || [ $have_all = 0 ]; then
@@ -58,7 +60,7 @@ if [ ! -f "$kernel_dir/vmlinuz" ] || [ $have_all = 0 ]; then
   version=$(ls "$kernel_dir.tmp/root/lib/modules")
   cp "$kernel_dir.tmp/root/boot/vmlinuz-$version" "$kernel_dir.tmp/vmlinuz"
   mkdir -p "$kernel_dir.tmp/modules"
-  # Only the modules the guest loads (virtio bus, disk and console); the rest is left out.
+  # Only the modules the guest loads (virtio bus, disks and console); the rest is left out.
   for m in $guest_modules; do
     f=$(find "$kernel_dir.tmp/root/lib/modules/$version" -name "$m.ko*" | head -n 1)
     [ -n "$f" ] && cp "$f" "$kernel_dir.tmp/modules/"

@@ -31,6 +31,38 @@ public enum BatchReport {
             }
     }
 
+    /// One row per cell: its mitigation and reader, efficiency and its two parts.
+    public static func efficiencyRows(_ stats: [CellStats], cells: [String: PlanCell]) -> [[String]] {
+        func f(_ s: MeasureStats?, _ scale: Double = 1, _ digits: Int = 2) -> String {
+            guard let s else { return "-" }
+            var t = String(format: "%.\(digits)f", s.mean * scale)
+            if let ci = s.ci95 { t += String(format: " ±%.\(digits)f", ci * scale) } else if let sd = s.sd { t += String(format: " (sd %.\(digits)f)", sd * scale) }
+            return t
+        }
+        return [["mitigation", "reader", "link", "runs", "efficiency", "g/C", "T0/T", "migration s", "downtime ms", "I/O during/before %"]]
+            + stats.map { c in
+                let cell = cells[c.cell]
+                return [cell?.mitigation?.text ?? "none", cell?.readMode?.rawValue ?? "-", cell.map { "\($0.bandwidth) \($0.link.rawValue)" } ?? "-",
+                        "\(c.runs.count)", f(c.efficiency), f(c.guestLinkShare), f(c.timeShare), f(c.migrationSeconds, 1, 1), f(c.downtimeMs, 1, 0),
+                        f(c.ioDuringRatio, 100, 0)]
+            }
+    }
+
+    /// Every complete run of the plan with an efficiency, grouped by its cell's mitigation and reader.
+    static func tradeoffPoints(_ stats: [CellStats], cells: [String: PlanCell], store: ResultsStore) throws -> [TradeoffFigure.Point] {
+        try stats.flatMap { c -> [TradeoffFigure.Point] in
+            let cell = cells[c.cell]
+            let reader = cell?.readMode?.rawValue
+            let group = (cell?.mitigation?.text ?? "none") + (reader.map { " (\($0) reader)" } ?? "")
+            return try c.runs.compactMap { id in
+                let r = try store.run(id)
+                guard let e = r.summary?.efficiency else { return nil }
+                let dirties = (cell?.readMode ?? r.info.workload?.mode) != .direct
+                return TradeoffFigure.Point(group: group, dirtiesMemory: dirties, efficiency: e)
+            }
+        }
+    }
+
     public static func findingRows(_ f: [PaperComparison.Finding]) -> [[String]] {
         [["finding", "paper", "ours", "verdict"]] + f.map { [$0.claim, $0.paper, $0.ours, $0.verdict] }
     }
@@ -52,12 +84,22 @@ public enum BatchReport {
                 note: "Paper: Kuno and Yamaguchi, Xen on three machines (docs/paper.md). Ours: the embedded lab (QEMU under libvirt, \(plan.name)). 'agrees' means the same direction; sizes differ where the plan is not the paper's.",
                 rows: findings), at: 0)
         }
+        let cellsByKey = Dictionary(plan.cells.map { ($0.key, $0) }, uniquingKeysWith: { a, _ in a })
+        if stats.contains(where: { cellsByKey[$0.cell]?.mitigation != nil || cellsByKey[$0.cell]?.readMode != nil }) {
+            tables.append(RunReport.ExtraTable(
+                name: "efficiency", title: "How close each cell came to what the link allows",
+                note: "Efficiency = g/C + T0/T: the guest's mean read rate during the migration over the link's rate, plus the shortest possible migration time (the first pass's bytes at the link's rate) over the run's. 1 is the physical frontier for a reader that dirties no memory; a buffered reader's frontier lies lower. Mean over the cell's complete runs with sd and the 95 % confidence interval (Student's t).",
+                rows: efficiencyRows(stats, cells: cellsByKey)))
+        }
+        let points = try tradeoffPoints(stats, cells: cellsByKey, store: store)
         let inputs = try stats.compactMap { s -> RunReport.Input? in
             guard let id = s.runs.first else { return nil }
             let r = try store.run(id)
             return RunReport.Input(info: r.info, trace: r.trace)
         }
-        let page = try RunReport.write(inputs, to: directory, title: "migscope: plan '\(plan.name)'", tables: tables)
+        let page = try RunReport.write(inputs, to: directory, title: "migscope: plan '\(plan.name)'", tables: tables) { dir in
+            [try TradeoffFigure.write(points, in: dir)]
+        }
         return (page, cells, findings)
     }
 }

@@ -166,13 +166,14 @@ public final class BatchRunner: @unchecked Sendable {
     /// What a run of `cell` asks of the backend: the cell's settings, the plan's, and only what the
     /// backend can do with them (a plan's default p2p means nothing to a backend without it).
     func request(for cell: PlanCell, hosts: RunHosts) -> MigrationRequest {
-        MigrationRequest(
+        let r = MigrationRequest(
             domain: hosts.domain, source: hosts.source, destination: hosts.destination, mode: cell.mode,
             transport: plan.peerToPeer && backend.capabilities.supports(.peerToPeer) ? .peerToPeer : .clientManaged,
             bandwidthMiBps: cell.bandwidthCapMiBps, maxDowntimeMs: cell.maxDowntimeMs,
             pauseAfterSeconds: cell.mode == .live ? cell.timeoutSeconds : nil,
             pauseAfterRounds: cell.mode == .live ? cell.pauseAfterRounds : nil,
             persistent: plan.persistent, undefineSource: plan.undefineSource)
+        return cell.mitigation?.applied(to: r, linkRate: cell.bandwidth) ?? r
     }
 
     /// The run's hosts made ready (the lab reshaped and its guest booted, a real domain brought
@@ -183,7 +184,9 @@ public final class BatchRunner: @unchecked Sendable {
         var onStart: (@Sendable () -> Void)? = nil
         switch plan.hosts {
         case .lab(let memory, _, _):
-            if plan.reset.reshape { _ = try Lab.set(bandwidth: cell.bandwidth, link: cell.link) }
+            if plan.reset.reshape {
+                _ = try Lab.set(bandwidth: cell.bandwidth, link: cell.link, storagePriority: cell.mitigation?.storagePriority == true)
+            }
             if plan.reset.dropCaches { Lab.dropPageCache() }
             // The guest boots and waits; its read starts when recording does, so the whole read
             // (and its total time) is on the record.

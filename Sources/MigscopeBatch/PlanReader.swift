@@ -258,7 +258,8 @@ struct Reader {
         var matrix: Plan.Matrix? = nil
         if let m = top["matrix"] {
             if let mm = m.value.mapping {
-                let me = entries(mm, allowed: ["mode", "link_rate", "bandwidth", "link", "max_downtime_ms", "bandwidth_cap_mibps", "timeout_s", "pause_after_rounds"], in: "matrix")
+                let me = entries(mm, allowed: ["mode", "link_rate", "bandwidth", "link", "max_downtime_ms", "bandwidth_cap_mibps", "timeout_s", "pause_after_rounds",
+                                                 "mitigation", "read_mode"], in: "matrix")
                 let modes = list(me, "mode") { r, n -> MigrationRequest.Mode? in
                     if let s = n.scalar?.string, let x = MigrationRequest.Mode(rawValue: s) { return x }
                     r.problem(n, "mode must be live or non-live, got '\(n.scalar?.string ?? "?")'"); return nil
@@ -301,12 +302,40 @@ struct Reader {
                     guard let v = Int(s), RequestLimits.rounds.contains(v) else { r.problem(n, "pause_after_rounds must be a whole number of rounds from 1 to 1000 or none, got '\(s)'"); return nil }
                     return .some(v)
                 }
+                var readersOf: [Mitigation: [Workload.ReadMode]] = [:]
+                let mitigations = list(me, "mitigation") { r, n -> Mitigation?? in
+                    // An item is a mitigation's words, or {use: WORDS, read_mode: [..]} to run it with some readers only.
+                    var words = n.scalar?.string
+                    var only: [Workload.ReadMode]? = nil
+                    if let map = n.mapping {
+                        let e = r.entries(map, allowed: ["use", "read_mode"], in: "a mitigation item")
+                        words = r.string(e, "use")
+                        only = r.list(e, "read_mode") { r, n -> Workload.ReadMode? in
+                            if let s = n.scalar?.string, let x = Workload.ReadMode(rawValue: s) { return x }
+                            r.problem(n, "read_mode must be buffered or direct, got '\(n.scalar?.string ?? "?")'"); return nil
+                        }
+                        if words == nil { r.problem(n, "a mitigation item needs 'use:' (e.g. use: stop:xen)"); return nil }
+                    }
+                    guard let s = words else { r.problem(n, "mitigation values are words like none, cap:50% or io-floor:50"); return nil }
+                    do throws(TuningSyntaxError) {
+                        let m = try Mitigation(parsing: s)
+                        if let only { readersOf[m] = only }
+                        return .some(m == .none ? nil : m)
+                    } catch { r.problem(n, "mitigation: \(error.message)"); return nil }
+                }
+                let readModes = list(me, "read_mode") { r, n -> Workload.ReadMode?? in
+                    if let s = n.scalar?.string, let x = Workload.ReadMode(rawValue: s) { return .some(x) }
+                    r.problem(n, "read_mode must be buffered or direct, got '\(n.scalar?.string ?? "?")'"); return nil
+                }
                 if me["mode"] == nil { problem(m.key, "matrix: missing 'mode' (live, non-live)") }
                 if me["link_rate"] == nil && me["bandwidth"] == nil { problem(m.key, "matrix: missing 'link_rate' (e.g. [100mbit, 10mbit])") }
                 if let modes, let rates {
                     matrix = Plan.Matrix(
                         modes: modes, bandwidths: rates, links: links ?? [.shared], maxDowntimeMs: downtimes ?? [nil],
                         bandwidthCapMiBps: caps ?? [nil], timeoutSeconds: timeouts ?? [nil], pauseAfterRounds: roundLimits ?? [nil])
+                    matrix?.mitigations = mitigations ?? [nil]
+                    matrix?.readModes = readModes ?? [nil]
+                    matrix?.mitigationReaders = readersOf
                 }
             } else { problem(m.value, "'matrix' must be a mapping of knobs to lists of values") }
         } else {
@@ -319,6 +348,12 @@ struct Reader {
     /// backend declares it lacks.
     mutating func check(_ matrix: Plan.Matrix, on hosts: Plan.Hosts, top: Entries) {
         if case .lab = hosts { return }
+        if matrix.mitigations.contains(where: { $0?.storagePriority == true }) {
+            problem(top["matrix"]?.key, "matrix: mitigation storage-priority shapes the embedded lab's links only; on real hosts apply the README's tc recipe to the NIC and leave it out")
+        }
+        if matrix.readModes.contains(where: { $0 != nil }) {
+            problem(top["matrix"]?.key, "matrix: read_mode sets the lab guest's reader; a real domain runs its own workload, so leave it out")
+        }
         if matrix.bandwidths.contains(where: { $0.bitsPerSecond != nil }) || matrix.links.count > 1 {
             problem(top["matrix"]?.key, "matrix: link_rate and link are shaped only in the embedded lab; with real hosts use link_rate: [none] (or bandwidth_cap_mibps to cap the migration)")
         }

@@ -17,6 +17,7 @@ extension LinkRate: ExpressibleByArgument {
 extension LinkModel: ExpressibleByArgument {}
 extension Workload.ReadMode: ExpressibleByArgument {}
 extension AcceleratorChoice: ExpressibleByArgument {}
+extension DiskBus: ExpressibleByArgument {}
 
 struct LabUp: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "up", abstract: "Build the lab and start the guest on host A.")
@@ -54,11 +55,17 @@ struct LabUp: AsyncParsableCommand {
     @Flag(name: .customLong("no-guest"), help: "Do not start the guest.")
     var noGuest = false
 
+    @Option(name: .customLong("disk-bus"), help: ArgumentHelp("virtio-scsi, or virtio-blk (whose O_DIRECT readers QEMU 7.2 under TCG crashes in live migrations here).", valueName: "bus"))
+    var diskBus: DiskBus = .virtioSCSI
+
+    @Flag(name: .customLong("storage-priority"), help: "Serve iSCSI traffic (TCP 3260) first on each shaped link; everything else gets what it leaves (both may use the whole rate).")
+    var storagePriority = false
+
     var settings: LabSettings {
         LabSettings(
             bandwidth: linkRate, link: link, guestMemoryMiB: guestMemory,
             workload: Workload(mode: workload, blockSizeKiB: blockSize, amountMiB: readAmount),
-            diskSizeMiB: diskSize, accelerator: accel, startGuest: !noGuest)
+            diskSizeMiB: diskSize, accelerator: accel, startGuest: !noGuest, storagePriority: storagePriority, diskBus: diskBus)
     }
 
     func validate() throws {
@@ -102,11 +109,23 @@ struct LabSet: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "set", abstract: "Change the links' rate or model without rebuilding the lab.")
     @Option(name: .customLong("link-rate"), help: ArgumentHelp("Link rate, e.g. 100mbit, 10mbit, none.", valueName: "rate")) var linkRate: LinkRate?
     @Option(help: ArgumentHelp("full-duplex or shared.", valueName: "model")) var link: LinkModel?
+    @Option(name: .customLong("storage-priority"), help: ArgumentHelp("on: serve iSCSI traffic first on each shaped link; off: one class for all.", valueName: "on|off"),
+            transform: LabSet.onOff) var storagePriority: Bool?
     @OptionGroup var renamed: RenamedBandwidthOption
+
+    static let onOff: @Sendable (String) throws -> Bool = { text in
+        switch text.lowercased() {
+        case "on", "true", "yes": return true
+        case "off", "false", "no": return false
+        default: throw ValidationError("--storage-priority takes on or off, got '\(text)'")
+        }
+    }
 
     func validate() throws {
         try renamed.refuse()
-        if linkRate == nil && link == nil { throw ValidationError("nothing to set: give --link-rate and/or --link") }
+        if linkRate == nil && link == nil && storagePriority == nil {
+            throw ValidationError("nothing to set: give --link-rate, --link and/or --storage-priority on|off")
+        }
         if let b = linkRate?.bitsPerSecond, !LabSettings.linkRateRange.contains(b) {
             throw ValidationError("--link-rate \(linkRate!): beyond what HTB shapes reliably here; use 100kbit to 10gbit")
         }
@@ -114,8 +133,8 @@ struct LabSet: AsyncParsableCommand {
 
     func run() async throws {
         do {
-            let l = try Lab.set(bandwidth: linkRate, link: link)
-            print("links: \(l.bandwidth), \(l.model)")
+            let l = try Lab.set(bandwidth: linkRate, link: link, storagePriority: storagePriority)
+            print("links: \(l.bandwidth), \(l.model)\(l.storagePriority == true ? ", storage first" : "")")
         }
     }
 }
@@ -176,7 +195,7 @@ enum LabStatusText {
         var lines: [String] = []
         lines.append("lab: up since \(s.since.map { ISO8601DateFormatter().string(from: $0) } ?? "?")")
         lines.append("accelerator: \(s.accelerator ?? "?") (\(s.acceleratorReason ?? ""))")
-        lines.append("links: \(link.bandwidth), \(link.model)")
+        lines.append("links: \(link.bandwidth), \(link.model)\(link.storagePriority == true ? ", storage first" : "")")
         for h in s.hosts {
             lines.append("  \(h.name.padding(toLength: 8, withPad: " ", startingAt: 0)) \(h.address.padding(toLength: 12, withPad: " ", startingAt: 0)) \(h.daemon)")
             if let uri = h.uri { lines.append("           uri: \(uri)") }
@@ -184,7 +203,7 @@ enum LabStatusText {
         if let t = s.iscsiTarget { lines.append("iSCSI target: \(t), \(s.diskSizeMiB ?? 0) MiB") }
         if let g = s.guest {
             let w = g.workload
-            lines.append("guest: \(g.name) \(g.state)\(g.host.map { " on \($0)" } ?? ""), \(g.memoryMiB) MiB, reads \(w.mode.rawValue) in \(w.blockSizeKiB) KiB blocks, \(w.amountMiB == 0 ? "forever" : "\(w.amountMiB) MiB")")
+            lines.append("guest: \(g.name) \(g.state)\(g.host.map { " on \($0)" } ?? ""), \(g.memoryMiB) MiB, reads \(w.mode.rawValue) in \(w.blockSizeKiB) KiB blocks, \(w.amountMiB == 0 ? "forever" : "\(w.amountMiB) MiB")\(g.diskBus.map { ", disk on \($0)" } ?? "")")
             lines.append("       reports: \(g.reportLog)  (boot console: \(g.consoleLog))")
         }
         return lines.joined(separator: "\n")

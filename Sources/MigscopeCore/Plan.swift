@@ -61,6 +61,12 @@ public struct Plan: Sendable, Equatable {
         public var timeoutSeconds: [Double?]
         /// Pause the guest when pre-copy round N + 1 begins (nil: never).
         public var pauseAfterRounds: [Int?]
+        /// Ways to keep the guest's I/O up (nil: none given).
+        public var mitigations: [Mitigation?] = [nil]
+        /// The guest's read modes (nil: the plan's workload's).
+        public var readModes: [Workload.ReadMode?] = [nil]
+        /// Mitigations run only with some readers (a plan's `{use: ..., read_mode: ...}` items).
+        public var mitigationReaders: [Mitigation: [Workload.ReadMode]] = [:]
 
         public init(modes: [MigrationRequest.Mode], bandwidths: [LinkRate], links: [LinkModel], maxDowntimeMs: [UInt64?] = [nil],
                     bandwidthCapMiBps: [UInt64?] = [nil], timeoutSeconds: [Double?] = [nil], pauseAfterRounds: [Int?] = [nil]) {
@@ -110,7 +116,19 @@ public struct Plan: Sendable, Equatable {
                 }
             }
         }
-        // A timeout or a round limit means nothing to a non-live migration: such cells collapse into one.
+        // Read modes, then mitigations, vary fastest; a live-only mitigation means nothing to a
+        // non-live migration (nor do a timeout or a round limit): such cells collapse into one.
+        out = out.flatMap { base in
+            matrix.readModes.flatMap { read in
+                matrix.mitigations.compactMap { m -> PlanCell? in
+                    if let only = matrix.mitigationReaders[m ?? .none], let read, !only.contains(read) { return nil }
+                    var c = base
+                    c.readMode = read
+                    c.mitigation = base.mode == .live || m?.liveOnly != true ? m : nil
+                    return c
+                }
+            }
+        }
         var seen = Set<String>()
         return out.filter { seen.insert($0.key).inserted }
     }
@@ -141,6 +159,7 @@ public struct Plan: Sendable, Equatable {
     public func workload(for cell: PlanCell) -> Workload {
         var w = workload
         if let amount = readMiBByLinkRate[cell.bandwidth] { w.amountMiB = amount }
+        if let mode = cell.readMode { w.mode = mode }
         return w
     }
 
@@ -173,6 +192,7 @@ extension Plan.Matrix {
         if maxDowntimeMs.contains(where: { $0 != nil }) { f.append(.maxDowntime) }
         if timeoutSeconds.contains(where: { $0 != nil }) { f.append(.timeout) }
         if pauseAfterRounds.contains(where: { $0 != nil }) { f.append(.pauseAfterRounds) }
+        for m in mitigations.compactMap({ $0 }) { f += m.features.filter { !f.contains($0) } }
         return f
     }
 }

@@ -17,9 +17,15 @@ public struct PlanCell: Sendable, Hashable, Codable {
     public var bandwidthCapMiBps: UInt64?
     public var timeoutSeconds: Double?
     public var pauseAfterRounds: Int?
+    /// How the cell keeps the guest's I/O up (nil: as the rest of the cell says).
+    public var mitigation: Mitigation?
+    /// The guest's read mode in this cell (nil: the plan's workload's).
+    public var readMode: Workload.ReadMode?
 
     public init(mode: MigrationRequest.Mode, bandwidth: LinkRate, link: LinkModel, maxDowntimeMs: UInt64? = nil, bandwidthCapMiBps: UInt64? = nil,
-                timeoutSeconds: Double? = nil, pauseAfterRounds: Int? = nil) {
+                timeoutSeconds: Double? = nil, pauseAfterRounds: Int? = nil, mitigation: Mitigation? = nil, readMode: Workload.ReadMode? = nil) {
+        self.mitigation = mitigation
+        self.readMode = readMode
         self.mode = mode
         self.bandwidth = bandwidth
         self.link = link
@@ -36,6 +42,8 @@ public struct PlanCell: Sendable, Hashable, Codable {
         if let c = bandwidthCapMiBps { parts.append("bandwidth_cap_mibps=\(c)") }
         if let t = timeoutSeconds { parts.append("timeout_s=\(t == t.rounded() ? String(Int(t)) : String(t))") }
         if let r = pauseAfterRounds { parts.append("pause_after_rounds=\(r)") }
+        if let m = readMode { parts.append("read=\(m.rawValue)") }
+        if let m = mitigation { parts.append("mitigation=\(m.text)") }
         return parts.joined(separator: " ")
     }
 }

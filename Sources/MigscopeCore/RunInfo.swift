@@ -14,6 +14,8 @@ public struct RunInfo: Sendable, Equatable, Codable {
     public var anchor: Date
     public var linkRate: String?
     public var linkModel: String?
+    /// The link served the guest's storage traffic first (the lab's storage priority).
+    public var storagePriority: Bool?
     public var accelerator: String?
     public var workload: Workload?
     /// Recording while it runs, then how it ended (or still recording: the recorder died).

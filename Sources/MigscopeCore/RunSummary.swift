@@ -55,7 +55,9 @@ public struct RunSummary: Sendable, Equatable, Codable {
         if let b = bytesSent, let m = info.domain?.memoryBytes, m > 0 { bytesSentOverMemory = Double(b) / Double(m) }
         convergence = Self.convergence(mode: info.request.mode, outcome: outcome, trace: trace)
         efficiency = LinkEfficiency(info: info, trace: trace, analysis: analysis)
-        tuning = info.request.tuningWords
+        tuning = info.storagePriority == true
+            ? (info.request.tuningWords == "none" ? "storage priority" : "storage priority, " + info.request.tuningWords)
+            : info.request.tuningWords
     }
 
     /// Says how much of the migration the workload covered, for summaries.

@@ -87,6 +87,7 @@ public struct Experiment: Sendable {
             accelerator: lab?.accelerator, workload: lab?.workload ?? plan?.workload,
             planName: plan?.name, cell: plan?.cell.key, repetition: plan?.repetition)
         info.planSettings = plan?.settings
+        info.storagePriority = lab?.storagePriority
         info.sourceLink = lab?.sourceLink
         info.destinationLink = lab?.destinationLink
         return PreparedExperiment(session: session, makeRecorder: makeRecorder, info: info,

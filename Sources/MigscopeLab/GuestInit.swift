@@ -23,7 +23,8 @@ enum GuestInit {
       [ "$applet" = busybox ] || [ -e /bin/$applet ] || /bin/busybox ln -s busybox /bin/$applet
     done
     export PATH=/bin
-    for m in virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci virtio_blk virtio_console; do
+    for m in virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci virtio_blk virtio_console \
+             scsi_common scsi_mod crct10dif_common crc-t10dif crc64 crc64_rocksoft_generic crc64-rocksoft t10-pi sd_mod virtio_scsi; do
       [ -f /modules/$m.ko ] && insmod /modules/$m.ko 2>/dev/null
     done
 
@@ -35,24 +36,27 @@ enum GuestInit {
     BS_KIB=$(arg bs_kib 1024)
     AMOUNT_MIB=$(arg amount_mib 0)
     TRIGGER=$(arg trigger 0)
+    DISK=$(arg disk vda)
+    case "$DISK" in vda|sda) ;; *) DISK=vda ;; esac
     if [ "$(arg probe 0)" = 1 ]; then
       echo "MIGSCOPE probe ok"
       poweroff -f
     fi
 
     i=0
-    while { [ ! -b /dev/vda ] || [ ! -c /dev/hvc0 ] || { [ "$TRIGGER" = 1 ] && [ ! -c /dev/hvc1 ]; }; } && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done
+    # A SCSI disk appears only after the bus is scanned: up to 30 s under TCG.
+    while { [ ! -b /dev/$DISK ] || [ ! -c /dev/hvc0 ] || { [ "$TRIGGER" = 1 ] && [ ! -c /dev/hvc1 ]; }; } && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done
     REPORT=/dev/console
     [ -c /dev/hvc0 ] && REPORT=/dev/hvc0
     report() { echo "$*" > $REPORT; }
-    if [ ! -b /dev/vda ]; then report "MIGSCOPE error no disk /dev/vda"; echo "MIGSCOPE error no disk /dev/vda"; fi
-    DISK_MIB=$(( $(cat /sys/block/vda/size) / 2048 ))
+    if [ ! -b /dev/$DISK ]; then report "MIGSCOPE error no disk /dev/$DISK"; echo "MIGSCOPE error no disk /dev/$DISK"; fi
+    DISK_MIB=$(( $(cat /sys/block/$DISK/size) / 2048 ))
     [ "$TRIGGER" = 1 ] || report "MIGSCOPE start mode=$MODE bs_kib=$BS_KIB amount_mib=$AMOUNT_MIB disk_mib=$DISK_MIB"
     report "MIGSCOPE booted"
     echo "MIGSCOPE booted (reports on $REPORT)"
 
     uptime_s() { cut -d' ' -f1 /proc/uptime; }
-    sectors() { set -- $(cat /sys/block/vda/stat); echo "$3 $7"; }
+    sectors() { set -- $(cat /sys/block/$DISK/stat); echo "$3 $7"; }
 
     reader() {
       if [ "$TRIGGER" = 1 ] && [ -c /dev/hvc1 ]; then
@@ -71,7 +75,7 @@ enum GuestInit {
         n=$chunk_mib
         [ "$AMOUNT_MIB" != 0 ] && [ $((AMOUNT_MIB - done_mib)) -lt $n ] && n=$((AMOUNT_MIB - done_mib))
         [ $((DISK_MIB - pos_mib)) -lt $n ] && n=$((DISK_MIB - pos_mib))
-        dd if=/dev/vda of=/dev/null bs=${BS_KIB}k skip=$((pos_mib * 1024 / BS_KIB)) count=$((n * 1024 / BS_KIB)) $flag 2>/dev/null
+        dd if=/dev/$DISK of=/dev/null bs=${BS_KIB}k skip=$((pos_mib * 1024 / BS_KIB)) count=$((n * 1024 / BS_KIB)) $flag 2>/dev/null
         done_mib=$((done_mib + n))
         pos_mib=$((pos_mib + n))
         if [ $pos_mib -ge $DISK_MIB ]; then

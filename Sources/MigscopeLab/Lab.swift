@@ -38,8 +38,8 @@ public enum Lab {
             try Task.checkCancellation()
             progress("creating namespaces \(LabNetwork.labNamespaces.joined(separator: ", ")) on 198.18.0.0/24")
             try LabNetwork.build()
-            progress("shaping links: \(settings.bandwidth), \(settings.link.rawValue)")
-            try LabNetwork.shape(rate: settings.bandwidth, model: settings.link)
+            progress("shaping links: \(settings.bandwidth), \(settings.link.rawValue)\(settings.prioritisesStorage ? ", storage first" : "")")
+            try LabNetwork.shape(rate: settings.bandwidth, model: settings.link, storagePriority: settings.prioritisesStorage)
             try Task.checkCancellation()
             progress("starting the iSCSI target on storage (\(LabMachine.storage.address):3260)")
             try StorageTarget.start(image: image)
@@ -127,15 +127,16 @@ public enum Lab {
     }
 
     /// Changes the links' rate and model on a running lab, without rebuilding it.
-    public static func set(bandwidth: LinkRate?, link: LinkModel?) throws -> LabStatus.Link {
+    public static func set(bandwidth: LinkRate?, link: LinkModel?, storagePriority: Bool? = nil) throws -> LabStatus.Link {
         try requireRoot()
         guard var state = LabState.load() else { throw LabError("no lab is up; 'migscope lab up' builds one") }
         if let bandwidth { state.settings.bandwidth = bandwidth }
         if let link { state.settings.link = link }
+        if let storagePriority { state.settings.storagePriority = storagePriority }
         if let p = state.settings.problems().first { throw LabError(p.message) }
-        try LabNetwork.shape(rate: state.settings.bandwidth, model: state.settings.link)
+        try LabNetwork.shape(rate: state.settings.bandwidth, model: state.settings.link, storagePriority: state.settings.prioritisesStorage)
         try state.save()
-        return LabStatus.Link(bandwidth: state.settings.bandwidth.description, model: state.settings.link.rawValue)
+        return LabStatus.Link(settings: state.settings)
     }
 
     /// (Re)starts the guest on a host, optionally with another workload or memory size. With

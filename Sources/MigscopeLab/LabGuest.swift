@@ -38,9 +38,9 @@ enum LabGuest {
         try? fm.removeItem(atPath: root)
     }
 
-    static func commandLine(_ w: Workload, probe: Bool = false, trigger: Bool = false) -> String {
+    static func commandLine(_ w: Workload, bus: DiskBus = .virtioBlk, probe: Bool = false, trigger: Bool = false) -> String {
         var parts = ["console=ttyS0", "panic=-1", "quiet", "migscope.mode=\(w.mode.rawValue)",
-                     "migscope.bs_kib=\(w.blockSizeKiB)", "migscope.amount_mib=\(w.amountMiB)"]
+                     "migscope.bs_kib=\(w.blockSizeKiB)", "migscope.amount_mib=\(w.amountMiB)", "migscope.disk=\(bus.guestDevice)"]
         if probe { parts.append("migscope.probe=1") }
         if trigger { parts.append("migscope.trigger=1") }
         return parts.joined(separator: " ")
@@ -77,7 +77,7 @@ enum LabGuest {
             <type arch='x86_64' machine='pc'>hvm</type>
             <kernel>\(kernel)</kernel>
             <initrd>\(initramfs)</initrd>
-            <cmdline>\(commandLine(s.workload, trigger: trigger))</cmdline>
+            <cmdline>\(commandLine(s.workload, bus: s.bus, trigger: trigger))</cmdline>
           </os>
           \(cpu)
           <on_poweroff>destroy</on_poweroff>
@@ -85,12 +85,13 @@ enum LabGuest {
           <on_crash>destroy</on_crash>
           <devices>
             <emulator>/usr/bin/qemu-system-x86_64</emulator>
+            \(s.bus == .virtioSCSI ? "<controller type='scsi' index='0' model='virtio-scsi'/>" : "")
             <disk type='network' device='disk'>
               <driver name='qemu' type='raw' cache='none'/>
               <source protocol='iscsi' name='\(LabLayout.targetIQN)/1'>
                 <host name='\(LabMachine.storage.address)' port='3260'/>
               </source>
-              <target dev='vda' bus='virtio'/>
+              \(s.bus == .virtioSCSI ? "<target dev='sda' bus='scsi'/>" : "<target dev='vda' bus='virtio'/>")
             </disk>
             <serial type='file'>
               <source path='\(LabLayout.consoleLog)' append='on'/>

@@ -34,11 +34,11 @@ enum LabNetwork {
     }
 
     /// Sets every port's rate and link model, replacing what was there.
-    static func shape(rate: LinkRate, model: LinkModel) throws {
+    static func shape(rate: LinkRate, model: LinkModel, storagePriority: Bool) throws {
         let sw = LabLayout.switchNamespace
         for m in LabMachine.allCases {
             for c in Shaping.clear(port: m.switchPort, ifb: m.ifb) { _ = try? Command.run(inNamespace(sw, c), check: false) }
-            for c in Shaping.apply(port: m.switchPort, ifb: m.ifb, rate: rate, model: model) {
+            for c in Shaping.apply(port: m.switchPort, ifb: m.ifb, rate: rate, model: model, storagePriority: storagePriority) {
                 try Command.run(inNamespace(sw, c))
             }
         }

@@ -36,6 +36,7 @@ public struct LabRecordingContext: Sendable {
     public var consolePath: String
     public var linkRate: String
     public var linkModel: String
+    public var storagePriority: Bool
     public var accelerator: String
     public var workload: Workload
     /// The lab machines the source and destination URIs name.
@@ -53,7 +54,7 @@ extension Lab {
         guard let s = machine(source), let d = machine(destination) else { return nil }
         return LabRecordingContext(
             links: LabLinks(), consolePath: LabLayout.reportLog, linkRate: state.settings.bandwidth.description,
-            linkModel: state.settings.link.rawValue, accelerator: state.accelerator, workload: state.settings.workload,
+            linkModel: state.settings.link.rawValue, storagePriority: state.settings.prioritisesStorage, accelerator: state.accelerator, workload: state.settings.workload,
             sourceLink: s.rawValue, destinationLink: d.rawValue)
     }
 }

@@ -14,6 +14,14 @@ public struct LabStatus: Sendable, Codable, Equatable {
     public struct Link: Sendable, Codable, Equatable {
         public var bandwidth: String
         public var model: String
+        /// iSCSI traffic first on each link. (Optional: statuses printed before it existed.)
+        public var storagePriority: Bool?
+
+        init(settings: LabSettings) {
+            bandwidth = settings.bandwidth.description
+            model = settings.link.rawValue
+            storagePriority = settings.prioritisesStorage
+        }
     }
     public struct Guest: Sendable, Codable, Equatable {
         public var name: String
@@ -23,6 +31,8 @@ public struct LabStatus: Sendable, Codable, Equatable {
         public var workload: Workload
         public var consoleLog: String
         public var reportLog: String
+        /// The disk's bus (optional: statuses printed before it existed).
+        public var diskBus: String?
     }
     public var up: Bool
     public var since: Date?
@@ -55,10 +65,11 @@ extension Lab {
         let located = LabGuest.locate()
         let guest = LabStatus.Guest(
             name: LabLayout.guestName, host: located?.host.rawValue, state: located?.state ?? "not running",
-            memoryMiB: state.settings.guestMemoryMiB, workload: state.settings.workload, consoleLog: LabLayout.consoleLog, reportLog: LabLayout.reportLog)
+            memoryMiB: state.settings.guestMemoryMiB, workload: state.settings.workload, consoleLog: LabLayout.consoleLog, reportLog: LabLayout.reportLog,
+            diskBus: state.settings.bus.rawValue)
         return LabStatus(
             up: true, since: state.createdAt, accelerator: state.accelerator, acceleratorReason: state.acceleratorReason,
-            link: .init(bandwidth: state.settings.bandwidth.description, model: state.settings.link.rawValue),
+            link: .init(settings: state.settings),
             hosts: hosts, iscsiTarget: "\(LabLayout.targetIQN) at \(LabMachine.storage.address):3260",
             diskSizeMiB: state.settings.diskSizeMiB, guest: guest)
     }

@@ -31,7 +31,9 @@ public enum RunReport {
 
     /// Writes the report into `directory`; returns the HTML page's path. With `render` false the
     /// figures' scripts and data are written but gnuplot is not run (for timing migscope alone).
-    public static func write(_ runs: [Input], to directory: String, render: Bool = true, title: String? = nil, tables: [ExtraTable] = []) throws -> String {
+    /// `leading` figures (the caller's, already in `directory`) go after the tables.
+    public static func write(_ runs: [Input], to directory: String, render: Bool = true, title: String? = nil, tables: [ExtraTable] = [],
+                             leading: (String) throws -> [String] = { _ in [] }) throws -> String {
         let fm = FileManager.default
         do { try fm.createDirectory(atPath: directory, withIntermediateDirectories: true) } catch {
             throw ReportError("cannot create output folder \(directory): \(error.localizedDescription)")
@@ -42,6 +44,7 @@ public enum RunReport {
             let csv = RunExport.csv(RunExport.Table(name: t.name, header: t.rows.first ?? [], rows: Array(t.rows.dropFirst())))
             try csv.write(toFile: directory + "/" + t.name + ".csv", atomically: true, encoding: .utf8)
         }
+        sections += try leading(directory).filter { !$0.isEmpty }.map { "<section>\($0)</section>" }
         var prepared: [(Input, Trace, RunAnalysis, RunSummary)] = []
         for run in runs {
             let trace = RunExport.completed(info: run.info, trace: run.trace)

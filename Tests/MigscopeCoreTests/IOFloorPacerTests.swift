@@ -1,0 +1,83 @@
+import XCTest
+@testable import MigscopeCore
+
+final class IOFloorPacerTests: XCTestCase {
+    /// One second at a time of a real lab run (2026-11-30, `migrate --io-floor 75`, direct reader,
+    /// shared 100 Mbit/s link, 96 MiB guest): t, the guest's read rate, the stream's rate, what
+    /// remained, the dirty rate. The guest read 11.3 MB/s before the migration.
+    static let recorded: [(t: Double, guest: Double, stream: Double, remaining: UInt64, dirty: Double)] = [
+        (1.2, 9_162_315, 2_171_767, 97_558_528, 0), (2.3, 9_252_141, 3_395_395, 93_769_728, 0), (3.3, 7_196_110, 4_219_524, 82_255_872, 0),
+        (4.3, 9_162_315, 2_954_250, 79_519_744, 0), (5.3, 9_162_315, 2_298_003, 77_185_024, 0), (6.4, 8_065_969, 3_104_282, 73_715_712, 0),
+        (7.4, 9_252_141, 3_092_133, 70_561_792, 0), (8.4, 9_252_141, 3_208_921, 66_330_624, 0), (9.4, 9_252_141, 2_328_534, 64_208_896, 0),
+        (10.4, 8_224_125, 3_119_605, 61_054_976, 0), (11.5, 9_252_141, 3_119_605, 57_585_664, 0), (12.5, 8_224_125, 3_112_147, 53_620_736, 0),
+        (13.5, 9_252_141, 3_116_528, 50_466_816, 0), (14.5, 9_252_141, 2_874_153, 34_066_432, 0), (15.5, 9_252_141, 2_669_232, 28_295_168, 0),
+        (16.6, 8_224_125, 3_117_593, 22_306_816, 0), (17.6, 9_252_141, 3_092_133, 19_152_896, 0), (18.6, 8_224_125, 3_114_185, 15_663_104, 0),
+        (19.6, 9_252_141, 3_091_912, 10_747_904, 0), (20.6, 9_343_747, 3_020_938, 7_471_104, 0), (21.7, 9_252_141, 2_097_561, 5_103_616, 0),
+        (22.7, 10_280_157, 2_097_034, 1_871_872, 0), (23.7, 8_224_125, 3_330_268, 1_916_928, 135_168),
+    ]
+
+    func testOnARecordedRunEveryDecisionFollowsTheGuestsDeficitAndTheCapIsLiftedWhenTheRestFits() {
+        var pacer = IOFloorPacer(settings: .init(floorPercent: 75), baselineBytesPerSecond: 11_308_173)
+        guard case .cap(let first, _) = pacer.initialCap() else { return XCTFail("no first cap") }
+        XCTAssertEqual(first, 3, "a quarter of the guest's 11.3 MB/s is 2.7 MiB/s")
+        var released: Double? = nil
+        for s in Self.recorded {
+            let before = pacer.targetCapBytesPerSecond
+            let d = pacer.decide(.init(guestReadBytesPerSecond: s.guest, streamBytesPerSecond: s.stream, dirtyBytesPerSecond: s.dirty, remainingBytes: s.remaining))
+            if case .release = d { released = s.t; break }
+            if s.guest < pacer.floorBytesPerSecond {
+                XCTAssertLessThanOrEqual(pacer.targetCapBytesPerSecond, before, "t=\(s.t): the guest was under the floor, the cap must not rise")
+            } else {
+                XCTAssertGreaterThanOrEqual(pacer.targetCapBytesPerSecond, before, "t=\(s.t): the guest was over the floor, the cap must not fall")
+            }
+        }
+        // 1.87 MB left fits 300 ms at the ~11.5 MB/s the guest and the stream moved together.
+        XCTAssertEqual(released, 22.7)
+        XCTAssertEqual(pacer.decide(.init(guestReadBytesPerSecond: 0)), .keep, "once lifted, the cap stays lifted")
+    }
+
+    /// The shared link as measured in the lab: what the stream takes, the guest cannot read
+    /// (g + m = 11.5 MB/s), and the stream takes all its cap allows.
+    func closedLoopMeanGuestShare(floor: Int) -> Double {
+        let link = 11_500_000.0, baseline = 11_300_000.0
+        var pacer = IOFloorPacer(settings: .init(floorPercent: floor), baselineBytesPerSecond: baseline)
+        var cap = 0.0
+        if case .cap(let mib, _) = pacer.initialCap() { cap = Double(mib) * 1_048_576 }
+        var guest: [Double] = []
+        for _ in 0..<120 {
+            let stream = min(cap, link), g = link - stream
+            guest.append(g)
+            switch pacer.decide(.init(guestReadBytesPerSecond: g, streamBytesPerSecond: stream, remainingBytes: 500_000_000)) {
+            case .cap(let mib, _): cap = Double(mib) * 1_048_576
+            case .release: cap = .infinity
+            case .keep: break
+            }
+        }
+        return guest.reduce(0, +) / Double(guest.count) / baseline
+    }
+
+    func testOnTheSharedLinkModelTheGuestsMeanRateHoldsTheFloorWithinFivePoints() {
+        for floor in [50, 75] {
+            let share = closedLoopMeanGuestShare(floor: floor)
+            XCTAssertEqual(share * 100, Double(floor), accuracy: 5, "floor \(floor) %: the guest read \(Int(share * 100)) %")
+        }
+    }
+
+    func testItNeverHoldsTheStreamBelowTheDirtyRatePlusItsMargin() {
+        var pacer = IOFloorPacer(settings: .init(floorPercent: 90), baselineBytesPerSecond: 11_000_000)
+        _ = pacer.initialCap()
+        // The guest far under its floor would push the cap to the minimum, but it dirties 5 MB/s.
+        for _ in 0..<10 {
+            _ = pacer.decide(.init(guestReadBytesPerSecond: 1_000_000, streamBytesPerSecond: 6_000_000, dirtyBytesPerSecond: 5_000_000, remainingBytes: 80_000_000))
+        }
+        XCTAssertGreaterThanOrEqual(pacer.targetCapBytesPerSecond, 5_000_000 * 1.25)
+        XCTAssertGreaterThanOrEqual(pacer.appliedMiBps ?? 0, 5)
+    }
+
+    func testWithoutADirtyRateTheCapStaysAtLeastItsMinimum() {
+        var pacer = IOFloorPacer(settings: .init(floorPercent: 99), baselineBytesPerSecond: 11_000_000)
+        _ = pacer.initialCap()
+        for _ in 0..<20 { _ = pacer.decide(.init(guestReadBytesPerSecond: 0, streamBytesPerSecond: 1_000_000, remainingBytes: 80_000_000)) }
+        XCTAssertEqual(pacer.appliedMiBps, 1)
+    }
+}
