@@ -68,7 +68,8 @@ public enum BatchReport {
     }
 
     /// Writes the plan's report to `directory`; returns the page and the tables it holds.
-    public static func write(plan: Plan, store: ResultsStore, stats: [CellStats], to directory: String, paper: Bool) throws -> (page: String, cells: [[String]], findings: [[String]]) {
+    public static func write(plan: Plan, store: ResultsStore, stats: [CellStats], to directory: String, paper: Bool)
+        throws -> (page: String, cells: [[String]], findings: [[String]], efficiency: [[String]]) {
         let cells = cellRows(stats)
         var tables = [RunReport.ExtraTable(
             name: "cells", title: "Plan '\(plan.name)': results per cell",
@@ -85,11 +86,13 @@ public enum BatchReport {
                 rows: findings), at: 0)
         }
         let cellsByKey = Dictionary(plan.cells.map { ($0.key, $0) }, uniquingKeysWith: { a, _ in a })
+        var efficiency: [[String]] = []
         if stats.contains(where: { cellsByKey[$0.cell]?.mitigation != nil || cellsByKey[$0.cell]?.readMode != nil }) {
+            efficiency = efficiencyRows(stats, cells: cellsByKey)
             tables.append(RunReport.ExtraTable(
                 name: "efficiency", title: "How close each cell came to what the link allows",
-                note: "Efficiency = g/C + T0/T: the guest's mean read rate during the migration over the link's rate, plus the shortest possible migration time (the first pass's bytes at the link's rate) over the run's. 1 is the physical frontier for a reader that dirties no memory; a buffered reader's frontier lies lower. Mean over the cell's complete runs with sd and the 95 % confidence interval (Student's t).",
-                rows: efficiencyRows(stats, cells: cellsByKey)))
+                note: "Efficiency = g/C + T0/T: the guest's mean read rate during the migration over the link's rate, plus the shortest possible migration time (the first pass's bytes at the link's rate) over the run's. 1 is the physical frontier for a reader that dirties no memory; a buffered reader's frontier lies lower. Mean over the cell's complete runs with ± the 95 % confidence interval (Student's t), or the sd where a cell has too few runs.",
+                rows: efficiency))
         }
         let points = try tradeoffPoints(stats, cells: cellsByKey, store: store)
         let inputs = try stats.compactMap { s -> RunReport.Input? in
@@ -100,6 +103,6 @@ public enum BatchReport {
         let page = try RunReport.write(inputs, to: directory, title: "migscope: plan '\(plan.name)'", tables: tables) { dir in
             [try TradeoffFigure.write(points, in: dir)]
         }
-        return (page, cells, findings)
+        return (page, cells, findings, efficiency)
     }
 }

@@ -72,6 +72,10 @@ enum BatchDriver {
                 print("")
                 print(TextTable.render(header: report.findings[0], rows: Array(report.findings.dropFirst())))
             }
+            if let header = report.efficiency.first {
+                print("")
+                print(TextTable.render(header: header, rows: Array(report.efficiency.dropFirst())))
+            }
             print("report: \(report.page)")
         }
         if result.interrupted {

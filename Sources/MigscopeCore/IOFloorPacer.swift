@@ -15,6 +15,9 @@ public struct IOFloorPacer: Sendable {
         public var dirtyMargin: Double = 0.25
         /// The least cap it sets, MiB/s (libvirt's unit; 0 would mean "no cap").
         public var minimumMiBps: UInt64 = 1
+        /// Points above the floor it aims at: the final pause and the first second, which no cap
+        /// helps, come out of the migration's mean.
+        public var headroomPercent = 2
 
         public init(floorPercent: Int) {
             self.floorPercent = floorPercent
@@ -56,6 +59,11 @@ public struct IOFloorPacer: Sendable {
     public private(set) var released = false
     /// What rounding left over, so the applied caps average to the target.
     private var roundingCarry = 0.0
+    /// The guest's reads since the start, for the mean so far.
+    private var observedSum = 0.0
+    private var observations = 0
+    /// The last decision's measure of how far over (+) or under (-) the floor the guest is, bytes/s.
+    public private(set) var lastSurplus = 0.0
     /// The most the guest and the stream moved together in an interval: the link's rate as seen.
     private var highestCombined: Double
 
@@ -71,6 +79,8 @@ public struct IOFloorPacer: Sendable {
     }
 
     public var floorBytesPerSecond: Double { baselineBytesPerSecond * settings.floorRatio }
+    /// What it aims at: the floor and its headroom, never above the guest's own rate.
+    var aimBytesPerSecond: Double { baselineBytesPerSecond * min(0.99, settings.floorRatio + Double(settings.headroomPercent) / 100) }
 
     /// The cap to start the migration with.
     public mutating func initialCap() -> Decision {
@@ -87,8 +97,12 @@ public struct IOFloorPacer: Sendable {
             appliedMiBps = nil
             return .release(why: "\(Self.words(Double(remaining))) left fits \(o.maxDowntimeMs) ms at the link's \(Self.words(highestCombined))/s")
         }
-        // Above the floor the stream may take more, below it must give up as much as the guest lacks.
-        let surplus = o.guestReadBytesPerSecond - floorBytesPerSecond
+        // Above the floor the stream may take more, below it must give up as much as the guest lacks;
+        // half of it judged on this second, half on the mean so far, so a deficit is made up.
+        observedSum += o.guestReadBytesPerSecond
+        observations += 1
+        let surplus = 0.5 * (o.guestReadBytesPerSecond - aimBytesPerSecond) + 0.5 * (observedSum / Double(observations) - aimBytesPerSecond)
+        lastSurplus = surplus
         var target = targetCapBytesPerSecond + settings.gain * surplus
         // A cap the stream does not reach holds nothing back: do not let it run away upwards.
         if surplus > 0, let s = o.streamBytesPerSecond, s < 0.8 * targetCapBytesPerSecond {

@@ -25,7 +25,8 @@ final class IOFloorPacerTests: XCTestCase {
             let before = pacer.targetCapBytesPerSecond
             let d = pacer.decide(.init(guestReadBytesPerSecond: s.guest, streamBytesPerSecond: s.stream, dirtyBytesPerSecond: s.dirty, remainingBytes: s.remaining))
             if case .release = d { released = s.t; break }
-            if s.guest < pacer.floorBytesPerSecond {
+            // The guest's standing against the floor (this second and the mean so far) moves the cap its way.
+            if pacer.lastSurplus < 0 {
                 XCTAssertLessThanOrEqual(pacer.targetCapBytesPerSecond, before, "t=\(s.t): the guest was under the floor, the cap must not rise")
             } else {
                 XCTAssertGreaterThanOrEqual(pacer.targetCapBytesPerSecond, before, "t=\(s.t): the guest was over the floor, the cap must not fall")
@@ -38,14 +39,15 @@ final class IOFloorPacerTests: XCTestCase {
 
     /// The shared link as measured in the lab: what the stream takes, the guest cannot read
     /// (g + m = 11.5 MB/s), and the stream takes all its cap allows.
-    func closedLoopMeanGuestShare(floor: Int) -> Double {
+    /// `stalled` seconds read nothing whatever the cap (a pause no pacer can help), over a 20 s migration.
+    func closedLoopMeanGuestShare(floor: Int, stalled: Set<Int> = [], seconds: Int = 120) -> Double {
         let link = 11_500_000.0, baseline = 11_300_000.0
         var pacer = IOFloorPacer(settings: .init(floorPercent: floor), baselineBytesPerSecond: baseline)
         var cap = 0.0
         if case .cap(let mib, _) = pacer.initialCap() { cap = Double(mib) * 1_048_576 }
         var guest: [Double] = []
-        for _ in 0..<120 {
-            let stream = min(cap, link), g = link - stream
+        for second in 0..<seconds {
+            let stream = min(cap, link), g = stalled.contains(second) ? 0 : link - stream
             guest.append(g)
             switch pacer.decide(.init(guestReadBytesPerSecond: g, streamBytesPerSecond: stream, remainingBytes: 500_000_000)) {
             case .cap(let mib, _): cap = Double(mib) * 1_048_576
@@ -60,6 +62,13 @@ final class IOFloorPacerTests: XCTestCase {
         for floor in [50, 75] {
             let share = closedLoopMeanGuestShare(floor: floor)
             XCTAssertEqual(share * 100, Double(floor), accuracy: 5, "floor \(floor) %: the guest read \(Int(share * 100)) %")
+        }
+    }
+
+    func testASecondWithNoReadsIsMadeUpSoTheMigrationsMeanStillHoldsTheFloor() {
+        for floor in [50, 75] {
+            let share = closedLoopMeanGuestShare(floor: floor, stalled: [2], seconds: 20)
+            XCTAssertEqual(share * 100, Double(floor), accuracy: 5, "floor \(floor) % with a stalled second: the guest read \(Int(share * 100)) %")
         }
     }
 
