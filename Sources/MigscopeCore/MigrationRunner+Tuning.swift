@@ -128,7 +128,7 @@ extension MigrationRunner {
             let stream = zip2(last.sent, now.sent).map { Double($1 &- $0) / dt }
             let o = IOFloorPacer.Observation(
                 guestReadBytesPerSecond: Double(b.readBytes &- a.readBytes) / dt, streamBytesPerSecond: stream,
-                dirtyBytesPerSecond: latest?.dirtyRateBytesPerSecond.map(Double.init),
+                dirtyBytesPerSecond: latest?.dirtyRateBytesPerSecond.map { Double($0) },
                 remainingBytes: latest?.dataRemainingBytes ?? latest?.memoryRemainingBytes,
                 maxDowntimeMs: state.maxDowntimeMs ?? session.request.maxDowntimeMs ?? Self.defaultMaxDowntimeMs)
             apply(pacer.decide(o), to: session, state: state, clock: clock, observer: observer)

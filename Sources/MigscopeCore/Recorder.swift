@@ -359,7 +359,7 @@ private struct RecordingObserver: MigrationObserver {
         if let f = s.final { recorder.noteFinal(f) }
         switch s.outcome {
         case .completed:
-            recorder.add(.migrationCompleted(t: t, location: s.location.place, downtimeMs: s.final?.downtimeMs.map(Double.init),
+            recorder.add(.migrationCompleted(t: t, location: s.location.place, downtimeMs: s.final?.downtimeMs.map { Double($0) },
                                              bytesSent: s.bytesSent, rounds: s.rounds))
         case .failed(let m): recorder.add(EventRecord(t: t, kind: .migrationFailed, detail: m))
         case .aborted(let why): recorder.add(EventRecord(t: t, kind: .migrationAborted, detail: why.description))

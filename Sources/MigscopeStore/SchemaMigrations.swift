@@ -73,14 +73,38 @@ enum SchemaMigrations {
 
 extension SchemaMigrations {
     /// Version 3 records what the tuning options do each sample: auto-converge's CPU throttle,
-    /// post-copy's page requests and the cap migscope set on the stream.
+    /// post-copy's page requests and the cap migscope set on the stream. It also repairs the
+    /// downtime of runs recorded by the migscope of 2026-11-30 before this version, which stored the
+    /// hypervisor's milliseconds as a double's bit pattern (186 ms became 9.2e-322).
     static func upgradeToVersion3(_ db: Database) throws {
         try db.execute(sql: """
             ALTER TABLE job_samples ADD COLUMN cpu_throttle_pct INTEGER;
             ALTER TABLE job_samples ADD COLUMN postcopy_requests INTEGER;
             ALTER TABLE job_samples ADD COLUMN speed_cap_bytes_per_s INTEGER;
-            PRAGMA user_version = 3;
             """)
+        for r in try Row.fetchAll(db, sql: "SELECT rowid, facts_json FROM events WHERE kind = 'migration-completed' AND facts_json IS NOT NULL") {
+            guard var facts = try? JSONCoding.decode(EventFacts.self, r["facts_json"] as String),
+                  let repaired = DowntimeRepair.repaired(facts.downtimeMs) else { continue }
+            facts.downtimeMs = repaired
+            try db.execute(sql: "UPDATE events SET facts_json = ?, detail = ? WHERE rowid = ?",
+                           arguments: [try JSONCoding.string(facts), facts.words, r["rowid"] as Int64])
+        }
+        for r in try Row.fetchAll(db, sql: "SELECT id, summary_json FROM runs WHERE summary_json IS NOT NULL") {
+            guard var summary = try? JSONCoding.decode(RunSummary.self, r["summary_json"] as String),
+                  let repaired = DowntimeRepair.repaired(summary.downtimeMs) else { continue }
+            summary.downtimeMs = repaired
+            try db.execute(sql: "UPDATE runs SET summary_json = ? WHERE id = ?", arguments: [try JSONCoding.string(summary), r["id"] as Int64])
+        }
+        try db.execute(sql: "PRAGMA user_version = 3")
+    }
+}
+
+/// A downtime stored as the bit pattern of its whole milliseconds: a positive subnormal double,
+/// which no real downtime is.
+enum DowntimeRepair {
+    static func repaired(_ stored: Double?) -> Double? {
+        guard let stored, stored > 0, stored < Double.leastNormalMagnitude else { return nil }
+        return Double(stored.bitPattern)
     }
 }
 

@@ -69,6 +69,9 @@ final class MainJobTests: XCTestCase {
         XCTAssertEqual(cells.count, 5, "four cells")
         for c in cells.dropFirst() {
             XCTAssertEqual(c.last, "", "a cell flagged: \(c)")
+            // Every migration pauses the guest at least a little, and libvirt says how long.
+            let downtime = Double(c[3].split(separator: " ").first ?? "") ?? 0
+            XCTAssertGreaterThan(downtime, 1, "the hypervisor's downtime of \(c[0])")
         }
     }
 

@@ -125,6 +125,29 @@ final class RecorderStorageTests: XCTestCase {
     }
 }
 
+/// What a recording writes, kept in memory.
+final class CollectingSink: TraceSink, @unchecked Sendable {
+    private let lock = NSLock()
+    private var _events: [EventRecord] = []
+    var events: [EventRecord] { lock.withLock { _events } }
+    func begin(_ info: RunInfo) throws -> Int64 { 1 }
+    func append(runID: Int64, _ batch: TraceBatch) throws { lock.withLock { _events += batch.events } }
+    func finish(runID: Int64, info: RunInfo, rounds: [RoundRecord], summary: RunSummary) throws {}
+}
+
+final class RecorderEventTests: XCTestCase {
+    /// The completed event carries the hypervisor's downtime as milliseconds (a UInt64 once went
+    /// through Double(bitPattern:) and came out as 1e-321).
+    func testTheCompletedEventCarriesTheHypervisorsDowntime() async throws {
+        let sink = CollectingSink()
+        let recorder = Recorder(settings: RecorderSettings(interval: .milliseconds(20), baseline: .milliseconds(20), tail: .milliseconds(20)), sink: sink)
+        let session = ScriptedSession(duration: .milliseconds(100), rounds: 2, final: JobProgress(iteration: 2, memoryProcessedBytes: 900, downtimeMs: 186))
+        let run = try await recorder.record(session, info: RunInfo(backend: "test", request: session.request, anchor: Date()))
+        XCTAssertEqual(sink.events.first { $0.kind == .migrationCompleted }?.facts.downtimeMs, 186)
+        XCTAssertEqual(run.summary.downtimeMs, 186)
+    }
+}
+
 final class RecordingObserver: MigrationObserver, @unchecked Sendable {
     private let lock = NSLock()
     private var _log: [String] = []

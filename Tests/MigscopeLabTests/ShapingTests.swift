@@ -29,6 +29,25 @@ final class ShapingTests: XCTestCase {
         XCTAssertEqual(Set(redirects.map { $0[$0.firstIndex(of: "parent")! + 1] }), ["ffff:", "1:"])
     }
 
+    func testStoragePriorityServesISCSIFirstAndLetsBothClassesBorrowTheWholeRate() {
+        let cmds = Shaping.apply(port: "port-a", ifb: "ifb-a", rate: .mbit(100), model: .shared, storagePriority: true)
+        let classes = cmds.filter { $0.starts(with: ["tc", "class", "add"]) }
+        func field(_ c: [String], _ name: String) -> String? { c.firstIndex(of: name).map { c[$0 + 1] } }
+        let storage = try! XCTUnwrap(classes.first { field($0, "classid") == "1:20" })
+        let other = try! XCTUnwrap(classes.first { field($0, "classid") == "1:10" })
+        XCTAssertEqual(field(storage, "prio"), "0")
+        XCTAssertEqual(field(other, "prio"), "1")
+        XCTAssertEqual(field(storage, "rate"), "90000000bit")
+        XCTAssertEqual(field(other, "rate"), "10000000bit")
+        XCTAssertTrue([storage, other].allSatisfy { field($0, "ceil") == "100000000bit" && field($0, "parent") == "1:1" })
+        let filters = cmds.filter { $0.starts(with: ["tc", "filter", "add", "dev", "ifb-a"]) }
+        XCTAssertEqual(Set(filters.compactMap { c in c.firstIndex(of: "match").map { c[$0 + 2] } }), ["sport", "dport"])
+        XCTAssertTrue(filters.allSatisfy { field($0, "flowid") == "1:20" && $0.contains("3260") })
+        XCTAssertEqual(cmds.filter { $0.contains("bfifo") }.count, 2, "a port buffer per class")
+        let plain = Shaping.apply(port: "port-a", ifb: "ifb-a", rate: .mbit(100), model: .shared)
+        XCTAssertFalse(plain.contains { $0.contains("prio") }, "without it, one class for all")
+    }
+
     func testSmallRatesKeepAMinimumBufferAndBurst() {
         let cmds = Shaping.apply(port: "p", ifb: "i", rate: LinkRate("200kbit")!, model: .fullDuplex)
         XCTAssertTrue(cmds.contains { $0.contains("bfifo") && $0.last == "4500" })

@@ -59,6 +59,23 @@ final class SchemaMigrationTests: XCTestCase {
         XCTAssertEqual(again.map(\.uuid), runs.map(\.uuid))
     }
 
+    /// Version 2 as the migscope of 2026-11-30 wrote it, downtime as a bit pattern, is repaired by version 3.
+    func testVersion3RepairsADowntimeStoredAsABitPattern() throws {
+        let path = try copyOfVersion1()
+        let queue = try DatabaseQueue(path: path)
+        try SchemaMigrations.migrator.migrate(queue, upTo: "v2-run-uuids-and-event-facts")
+        let broken = EventFacts(location: .destination, downtimeMs: Double(bitPattern: 1748), bytesSent: 1, rounds: 7)
+        try queue.write { db in
+            try db.execute(sql: "UPDATE events SET facts_json = ? WHERE run_id = 1 AND kind = 'migration-completed'", arguments: [try JSONCoding.string(broken)])
+        }
+        try queue.close()
+        let store = try ResultsStore(path: path)
+        XCTAssertEqual(try store.run(1).trace.firstEvent(.migrationCompleted)?.facts.downtimeMs, 1748)
+        XCTAssertEqual(try store.run(3).trace.firstEvent(.migrationCompleted)?.facts.downtimeMs, 6336, "a true downtime is left alone")
+        XCTAssertNil(DowntimeRepair.repaired(0))
+        XCTAssertNil(DowntimeRepair.repaired(0.5))
+    }
+
     func testADatabaseFromANewerMigscopeIsRefusedUntouched() throws {
         let path = try copyOfVersion1()
         try DatabaseQueue(path: path).write { try $0.execute(sql: "PRAGMA user_version = 7") }
