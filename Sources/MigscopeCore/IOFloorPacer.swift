@@ -9,8 +9,9 @@ public struct IOFloorPacer: Sendable {
     public struct Settings: Sendable, Equatable {
         /// The floor, percent of the guest's read rate before the migration.
         public var floorPercent: Int
-        /// Share of the deficit (bytes/s below the floor) taken from the cap at each decision.
-        public var gain: Double = 0.5
+        /// Share of the deficit (bytes/s below the floor) taken from the cap at each decision: on a
+        /// shared link a byte/s the stream gives up is one the guest gains, so near 1 corrects at once.
+        public var gain: Double = 0.8
         /// The stream is never held below the dirty rate times (1 + this): it must still converge.
         public var dirtyMargin: Double = 0.25
         /// The least cap it sets, MiB/s (libvirt's unit; 0 would mean "no cap").

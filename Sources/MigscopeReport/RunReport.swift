@@ -68,6 +68,8 @@ public enum RunReport {
         if let r = info.linkRate { parts.append(r) }
         if let m = info.linkModel { parts.append(m) }
         if let w = info.workload { parts.append(w.mode.rawValue) }
+        if info.storagePriority == true { parts.append("storage first") }
+        if info.request.tuningWords != "none" { parts.append(info.request.tuningWords) }
         return parts.joined(separator: " ")
     }
 
@@ -105,6 +107,12 @@ public enum RunReport {
         try tsv(guest.map { [$0.t - t0, $0.readBytesPerSecond / 1e6] }, to: runDir + "/guest.tsv")
         try tsv(binned(host, width: 1).map { [$0.t - t0, $0.v / 1e6] }, to: runDir + "/host.tsv")
         var plots: [String] = []
+        // The cap migscope set on the stream (the pacer's moves), as a step line on the same scale.
+        let caps = capSteps(trace)
+        if !caps.isEmpty {
+            try tsv(caps.map { [$0.t - t0, $0.mbps] }, to: runDir + "/cap.tsv", breakGaps: false)
+            plots.append("'cap.tsv' using 1:2 with steps lw 2 dt 2 lc rgb '#8e44ad' title 'cap on the migration stream, set by migscope (MB/s)'")
+        }
         if !host.isEmpty { plots.append("'host.tsv' using 1:2 with steps lw 1.5 lc rgb '#8a96a3' title 'host-side block counters, 1 s means (MB/s)'") }
         if !guest.isEmpty { plots.append("'guest.tsv' using 1:2 with linespoints lw 2 pt 7 ps 0.4 lc rgb '#1f5fbf' title 'guest read rate, measured inside the VM (MB/s)'") }
         if plots.isEmpty { plots.append("NaN notitle") }
@@ -115,6 +123,7 @@ public enum RunReport {
             set yrange [0:*]
             set grid
             set key top right box opaque
+            set datafile missing "?"
             \(markers(trace, a, t0))
             plot \(plots.joined(separator: ", \\\n     "))
             """, in: runDir, render: render)
@@ -214,6 +223,19 @@ public enum RunReport {
         return bins.keys.sorted().map { k in ((Double(k) + 1) * width, bins[k]!.sum / Double(bins[k]!.n)) }
     }
 
+    /// The stream's cap from its events: each change held until the next, a lifted cap ending the
+    /// line (NaN breaks it), until the migration's end.
+    static func capSteps(_ trace: Trace) -> [(t: Double, mbps: Double)] {
+        let events = trace.events.filter { $0.kind == .speedCapSet }
+        guard !events.isEmpty else { return [] }
+        var steps = events.map { (t: $0.t, mbps: $0.facts.rateBytesPerSecond.map { $0 / 1e6 } ?? .nan) }
+        if let end = trace.events.first(where: { [.migrationCompleted, .migrationFailed, .migrationAborted].contains($0.kind) })?.t,
+           let last = steps.last, !last.mbps.isNaN {
+            steps.append((end, last.mbps))
+        }
+        return steps
+    }
+
     /// gnuplot objects for the migration window, the rounds, the pause and the resume.
     static func markers(_ trace: Trace, _ a: RunAnalysis, _ t0: Double, rounds: Bool = true) -> String {
         var lines: [String] = []
@@ -231,6 +253,11 @@ public enum RunReport {
         if let p = a.pausedAtS {
             lines.append("set arrow from \(p - t0), graph 0 to \(p - t0), graph 1 nohead lw 2 lc rgb '#c0392b'")
             lines.append("set label 'paused' at \(p - t0), graph 0.88 right tc rgb '#c0392b' offset -0.5,0")
+        }
+        if let p = a.postcopyStartS, let e = a.migrationEndS {
+            // Post-copy: the guest runs on the destination while it fetches the pages it lacks.
+            lines.append("set object 2 rect from \(p - t0), graph 0 to \(e - t0), graph 1 fc rgb '#f6e3c8' fs solid 0.6 noborder behind")
+            lines.append("set label 'post-copy' at \(p - t0), graph 0.76 left tc rgb '#b9770e' offset 0.5,0")
         }
         if let r = trace.events.first(where: { $0.kind == .guestResumed && $0.facts.host == .destination }) {
             lines.append("set arrow from \(r.t - t0), graph 0 to \(r.t - t0), graph 1 nohead lw 2 lc rgb '#27ae60'")
