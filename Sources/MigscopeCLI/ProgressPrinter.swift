@@ -91,6 +91,10 @@ enum SummaryText {
             lines.append(t)
         }
         lines.append("  domain now:  \(s.location)")
+        if s.outcome == .completed, s.location.place == .nowhere {
+            // The hypervisor finished the job, then the guest stopped: it crashed or shut down there.
+            lines.append("               the guest stopped after arriving on the destination; its console and the destination's QEMU log say why")
+        }
         return lines.joined(separator: "\n")
     }
 }

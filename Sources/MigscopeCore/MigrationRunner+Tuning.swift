@@ -61,11 +61,19 @@ extension MigrationRunner {
             observer?.intervened(.tuningSkipped("--io-floor: \(why); the stream runs uncapped"), at: clock.now)
             return nil
         }
-        let t0 = clock.now
-        guard let a = try? session.guestIO(on: .source) else { return skip("the guest's disk counters cannot be read on the source") }
-        try? await Task.sleep(for: .seconds(Self.pacerBaselineSeconds))
-        guard let b = try? session.guestIO(on: .source) else { return skip("the guest's disk counters cannot be read on the source") }
-        let rate = Double(b.readBytes &- a.readBytes) / max(0.001, (clock.now - t0).secondsDouble)
+        // Counters read without waiting may be missing now and then (another caller holds the
+        // domain): look every quarter second and measure between the first and last answers.
+        var readings: [(t: ContinuousClock.Instant, readBytes: UInt64)] = []
+        let end = clock.now + .seconds(Self.pacerBaselineSeconds)
+        while true {
+            if let c = try? session.guestIO(on: .source) { readings.append((clock.now, c.readBytes)) }
+            guard clock.now < end else { break }
+            try? await Task.sleep(for: .milliseconds(250))
+        }
+        guard let a = readings.first, let b = readings.last, (b.t - a.t).secondsDouble >= Self.pacerBaselineSeconds / 2 else {
+            return skip("the guest's disk counters could not be read on the source (\(readings.count) answers in \(Int(Self.pacerBaselineSeconds)) s)")
+        }
+        let rate = Double(b.readBytes &- a.readBytes) / (b.t - a.t).secondsDouble
         guard rate >= 65_536 else { return skip("the guest read \(Format.rate(rate)) before the migration, nothing to keep up") }
         var pacer = IOFloorPacer(settings: .init(floorPercent: floor), baselineBytesPerSecond: rate)
         apply(pacer.initialCap(), to: session, state: state, clock: clock, observer: observer)
