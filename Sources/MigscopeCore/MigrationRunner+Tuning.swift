@@ -124,16 +124,20 @@ extension MigrationRunner {
     private func pace(_ session: any MigrationSession, pacer start: IOFloorPacer, state: RunState, clock: ContinuousClock,
                       observer: (any MigrationObserver)?) async {
         var pacer = start
-        var last = (t: clock.now, io: try? session.guestIO(on: .source), sent: state.latest.flatMap(PreCopyRules.sent))
+        // The last reading that answered; a no-wait read may not, and then the next look is soon.
+        var last: (t: ContinuousClock.Instant, io: GuestIOCounters, sent: UInt64?)? = nil
         while !Task.isCancelled, !pacer.released {
-            try? await Task.sleep(for: Self.pacerInterval)
+            let wait: Duration = last == nil ? .milliseconds(250) : Self.pacerInterval
+            try? await Task.sleep(for: wait)
             guard !Task.isCancelled, state.endedAt == nil, !state.postcopyStarted else { return }
-            let now = (t: clock.now, io: try? session.guestIO(on: .source), sent: state.latest.flatMap(PreCopyRules.sent))
-            let dt = max(0.001, (now.t - last.t).secondsDouble)
+            guard let io = try? session.guestIO(on: .source) else { continue }
+            let now = (t: clock.now, io: io, sent: state.latest.flatMap(PreCopyRules.sent))
             defer { last = now }
-            guard let a = last.io, let b = now.io else { continue }
+            guard let previous = last else { continue }
+            let dt = max(0.001, (now.t - previous.t).secondsDouble)
+            let a = previous.io, b = now.io
             let latest = state.latest
-            let stream = zip2(last.sent, now.sent).map { Double($1 &- $0) / dt }
+            let stream = zip2(previous.sent, now.sent).map { Double($1 &- $0) / dt }
             let o = IOFloorPacer.Observation(
                 guestReadBytesPerSecond: Double(b.readBytes &- a.readBytes) / dt, streamBytesPerSecond: stream,
                 dirtyBytesPerSecond: latest?.dirtyRateBytesPerSecond.map { Double($0) },
