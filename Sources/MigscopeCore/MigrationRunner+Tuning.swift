@@ -124,7 +124,8 @@ extension MigrationRunner {
     private func pace(_ session: any MigrationSession, pacer start: IOFloorPacer, state: RunState, clock: ContinuousClock,
                       observer: (any MigrationObserver)?) async {
         var pacer = start
-        // The last reading that answered; a no-wait read may not, and then the next look is soon.
+        // The last reading that answered: a no-wait read may not, and then the next rate spans the
+        // time to the next answer. Until the first answer, look every quarter second.
         var last: (t: ContinuousClock.Instant, io: GuestIOCounters, sent: UInt64?)? = nil
         while !Task.isCancelled, !pacer.released {
             let wait: Duration = last == nil ? .milliseconds(250) : Self.pacerInterval

@@ -84,18 +84,20 @@ final class MitigationsJobTests: XCTestCase {
     }
 
     func testTheXenLikeStopEndedABufferedReadersPreCopyByItsRule() throws {
-        let r = try run("stop:xen buffered")
+        let r = try run("stop:rounds=5 buffered")
+        let policy = try XCTUnwrap(r.info.request.stopPolicy)
         let stop = try XCTUnwrap(r.trace.firstEvent(.stoppedByPolicy), "no stopped-by-policy event")
         let rounds = try XCTUnwrap(stop.facts.rounds)
         let sent = try XCTUnwrap(stop.facts.bytesSent)
         let memory = try XCTUnwrap(r.trace.jobSamples.compactMap(\.progress.memoryTotalBytes).last)
-        XCTAssertTrue(rounds >= 30 || Double(sent) >= 3 * Double(memory), "stopped after \(rounds) rounds and \(sent) of \(memory) bytes: neither limit reached")
+        XCTAssertTrue(rounds >= policy.rounds ?? .max || Double(sent) >= (policy.sentMultiple ?? .infinity) * Double(memory),
+                      "stopped after \(rounds) rounds and \(sent) of \(memory) bytes: \(policy) not reached")
         XCTAssertTrue(r.summary?.convergence?.contains("stop policy") == true, r.summary?.convergence ?? "")
         XCTAssertNotNil(r.trace.firstEvent(.migrationCompleted))
     }
 
     func testAutoConvergeThrottledTheGuestAndTheThrottleWasRecorded() throws {
-        let r = try run("auto-converge buffered")
+        let r = try run("auto-converge+cap:25% buffered")
         let throttle = r.trace.jobSamples.compactMap(\.progress.cpuThrottlePercent).max() ?? 0
         XCTAssertGreaterThan(throttle, 0, "no CPU throttle in \(r.trace.jobSamples.count) job samples")
         XCTAssertNotNil(r.trace.firstEvent(.migrationCompleted))
