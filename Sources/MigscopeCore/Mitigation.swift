@@ -131,18 +131,12 @@ public struct Mitigation: Sendable, Hashable, Codable, CustomStringConvertible {
         return r
     }
 
-    /// What it asks of a backend.
+    /// What it asks of a backend: the features of the request it makes (MigrationRequest.features
+    /// says which field is which feature, once), less those of a request without it.
     public var features: [MigrationFeature] {
-        var f: [MigrationFeature] = []
-        if capFraction != nil || capMiBps != nil { f.append(.streamCap) }
-        if ioFloorPercent != nil { f.append(.ioFloor) }
-        if autoConverge != nil { f.append(.autoConverge) }
-        if postcopy != nil { f.append(.postcopy) }
-        if parallelConnections != nil { f.append(.parallel) }
-        if compression != nil { f.append(.compression) }
-        if stopPolicy != nil { f.append(.stopPolicy) }
-        if downtimeSteps != nil { f.append(.downtimeSteps) }
-        if maxDowntimeMs != nil { f.append(.maxDowntime) }
-        return f
+        let bare = MigrationRequest(domain: "d", source: "a", destination: "b", transport: .clientManaged)
+        // A share of the link is a cap on any shaped link; the rate only sizes it.
+        let base = Set(bare.features)
+        return applied(to: bare, linkRate: .mbit(100)).features.filter { !base.contains($0) }
     }
 }
