@@ -47,11 +47,11 @@ let package = Package(
 
         // The backends translate each C world into core values. The libvirt backend: any
         // hypervisor libvirt drives, hosts named by libvirt URIs.
-        .target(name: "MigscopeLibvirt", dependencies: ["MigscopeCore", "Libvirt"]),
+        .target(name: "MigscopeLibvirt", dependencies: ["MigscopeCore", "MigscopeProbes", "Libvirt"]),
 
         // The libxl backend: migscope's own Xen migration protocol over libxl's stream.
         .target(name: "MigscopeLibxl", dependencies: [
-            "MigscopeCore", "Libxl", "BlockingCall", .product(name: "Crypto", package: "swift-crypto"),
+            "MigscopeCore", "MigscopeProbes", "Libxl", "BlockingCall", .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "SystemPackage", package: "swift-system"),
         ]),
 

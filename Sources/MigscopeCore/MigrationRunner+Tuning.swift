@@ -47,6 +47,8 @@ struct PreCopyRules: Sendable {
 extension MigrationRunner {
     /// How long the pacer watches the guest before the migration, to know its rate without one.
     static let pacerBaselineSeconds = 3.0
+    /// The guest's own rate lines enough to know its rate before the migration without that wait.
+    static let pacerBaselineLines = 3
     /// How often the pacer looks and decides.
     static let pacerInterval: Duration = .seconds(1)
     /// QEMU's max downtime when nobody sets one.
@@ -61,6 +63,24 @@ extension MigrationRunner {
             observer?.intervened(.tuningSkipped("--io-floor: \(why); the stream runs uncapped"), at: clock.now)
             return nil
         }
+        let rate: Double
+        if let lines = guestRates?.mean(), lines.lines >= Self.pacerBaselineLines {
+            // The guest's own lines since the recording began: the run's "before", as its summary measures it.
+            rate = lines.readBytesPerSecond
+        } else {
+            guard let measured = await hostCounterRate(session, clock: clock) else {
+                return skip("the guest's disk counters could not be read on the source (in \(Int(Self.pacerBaselineSeconds)) s)")
+            }
+            rate = measured
+        }
+        guard rate >= 65_536 else { return skip("the guest read \(Format.rate(rate)) before the migration, nothing to keep up") }
+        var pacer = IOFloorPacer(settings: .init(floorPercent: floor), baselineBytesPerSecond: rate)
+        apply(pacer.initialCap(), to: session, state: state, clock: clock, observer: observer)
+        return pacer
+    }
+
+    /// The guest's read rate over `pacerBaselineSeconds` from the source's block counters, or nil.
+    private func hostCounterRate(_ session: any MigrationSession, clock: ContinuousClock) async -> Double? {
         // Counters read without waiting may be missing now and then (another caller holds the
         // domain): look every quarter second and measure between the first and last answers.
         var readings: [(t: ContinuousClock.Instant, readBytes: UInt64)] = []
@@ -70,14 +90,8 @@ extension MigrationRunner {
             guard clock.now < end else { break }
             try? await Task.sleep(for: .milliseconds(250))
         }
-        guard let a = readings.first, let b = readings.last, (b.t - a.t).secondsDouble >= Self.pacerBaselineSeconds / 2 else {
-            return skip("the guest's disk counters could not be read on the source (\(readings.count) answers in \(Int(Self.pacerBaselineSeconds)) s)")
-        }
-        let rate = Double(b.readBytes &- a.readBytes) / (b.t - a.t).secondsDouble
-        guard rate >= 65_536 else { return skip("the guest read \(Format.rate(rate)) before the migration, nothing to keep up") }
-        var pacer = IOFloorPacer(settings: .init(floorPercent: floor), baselineBytesPerSecond: rate)
-        apply(pacer.initialCap(), to: session, state: state, clock: clock, observer: observer)
-        return pacer
+        guard let a = readings.first, let b = readings.last, (b.t - a.t).secondsDouble >= Self.pacerBaselineSeconds / 2 else { return nil }
+        return Double(b.readBytes &- a.readBytes) / (b.t - a.t).secondsDouble
     }
 
     /// Adds the watchers of the tuning options that act on a clock: post-copy after some seconds,
@@ -119,28 +133,47 @@ extension MigrationRunner {
         }
     }
 
-    /// Every interval: the guest's rate from its disk counters, the stream's from the job, then the
-    /// pacer's decision applied.
+    /// Every interval: the guest's rate (its own lines where a recorder reads them, else the
+    /// source's disk counters), the stream's from the job, then the pacer's decision applied.
     private func pace(_ session: any MigrationSession, pacer start: IOFloorPacer, state: RunState, clock: ContinuousClock,
                       observer: (any MigrationObserver)?) async {
         var pacer = start
         // The last reading that answered: a no-wait read may not, and then the next rate spans the
         // time to the next answer. Until the first answer, look every quarter second.
-        var last: (t: ContinuousClock.Instant, io: GuestIOCounters, sent: UInt64?)? = nil
+        var last: (t: ContinuousClock.Instant, io: GuestIOCounters?, sent: UInt64?)? = nil
+        // A guest's line tells of the second before it arrived: those of the first second after the
+        // start still tell of the link without the stream, and would let the stream loose.
+        var linesAfter = clock.now + Self.pacerInterval
+        if guestRates != nil { last = (clock.now, nil, state.latest.flatMap(PreCopyRules.sent)) }
         while !Task.isCancelled, !pacer.released {
             let wait: Duration = last == nil ? .milliseconds(250) : Self.pacerInterval
             try? await Task.sleep(for: wait)
             guard !Task.isCancelled, state.endedAt == nil, !state.postcopyStarted else { return }
-            guard let io = try? session.guestIO(on: .source) else { continue }
-            let now = (t: clock.now, io: io, sent: state.latest.flatMap(PreCopyRules.sent))
-            defer { last = now }
-            guard let previous = last else { continue }
-            let dt = max(0.001, (now.t - previous.t).secondsDouble)
-            let a = previous.io, b = now.io
+            let now = clock.now
+            let guestRate: Double
+            let io: GuestIOCounters?
+            if let guestRates {
+                // No line since the last decision (the guest's report is late): decide at the next.
+                guard let lines = guestRates.mean(after: linesAfter) else { continue }
+                linesAfter = now
+                guestRate = lines.readBytesPerSecond
+                io = nil
+            } else {
+                guard let counters = try? session.guestIO(on: .source) else { continue }
+                io = counters
+                guard let previous = last, let a = previous.io else {
+                    last = (now, counters, state.latest.flatMap(PreCopyRules.sent))
+                    continue
+                }
+                guestRate = Double(counters.readBytes &- a.readBytes) / max(0.001, (now - previous.t).secondsDouble)
+            }
+            let sent = state.latest.flatMap(PreCopyRules.sent)
+            let dt = max(0.001, (now - (last?.t ?? now)).secondsDouble)
+            let stream = zip2(last?.sent, sent).map { Double($1 &- $0) / dt }
+            last = (now, io, sent)
             let latest = state.latest
-            let stream = zip2(previous.sent, now.sent).map { Double($1 &- $0) / dt }
             let o = IOFloorPacer.Observation(
-                guestReadBytesPerSecond: Double(b.readBytes &- a.readBytes) / dt, streamBytesPerSecond: stream,
+                guestReadBytesPerSecond: guestRate, streamBytesPerSecond: stream,
                 dirtyBytesPerSecond: latest?.dirtyRateBytesPerSecond.map { Double($0) },
                 remainingBytes: latest?.dataRemainingBytes ?? latest?.memoryRemainingBytes,
                 maxDowntimeMs: state.maxDowntimeMs ?? session.request.maxDowntimeMs ?? Self.defaultMaxDowntimeMs)

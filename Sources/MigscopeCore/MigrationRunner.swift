@@ -7,6 +7,9 @@ public struct MigrationRunner: Sendable {
     public var pollInterval: Duration
     /// How long to wait after the job returns for its completion event to arrive.
     public var completionGrace: Duration
+    /// The guest's own rate lines, when a recorder reads them: the pacer steers by what the run's
+    /// "I/O during / before" is measured on. Without it, the pacer reads the host's block counters.
+    public var guestRates: GuestRateFeed?
 
     public init(pollInterval: Duration = .milliseconds(100), completionGrace: Duration = .milliseconds(500)) {
         self.pollInterval = pollInterval

@@ -64,6 +64,8 @@ public final class Recorder: @unchecked Sendable {
     private var finalProgress: JobProgress?
     private var runID: Int64 = 0
     private var sinkError: String?
+    /// The guest's rate lines as they arrive, for the pacer.
+    private var guestRates = GuestRateFeed()
 
     /// Called once recording has begun (the batch starts the guest's read here, so the whole read
     /// is on the record).
@@ -103,6 +105,7 @@ public final class Recorder: @unchecked Sendable {
     public func record(_ session: any MigrationSession, info: RunInfo, runner: MigrationRunner? = nil, observer: (any MigrationObserver)? = nil) async throws -> RecordedRun {
         var info = info
         t0 = clock.now
+        guestRates = GuestRateFeed()
         info.anchor = Date()
         if let sink { runID = try sink.begin(info) }
         info.id = sink == nil ? nil : runID
@@ -161,6 +164,7 @@ public final class Recorder: @unchecked Sendable {
         add(EventRecord(t: t(clock.now), kind: .migrationRequested, detail: "\(info.request.mode.rawValue) \(info.request.source) -> \(info.request.destination)"))
         var r = runner ?? MigrationRunner()
         r.pollInterval = settings.interval
+        if console != nil { r.guestRates = guestRates }
         let migration = await r.run(session, observer: RecordingObserver(recorder: self, outer: observer))
         if settings.untilWorkloadDone, migration.succeeded {
             let deadline = clock.now + settings.maxTail
@@ -286,6 +290,7 @@ public final class Recorder: @unchecked Sendable {
                     switch report {
                     case .rate(_, let up, let r, let w, _):
                         add(IOSample(t: now, series: .guest, host: IOSample.guestOrigin, readBytesPerSecond: r, writeBytesPerSecond: w))
+                        guestRates.post(readBytesPerSecond: r, at: clock.now)
                         if lock.withLock({ trace.firstEvent(.migrationStarted) == nil }) { guestOffset = min(guestOffset ?? .infinity, now - up) }
                     case .done(let total, let seconds, let up):
                         let hostSeconds = up.flatMap { up in guestOffset.map { now - (up - seconds + $0) } }

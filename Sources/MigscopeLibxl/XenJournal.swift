@@ -2,6 +2,7 @@ import Foundation
 import Glibc
 import Libxl
 import MigscopeCore
+import MigscopeProbes
 
 /// A small record of each Xen migration in flight, under /run/migscope/xen: what a migscope that
 /// dies (SIGKILL, OOM, a crash) leaves for `migscope xen-recover` to put right, and what keeps a
@@ -61,11 +62,7 @@ public struct XenJournal: Sendable {
     }
 
     /// Is the migscope that wrote `e` still running? (A pid reused by another program is not it.)
-    public static func writerAlive(_ e: Entry) -> Bool {
-        guard e.pid > 0, kill(e.pid, 0) == 0 || errno == EPERM else { return false }
-        let command = (try? String(contentsOfFile: "/proc/\(e.pid)/cmdline", encoding: .utf8)) ?? ""
-        return command.contains("migscope")
-    }
+    public static func writerAlive(_ e: Entry) -> Bool { MigscopeProcess.isAlive(e.pid) }
 
     /// Why a new migration of `domain` may not start, or nil.
     public func blocker(for domain: String) -> String? {

@@ -94,6 +94,46 @@ final class MigrationRunnerTests: XCTestCase {
 }
 
 /// What a recording does when its database fails at the end (disk full, database busy).
+/// The pacer steers by the guest's own lines when a recorder feeds them (its run is judged on them).
+final class PacerFeedTests: XCTestCase {
+    func testThePacersBaselineIsTheGuestsOwnLinesAndItStartsWithoutHostCounters() async {
+        let s = ScriptedSession(duration: .milliseconds(300), rounds: 2)
+        var r = s.request
+        r.ioFloorPercent = 50
+        s.request = r
+        let feed = GuestRateFeed()
+        for _ in 0..<4 { feed.post(readBytesPerSecond: 10 * 1_048_576, at: .now) }
+        var runner = MigrationRunner(pollInterval: .milliseconds(20), completionGrace: .milliseconds(10))
+        runner.guestRates = feed
+        _ = await runner.run(s)
+        // 10 MiB/s before, a 50 % floor: the stream starts with the other half.
+        XCTAssertEqual(s.speeds.first, 5, "caps set: \(s.speeds)")
+    }
+
+    func testWithoutLinesOrCountersThePacerStandsAside() async {
+        let s = ScriptedSession(duration: .milliseconds(100), rounds: 1)
+        var r = s.request
+        r.ioFloorPercent = 50
+        s.request = r
+        var runner = MigrationRunner(pollInterval: .milliseconds(20), completionGrace: .milliseconds(10))
+        runner.guestRates = GuestRateFeed()
+        _ = await runner.run(s)
+        XCTAssertEqual(s.speeds, [], "no rate known, no cap")
+    }
+
+    func testTheFeedsMeanCountsOnlyLinesAfterTheInstantAsked() {
+        let feed = GuestRateFeed()
+        let start = ContinuousClock.now
+        feed.post(readBytesPerSecond: 100, at: start - .seconds(1))
+        feed.post(readBytesPerSecond: 300, at: start + .seconds(1))
+        feed.post(readBytesPerSecond: 500, at: start + .seconds(2))
+        XCTAssertEqual(feed.mean()?.readBytesPerSecond, 300)
+        XCTAssertEqual(feed.mean(after: start)?.readBytesPerSecond, 400)
+        XCTAssertEqual(feed.mean(after: start)?.lines, 2)
+        XCTAssertNil(feed.mean(after: start + .seconds(3)))
+    }
+}
+
 final class RecorderStorageTests: XCTestCase {
     final class FailingSink: TraceSink, @unchecked Sendable {
         private let lock = NSLock()
@@ -223,7 +263,10 @@ final class ScriptedSession: MigrationSession, @unchecked Sendable {
     func abort() throws { lock.withLock { _calls.append("abort"); aborted = true } }
     func pauseGuest() throws { lock.withLock { _calls.append("pause"); if completesWhenPaused { ended = true } } }
     func setMaxDowntime(milliseconds: UInt64) throws { lock.withLock { _calls.append("downtime") } }
-    func setMaxSpeed(mebibytesPerSecond: UInt64) throws { lock.withLock { _calls.append("speed") } }
+    func setMaxSpeed(mebibytesPerSecond: UInt64) throws { lock.withLock { _calls.append("speed"); _speeds.append(mebibytesPerSecond) } }
+    private var _speeds: [UInt64] = []
+    /// Every cap set, MiB/s.
+    var speeds: [UInt64] { lock.withLock { _speeds } }
     func releaseMaxSpeed() throws { lock.withLock { _calls.append("release") } }
     func startPostcopy() throws { lock.withLock { _calls.append("postcopy") } }
     func locate() -> DomainLocation {
