@@ -47,6 +47,22 @@ public final class Domain: @unchecked Sendable {
         }
     }
 
+    /// Why a domain is paused (`virDomainPausedReason`), for the reasons migscope tells apart.
+    public struct PausedReason: RawRepresentable, Hashable, Sendable {
+        public var rawValue: Int32
+        public init(rawValue: Int32) { self.rawValue = rawValue }
+        init(_ c: virDomainPausedReason) { rawValue = Int32(c.rawValue) }
+        /// The corresponding C constant is VIR_DOMAIN_PAUSED_USER.
+        public static let user = PausedReason(VIR_DOMAIN_PAUSED_USER)
+        /// Paused for the copy of a migration (the source). The C constant is VIR_DOMAIN_PAUSED_MIGRATION.
+        public static let migration = PausedReason(VIR_DOMAIN_PAUSED_MIGRATION)
+        /// Still being started: an incoming migration's copy on its destination is paused so until
+        /// the migration finishes. The C constant is VIR_DOMAIN_PAUSED_STARTING_UP.
+        public static let startingUp = PausedReason(VIR_DOMAIN_PAUSED_STARTING_UP)
+        /// The corresponding C constant is VIR_DOMAIN_PAUSED_POSTCOPY.
+        public static let postcopy = PausedReason(VIR_DOMAIN_PAUSED_POSTCOPY)
+    }
+
     /// The state and libvirt's reason code for it (e.g. paused because of migration).
     public func state() throws(LibvirtError) -> (state: State, reason: Int32) {
         var s: Int32 = 0

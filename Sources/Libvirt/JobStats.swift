@@ -9,9 +9,23 @@ public struct JobStats: Sendable, Equatable {
     public enum JobType: Int32, Sendable {
         case none = 0, bounded = 1, unbounded = 2, completed = 3, failed = 4, cancelled = 5
     }
-    /// What kind of job runs (`VIR_DOMAIN_JOB_OPERATION`), e.g. 4 = outgoing migration.
+    /// What kind of job runs (`virDomainJobOperation`). A struct: libvirt adds operations, and one
+    /// this binding does not name is still carried, by its value.
+    public struct Operation: RawRepresentable, Hashable, Sendable {
+        public var rawValue: UInt64
+        public init(rawValue: UInt64) { self.rawValue = rawValue }
+        init(_ c: virDomainJobOperation) { rawValue = UInt64(c.rawValue) }
+        /// The corresponding C constant is VIR_DOMAIN_JOB_OPERATION_MIGRATION_IN.
+        public static let migrationIn = Operation(VIR_DOMAIN_JOB_OPERATION_MIGRATION_IN)
+        /// The corresponding C constant is VIR_DOMAIN_JOB_OPERATION_MIGRATION_OUT.
+        public static let migrationOut = Operation(VIR_DOMAIN_JOB_OPERATION_MIGRATION_OUT)
+    }
     public var type: JobType?
+    /// The job's operation as libvirt numbers it (`VIR_DOMAIN_JOB_OPERATION`); see `jobOperation`.
     public var operation: UInt64?
+    public var jobOperation: Operation? { operation.map(Operation.init(rawValue:)) }
+    /// A job runs now (as opposed to none, or the figures of one that ended).
+    public var isRunning: Bool { type == .bounded || type == .unbounded }
     public var timeElapsed: UInt64?
     public var timeRemaining: UInt64?
     public var downtime: UInt64?

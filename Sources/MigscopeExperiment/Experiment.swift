@@ -1,6 +1,7 @@
 import Foundation
 import MigscopeCore
 import MigscopeLab
+import MigscopeLibvirt
 import MigscopeLibxl
 import MigscopeProbes
 
@@ -55,7 +56,13 @@ public struct Experiment: Sendable {
         }
     }
 
-    public init(backend: BackendChoice, options: BackendChoice.Options = .init(), request: MigrationRequest, recording: Recording? = nil) {
+    /// Watch (and record) the migration already running for the request's domain on its source,
+    /// instead of starting one: `migscope attach`. libvirt only (libxl's migration lives in its process).
+    public var attach = false
+
+    public init(backend: BackendChoice, options: BackendChoice.Options = .init(), request: MigrationRequest, recording: Recording? = nil,
+                attach: Bool = false) {
+        self.attach = attach
         self.backend = backend
         self.options = options
         self.request = request
@@ -69,7 +76,13 @@ public struct Experiment: Sendable {
 
     /// Checks the hosts and sets the migration up without starting it.
     public func prepare() async throws -> PreparedExperiment {
-        let session = try await backend.makeBackend(options).prepare(request)
+        let session: any MigrationSession
+        if attach {
+            guard backend == .libvirt else { throw MigrationError(.notMigratable, "attach works with libvirt hosts; a libxl migration ends with the migscope that runs it") }
+            session = try await LibvirtBackend().attach(request)
+        } else {
+            session = try await backend.makeBackend(options).prepare(request)
+        }
         guard let recording else { return PreparedExperiment(session: session, makeRecorder: nil, info: nil, linksDescription: nil) }
         let lab = Lab.recordingContext(source: request.source, destination: request.destination)
         let links: (any LinkCounterSource)? = !recording.interfaces.isEmpty ? LocalInterfaces(recording.interfaces) : lab?.links
@@ -87,6 +100,9 @@ public struct Experiment: Sendable {
             accelerator: lab?.accelerator, workload: lab?.workload ?? plan?.workload,
             planName: plan?.name, cell: plan?.cell.key, repetition: plan?.repetition)
         info.planSettings = plan?.settings
+        if attach, let elapsed = (try? session.progress())??.timeElapsedMs {
+            info.notes.append("late start: attached to a migration already running for \(Format.seconds(Double(elapsed) / 1000)); rounds and samples before that are not on the record")
+        }
         info.storagePriority = lab?.storagePriority
         info.sourceLink = lab?.sourceLink
         info.destinationLink = lab?.destinationLink

@@ -35,6 +35,11 @@ public struct LibvirtBackend: MigrationBackend {
         guard state == .running || state == .paused || state == .blocked else {
             throw MigrationError(.notMigratable, "domain '\(domain.name)' is \(state) on \(request.source); start it before migrating it")
         }
+        // A migration already under way (perhaps left by a migscope that was killed) is said to be
+        // one, not mistaken for a domain that "already runs" on the destination.
+        if let why = MigrationJobs.inProgress(domain, source: request.source) {
+            throw MigrationError(.notMigratable, why)
+        }
         // The destination: required when this client manages the migration; for peer-to-peer it is
         // the source daemon that connects, so here it only serves to watch and locate the domain.
         let destination: Connection?
@@ -56,12 +61,33 @@ public struct LibvirtBackend: MigrationBackend {
                 throw MigrationError(.failed, "cannot set max downtime \(ms) ms on '\(domain.name)': \(error.message)")
             }
         }
-        let info = try? domain.info()
-        let facts = DomainFacts(
-            name: domain.name, uuid: domain.uuid, memoryBytes: info.map { $0.maxMemoryKiB * 1024 },
-            virtualCPUs: info.map { Int($0.virtualCPUs) }, disks: (try? domain.diskTargets()) ?? [])
+        let facts = Self.facts(of: domain)
         return LibvirtMigrationSession(
             request: request, source: source, destination: destination, domain: domain, facts: facts)
+    }
+
+    /// A session that watches the outgoing migration already running for `request.domain` on
+    /// `request.source` to its end, instead of starting one (`migscope attach`). The destination,
+    /// when known (the request's, else the journal's), is where the domain is looked for at the end.
+    public func attach(_ request: MigrationRequest) async throws -> any MigrationSession {
+        let source = try await open(request.source, role: .source)
+        let domain = try MigrationJobs.lookUp(request.domain, on: source, host: request.source)
+        guard let stats = try? domain.jobStats(), stats.isRunning, stats.jobOperation == .migrationOut else {
+            throw MigrationError(.notMigratable, "no migration of '\(domain.name)' runs on \(request.source); 'migscope jobs --on \(request.source)' lists what runs")
+        }
+        var request = request
+        if request.destination.isEmpty, let entry = LibvirtJournal().entry(uuid: domain.uuid) { request.destination = entry.destination }
+        let destination = request.destination.isEmpty ? nil : try? await open(request.destination, role: .destination)
+        let facts = Self.facts(of: domain)
+        return LibvirtMigrationSession(
+            request: request, source: source, destination: destination, domain: domain, facts: facts, attached: true)
+    }
+
+    static func facts(of domain: Domain) -> DomainFacts {
+        let info = try? domain.info()
+        return DomainFacts(
+            name: domain.name, uuid: domain.uuid, memoryBytes: info.map { $0.maxMemoryKiB * 1024 },
+            virtualCPUs: info.map { Int($0.virtualCPUs) }, disks: (try? domain.diskTargets()) ?? [])
     }
 
     private func open(_ uri: String, role: HostRole) async throws -> Connection {

@@ -11,7 +11,14 @@ final class LibvirtMigrationSession: MigrationSession, @unchecked Sendable {
     private let destination: Connection?
     private let domain: Domain
 
-    init(request: MigrationRequest, source: Connection, destination: Connection?, domain: Domain, facts: DomainFacts) {
+    /// Watching a migration another process started (`migscope attach`), rather than starting one.
+    let attached: Bool
+    private let journal: LibvirtJournal
+
+    init(request: MigrationRequest, source: Connection, destination: Connection?, domain: Domain, facts: DomainFacts,
+         attached: Bool = false, journal: LibvirtJournal = LibvirtJournal()) {
+        self.attached = attached
+        self.journal = journal
         self.request = request
         self.source = source
         self.destination = destination
@@ -45,6 +52,14 @@ final class LibvirtMigrationSession: MigrationSession, @unchecked Sendable {
     }
 
     func run() async throws {
+        if attached { return try await waitForTheRunningJob() }
+        // Written before the job exists and removed once this call returns, whatever the outcome:
+        // an entry whose process is gone marks a job nobody watches (`migscope jobs`).
+        let entry = LibvirtJournal.Entry(
+            domain: domainFacts.name, uuid: domainFacts.uuid, source: request.source, destination: request.destination,
+            peerToPeer: request.transport == .peerToPeer, live: request.mode == .live, pid: getpid(), started: Date())
+        journal.write(entry)
+        defer { journal.remove(uuid: entry.uuid) }
         do {
             switch request.transport {
             case .peerToPeer:
@@ -65,6 +80,32 @@ final class LibvirtMigrationSession: MigrationSession, @unchecked Sendable {
         } catch {
             throw MigrationError(.failed, "migration failed: \(error)")
         }
+    }
+
+    /// Attached: the migration ends when the source's job does; how it ended comes from the job's
+    /// completed figures, or else from where the domain is.
+    private func waitForTheRunningJob() async throws {
+        var cancelledAt: ContinuousClock.Instant? = nil
+        while let stats = try? domain.jobStats(), stats.isRunning {
+            // Cancelling aborts the job (the runner's doing); a job that will not end is let go of.
+            if Task.isCancelled {
+                let since = cancelledAt ?? .now
+                cancelledAt = since
+                if ContinuousClock.now - since > .seconds(30) { throw MigrationError(.aborted, "migration aborted: the job did not end within 30 s of the abort") }
+            }
+            try? await Task.sleep(for: .milliseconds(200))
+        }
+        if let done = try? domain.jobStats(completed: true) {
+            switch done.type {
+            case .completed?: return
+            case .cancelled?: throw MigrationError(.aborted, "migration aborted: the job was cancelled")
+            case .failed?: throw MigrationError(.failed, "migration failed: the job on \(request.source) failed")
+            default: break
+            }
+        }
+        // A peer-to-peer migration that completed leaves no domain (and no job figures) on the source.
+        if locate().place == .destination { return }
+        throw MigrationError(.failed, "the migration's job ended and the domain is \(locate())")
     }
 
     func signals() throws -> AsyncStream<MigrationSignal> {

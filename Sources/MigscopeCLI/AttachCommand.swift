@@ -1,0 +1,82 @@
+import ArgumentParser
+import Foundation
+import MigscopeCore
+import MigscopeExperiment
+import MigscopeLibvirt
+
+/// `migscope attach DOMAIN --on URI [--record]`: watches a migration somebody else started (or a
+/// migscope that was killed left running) to its end, with the usual progress line.
+struct AttachCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "attach",
+        abstract: "Watch a migration already running on a libvirt host to its end (and record it from now on).",
+        discussion: """
+            Ctrl-C aborts the migration; the domain keeps running on the source. With --record the run is \
+            marked as a late start: what happened before attaching is not on the record.
+            """)
+
+    @Argument(help: "Name or UUID of the migrating domain.")
+    var domain: String
+
+    @Option(name: .customLong("on"), help: ArgumentHelp("libvirt URI of the migration's source host.", valueName: "uri"))
+    var host: String
+
+    @Option(help: ArgumentHelp("libvirt URI of the destination, where the domain is looked for at the end (default: the journal's, when a migscope here started it).", valueName: "uri"))
+    var to: String?
+
+    @Flag(name: .customLong("allow-ext-transport"), help: "Accept URIs that make libvirt run a program or use a socket outside libvirt's folders.")
+    var allowExternalTransport = false
+
+    @Flag(help: "Record rounds, guest I/O, links and events from now on into the results database.")
+    var record = false
+
+    @OptionGroup var database: DatabaseOption
+
+    @Option(parsing: .unconditional, help: ArgumentHelp("Seconds recorded after it ends (with --record).", valueName: "s"),
+            transform: ArgumentValue.seconds("--tail", in: ArgumentValue.longestRecording))
+    var tail: Double = 15
+
+    @Flag(help: "Print the summary as JSON on stdout (progress still goes to stderr).")
+    var json = false
+
+    func validate() throws {
+        for (flag, uri) in [("--on", host), ("--to", to)] {
+            if let uri, let why = LibvirtURIPolicy.problem(uri, allowExternal: allowExternalTransport) { throw ValidationError("\(flag) \(uri): \(why)") }
+        }
+    }
+
+    func run() async throws {
+        let store = record ? try database.openForWriting() : nil
+        let request = MigrationRequest(domain: domain, source: host, destination: to ?? "")
+        let recording = record ? Experiment.Recording(settings: RecorderSettings(baseline: .zero, tail: .milliseconds(Int64(tail * 1000)))) : nil
+        let prepared = try await Experiment(backend: .libvirt, request: request, recording: recording, attach: true).prepare()
+        let session = prepared.session
+        let printer = ProgressPrinter(domain: session.domainFacts.name)
+        let summary: MigrationSummary
+        if let store {
+            let recorded = await Interrupts.cancellingOnCtrlC { [printer] in
+                do { return Result<RecordedRun, Error>.success(try await prepared.record(into: store, observer: printer)) } catch { return .failure(error) }
+            } onFirst: {
+                printer.note("interrupted: aborting the migration, keeping what was recorded (Ctrl-C again quits without waiting)")
+            }
+            printer.finish()
+            let run = try recorded.get()
+            guard let m = run.migration else { throw CLIFailure("interrupted before watching began; run \(run.info.id ?? 0) kept in \(store.path)", exitStatus: 130) }
+            summary = m
+            printNote("recorded run \(run.info.id ?? 0) into \(store.path) (a late start)")
+        } else {
+            summary = await Interrupts.cancellingOnCtrlC { [printer] in
+                await prepared.run(pollInterval: .milliseconds(100), observer: printer)
+            } onFirst: {
+                printer.note("interrupted: aborting the migration (Ctrl-C again quits without waiting)")
+            }
+            printer.finish()
+        }
+        if json { print(try JSONText.encode(summary)) } else { print(SummaryText.render(summary, domain: session.domainFacts)) }
+        switch summary.outcome {
+        case .completed: return
+        case .aborted(let why): throw CLIFailure("\(why); domain '\(session.domainFacts.name)' is \(summary.location)", exitStatus: why.isInterruption ? 130 : 1)
+        case .failed(let why): throw CLIFailure("\(why); domain '\(session.domainFacts.name)' is \(summary.location)")
+        }
+    }
+}
