@@ -28,6 +28,8 @@ final class LabFaultTests: XCTestCase {
 
     override func tearDown() async throws {
         try? FileManager.default.removeItem(atPath: dir)
+        // A job a failed test left running would go on into the next one.
+        _ = try? virsh(a, ["domjobabort", guest])
         // Whatever a test did, the next one starts from a lab with both daemons and every port up
         // (its setUp restarts the guest; the class's lab is removed at its end).
         for h in [a, b] where HypervisorDaemon.pid(h) == nil { try await HypervisorDaemon.start(h) }
@@ -76,9 +78,10 @@ final class LabFaultTests: XCTestCase {
         let killedAt = Date()
         kill(m.process.processIdentifier, SIGKILL)
         _ = try await m.finish(within: .seconds(10))
-        // The source daemon drives a peer-to-peer job on; the operator stops it (as 'migscope
-        // abort' will), and the guest stays where it was.
-        _ = try? virsh(a, ["domjobabort", guest])
+        // The source daemon drives a peer-to-peer job on; the operator stops it, and the guest
+        // stays where it was.
+        let aborted = try migscope(["abort", guest, "--on", a.libvirtURI])
+        XCTAssertEqual(aborted.status, 0, aborted.out + aborted.err)
         try await waitUntil("the guest runs on host A alone after the job is aborted") { try self.runningCopies() == [self.a] }
 
         let run = try listedRun(db)
@@ -98,6 +101,56 @@ final class LabFaultTests: XCTestCase {
         let report = try migscope(["report", "\(id)", "--db", db, "--out", dir + "/report"])
         XCTAssertEqual(report.status, 0, report.err)
         XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/report/run-\(id)/timeline.png"))
+    }
+
+    /// A peer-to-peer job outlives a killed migscope (the source daemon drives it): `jobs` lists it
+    /// as watched by nobody, `migrate` says it is in progress, `abort` stops it, the guest runs
+    /// once, and a new migration succeeds.
+    func testAPeerToPeerMigrationLeftByAKilledMigscopeIsListedAbortedAndMigratesAgain() async throws {
+        let m = try startMigrate(["--p2p", "--live"])
+        try await waitForIteration(2)
+        kill(m.process.processIdentifier, SIGKILL)
+        _ = try await m.finish(within: .seconds(10))
+
+        let jobs = try listedJobs()
+        let outgoing = try XCTUnwrap(jobs.first { $0["direction"] as? String == "outgoing" }, "jobs: \(jobs)")
+        XCTAssertEqual(outgoing["domain"] as? String, guest)
+        XCTAssertEqual(outgoing["host"] as? String, a.libvirtURI)
+        XCTAssertNil(outgoing["migscope_pid"], "nobody watches it: \(outgoing)")
+        XCTAssertTrue((outgoing["watcher"] as? String)?.hasPrefix("nobody (migscope pid \(m.process.processIdentifier)") == true, "\(outgoing)")
+        XCTAssertEqual(outgoing["peer"] as? String, b.libvirtURI, "the journal knows where it goes")
+        XCTAssertTrue(jobs.contains { $0["direction"] as? String == "incoming" && $0["host"] as? String == b.libvirtURI }, "the arriving copy on B: \(jobs)")
+
+        let again = try migscope(["migrate", guest, "--from", a.libvirtURI, "--to", b.libvirtURI, "--p2p"])
+        XCTAssertNotEqual(again.status, 0)
+        XCTAssertTrue(again.err.contains("already in progress") && again.err.contains("no migscope attached") && again.err.contains("migscope abort \(guest)"), again.err)
+
+        let aborted = try migscope(["abort", guest, "--on", a.libvirtURI])
+        XCTAssertEqual(aborted.status, 0, aborted.out + aborted.err)
+        XCTAssertTrue(aborted.out.contains("runs on \(a.libvirtURI)"), aborted.out)
+        try await waitUntil("the guest runs on host A alone after the abort") { try self.runningCopies() == [self.a] && !self.hasCopy(self.b) }
+        XCTAssertEqual(try listedJobs().count, 0, "no job is left")
+
+        try await migratesAgain()
+    }
+
+    /// A client-managed migration whose migscope is killed: libvirt's source daemon cancels it when
+    /// the client's connections close (measured here; the README says so). Whatever it did, `jobs`
+    /// agrees with virsh, the guest runs once, and a new migration succeeds.
+    func testAClientManagedMigrationWhoseMigscopeIsKilledLeavesTheGuestRunningOnce() async throws {
+        let m = try startMigrate(["--live"])
+        try await waitForIteration(2)
+        kill(m.process.processIdentifier, SIGKILL)
+        _ = try await m.finish(within: .seconds(10))
+        try await Task.sleep(for: .seconds(3))
+        if let outgoing = try listedJobs().first(where: { $0["direction"] as? String == "outgoing" }) {
+            XCTAssertNil(outgoing["migscope_pid"], "\(outgoing)")
+            let aborted = try migscope(["abort", guest, "--on", a.libvirtURI])
+            XCTAssertEqual(aborted.status, 0, aborted.out + aborted.err)
+        }
+        try await waitUntil("the guest runs on host A alone") { try self.runningCopies() == [self.a] && !self.hasCopy(self.b) }
+        XCTAssertEqual(try listedJobs().count, 0, "no job is left")
+        try await migratesAgain()
     }
 
     func testSIGTERMDuringAMigrationAbortsItLikeCtrlC() async throws {
@@ -161,6 +214,28 @@ final class LabFaultTests: XCTestCase {
     }
 
     // MARK: helpers (the guest's place comes from virsh, never from migscope)
+
+    /// `migscope jobs --json` on both hosts.
+    func listedJobs() throws -> [[String: Any]] {
+        let r = try migscope(["jobs", "--on", a.libvirtURI, "--on", b.libvirtURI, "--json"])
+        guard r.status == 0, let jobs = try JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [[String: Any]] else {
+            throw LabError("migscope jobs failed (\(r.status)): \(r.err)")
+        }
+        return jobs.filter { $0["domain"] as? String == guest }
+    }
+
+    /// Whether virsh lists the guest as active on `h` (running or paused).
+    func hasCopy(_ h: LabMachine) throws -> Bool {
+        let state = try virsh(h, ["domstate", guest]).trimmingCharacters(in: .whitespacesAndNewlines)
+        return state == "running" || state == "paused"
+    }
+
+    /// A new migration of the guest from A to B completes, and it then runs on B alone.
+    func migratesAgain() async throws {
+        let r = try migscope(["migrate", guest, "--from", a.libvirtURI, "--to", b.libvirtURI, "--p2p", "--live", "--pause-after-rounds", "1"])
+        XCTAssertEqual(r.status, 0, r.err)
+        try await waitUntil("the guest runs on host B alone after a new migration") { try self.runningCopies() == [self.b] && !self.hasCopy(self.a) }
+    }
 
     func virsh(_ h: LabMachine, _ args: [String]) throws -> String {
         try Command.run(["virsh", "-c", h.libvirtURI] + args, check: false, timeout: 30).stdout
