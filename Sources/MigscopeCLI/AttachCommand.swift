@@ -52,31 +52,8 @@ struct AttachCommand: AsyncParsableCommand {
         let prepared = try await Experiment(backend: .libvirt, request: request, recording: recording, attach: true).prepare()
         let session = prepared.session
         let printer = ProgressPrinter(domain: session.domainFacts.name)
-        let summary: MigrationSummary
-        if let store {
-            let recorded = await Interrupts.cancellingOnCtrlC { [printer] in
-                do { return Result<RecordedRun, Error>.success(try await prepared.record(into: store, observer: printer)) } catch { return .failure(error) }
-            } onFirst: {
-                printer.note("interrupted: aborting the migration, keeping what was recorded (Ctrl-C again quits without waiting)")
-            }
-            printer.finish()
-            let run = try recorded.get()
-            guard let m = run.migration else { throw CLIFailure("interrupted before watching began; run \(run.info.id ?? 0) kept in \(store.path)", exitStatus: 130) }
-            summary = m
-            printNote("recorded run \(run.info.id ?? 0) into \(store.path) (a late start)")
-        } else {
-            summary = await Interrupts.cancellingOnCtrlC { [printer] in
-                await prepared.run(pollInterval: .milliseconds(100), observer: printer)
-            } onFirst: {
-                printer.note("interrupted: aborting the migration (Ctrl-C again quits without waiting)")
-            }
-            printer.finish()
-        }
-        if json { print(try JSONText.encode(summary)) } else { print(SummaryText.render(summary, domain: session.domainFacts)) }
-        switch summary.outcome {
-        case .completed: return
-        case .aborted(let why): throw CLIFailure("\(why); domain '\(session.domainFacts.name)' is \(summary.location)", exitStatus: why.isInterruption ? 130 : 1)
-        case .failed(let why): throw CLIFailure("\(why); domain '\(session.domainFacts.name)' is \(summary.location)")
-        }
+        let (summary, run) = try await WatchedMigration.perform(prepared, store: store, pollInterval: .milliseconds(100), printer: printer)
+        if let run, let store { printNote("recorded run \(run.info.id ?? 0) into \(store.path) (a late start)") }
+        try WatchedMigration.finish(summary, domain: session.domainFacts, json: json)
     }
 }

@@ -156,49 +156,18 @@ struct MigrateCommand: AsyncParsableCommand {
         let prepared = try await experiment.prepare()
         let session = prepared.session
         let printer = ProgressPrinter(domain: session.domainFacts.name)
-        let summary: MigrationSummary
-        var storageFailure: String? = nil
         if let store {
             printer.note("recording into \(store.path) (baseline \(Format.seconds(baseline)), tail \(Format.seconds(tail)); \(prepared.linksDescription ?? "no link counters"))")
-            let recorded = await Interrupts.cancellingOnCtrlC { [printer] in
-                do { return Result<RecordedRun, Error>.success(try await prepared.record(into: store, observer: printer)) } catch { return .failure(error) }
-            } onFirst: {
-                printer.note("interrupted: aborting the migration, keeping what was recorded (Ctrl-C again quits without waiting)")
-            }
-            printer.finish()
-            let run = try recorded.get()
-            guard let m = run.migration else {
-                throw CLIFailure("interrupted before the migration started; run \(run.info.id ?? 0) kept in \(store.path)", exitStatus: 130)
-            }
-            summary = m
+        }
+        let (summary, run) = try await WatchedMigration.perform(prepared, store: store, pollInterval: .milliseconds(Int64(pollInterval)), printer: printer)
+        var storageFailure: String? = nil
+        if let run, let store {
             if let why = run.storageError {
                 storageFailure = "run \(run.info.id ?? 0) could not be finished in \(store.path) (\(why)); what was sampled before is there, listed \(run.info.status == .failed ? "failed" : "incomplete")"
             } else {
                 printNote("recorded run \(run.info.id ?? 0) into \(store.path): \(run.summary.rounds) round\(run.summary.rounds == 1 ? "" : "s"), 'migscope export \(run.info.id ?? 0) --out DIR' writes its CSV files")
             }
-        } else {
-            summary = await Interrupts.cancellingOnCtrlC { [printer] in
-                await prepared.run(pollInterval: .milliseconds(Int64(pollInterval)), observer: printer)
-            } onFirst: {
-                printer.note("interrupted: aborting the migration (Ctrl-C again quits without waiting)")
-            }
-            printer.finish()
         }
-        if json {
-            print(try JSONText.encode(summary))
-        } else {
-            print(SummaryText.render(summary, domain: session.domainFacts))
-        }
-        if let storageFailure {
-            throw CLIFailure("\(storageFailure); the migration \(summary.succeeded ? "completed" : "did not complete") and domain '\(session.domainFacts.name)' is \(summary.location)")
-        }
-        switch summary.outcome {
-        case .completed:
-            return
-        case .aborted(let why):
-            throw CLIFailure("\(why); domain '\(session.domainFacts.name)' is \(summary.location)", exitStatus: why.isInterruption ? 130 : 1)
-        case .failed(let why):
-            throw CLIFailure("\(why); domain '\(session.domainFacts.name)' is \(summary.location)")
-        }
+        try WatchedMigration.finish(summary, domain: session.domainFacts, json: json, storageFailure: storageFailure)
     }
 }

@@ -1,0 +1,50 @@
+import Foundation
+import MigscopeCore
+import MigscopeExperiment
+import MigscopeStore
+
+/// What `migrate` and `attach` share once the migration is prepared: run it (or record it into the
+/// database) with the progress line and Ctrl-C aborting it, print its summary, and end with the
+/// exit status its outcome calls for.
+enum WatchedMigration {
+    /// Runs or records `prepared`; returns the outcome, and the recorded run when recording.
+    static func perform(_ prepared: PreparedExperiment, store: ResultsStore?, pollInterval: Duration,
+                        printer: ProgressPrinter) async throws -> (summary: MigrationSummary, run: RecordedRun?) {
+        guard let store else {
+            let summary = await Interrupts.cancellingOnCtrlC { [printer] in
+                await prepared.run(pollInterval: pollInterval, observer: printer)
+            } onFirst: {
+                printer.note("interrupted: aborting the migration (Ctrl-C again quits without waiting)")
+            }
+            printer.finish()
+            return (summary, nil)
+        }
+        let recorded = await Interrupts.cancellingOnCtrlC { [printer] in
+            do { return Result<RecordedRun, Error>.success(try await prepared.record(into: store, observer: printer)) } catch { return .failure(error) }
+        } onFirst: {
+            printer.note("interrupted: aborting the migration, keeping what was recorded (Ctrl-C again quits without waiting)")
+        }
+        printer.finish()
+        let run = try recorded.get()
+        guard let m = run.migration else {
+            throw CLIFailure("interrupted before the migration started; run \(run.info.id ?? 0) kept in \(store.path)", exitStatus: 130)
+        }
+        return (m, run)
+    }
+
+    /// Prints the summary (as JSON with `json`), then throws the failure its outcome is, if any.
+    static func finish(_ summary: MigrationSummary, domain: DomainFacts, json: Bool, storageFailure: String? = nil) throws {
+        print(json ? try JSONText.encode(summary) : SummaryText.render(summary, domain: domain))
+        if let storageFailure {
+            throw CLIFailure("\(storageFailure); the migration \(summary.succeeded ? "completed" : "did not complete") and domain '\(domain.name)' is \(summary.location)")
+        }
+        switch summary.outcome {
+        case .completed:
+            return
+        case .aborted(let why):
+            throw CLIFailure("\(why); domain '\(domain.name)' is \(summary.location)", exitStatus: why.isInterruption ? 130 : 1)
+        case .failed(let why):
+            throw CLIFailure("\(why); domain '\(domain.name)' is \(summary.location)")
+        }
+    }
+}
