@@ -153,6 +153,32 @@ final class LabFaultTests: XCTestCase {
         try await migratesAgain()
     }
 
+    /// `recover` removes only a provable leftover: a copy paused by a user beside the running one is
+    /// reported and left where it is (virsh on both hosts says so), and once it is gone, nothing is
+    /// left to do.
+    func testRecoverReportsACopyItCannotProveALeftoverAndTouchesNothing() async throws {
+        // A second copy of the guest, paused from its start, on host B (without the control pipe,
+        // which is the running copy's).
+        let xml = try virsh(a, ["dumpxml", guest])
+            .replacingOccurrences(of: "<console type='pipe'>[\\s\\S]*?</console>", with: "", options: .regularExpression)
+        let file = dir + "/copy.xml"
+        try xml.write(toFile: file, atomically: true, encoding: .utf8)
+        _ = try virsh(b, ["create", file, "--paused"])
+        defer { _ = try? virsh(b, ["destroy", guest]) }
+        XCTAssertTrue(try virsh(b, ["domstate", "--reason", guest]).contains("paused (user)"))
+
+        let r = try migscope(["recover", guest, "--on", a.libvirtURI, "--on", b.libvirtURI])
+        XCTAssertEqual(r.status, 1, r.out + r.err)
+        XCTAssertTrue(r.out.contains("left as it is"), r.out)
+        XCTAssertEqual(try runningCopies(), [a])
+        XCTAssertTrue(try hasCopy(b), "the paused copy is still there: nothing was guessed")
+
+        _ = try virsh(b, ["destroy", guest])
+        let clean = try migscope(["recover", guest, "--on", a.libvirtURI, "--on", b.libvirtURI])
+        XCTAssertEqual(clean.status, 0, clean.out + clean.err)
+        XCTAssertTrue(clean.out.contains("nothing is left"), clean.out)
+    }
+
     func testSIGTERMDuringAMigrationAbortsItLikeCtrlC() async throws {
         let m = try startMigrate(["--p2p", "--live", "--record", "--db", dir + "/r.sqlite", "--pause-after-rounds", "8"])
         try await waitForIteration(2)
