@@ -286,7 +286,7 @@ public enum RunReport {
             ["workload's total time", s.workloadSeconds.map { String(format: "%.1f s", $0) } ?? "- (it reads forever)"],
             ["workload during the migration", s.workloadWindow ?? "-"],
             ["guest console lines dropped (untrue or over-long)", s.guestLinesDropped.map(String.init) ?? "0"],
-        ]
+        ] + info.notes.map { ["note", $0] }
     }
 
     static func roundRows(_ rounds: [RoundRecord], _ t0: Double) -> [[String]] {
