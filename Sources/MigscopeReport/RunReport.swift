@@ -268,7 +268,7 @@ public enum RunReport {
 
     static func summaryRows(_ info: RunInfo, _ s: RunSummary, _ a: RunAnalysis) -> [[String]] {
         func mbps(_ x: Double?) -> String { x.map { String(format: "%.2f MB/s", $0 / 1e6) } ?? "-" }
-        return [
+        let rows: [[String]] = [
             ["", "value"],
             ["status", info.status.shown],
             ["mode / link", "\(s.mode) / \(s.bandwidth ?? "?") \(s.linkModel ?? "")"],
@@ -286,7 +286,8 @@ public enum RunReport {
             ["workload's total time", s.workloadSeconds.map { String(format: "%.1f s", $0) } ?? "- (it reads forever)"],
             ["workload during the migration", s.workloadWindow ?? "-"],
             ["guest console lines dropped (untrue or over-long)", s.guestLinesDropped.map(String.init) ?? "0"],
-        ] + info.notes.map { ["note", $0] }
+        ]
+        return rows + info.notes.map { ["note", $0] }
     }
 
     static func roundRows(_ rounds: [RoundRecord], _ t0: Double) -> [[String]] {
