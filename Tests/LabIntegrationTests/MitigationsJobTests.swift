@@ -80,7 +80,10 @@ final class MitigationsJobTests: XCTestCase {
         let during = try XCTUnwrap(prioritised.summary?.ioDuring)
         XCTAssertGreaterThan(during, none * 1.2, "storage first: \(Int(during)) B/s during, without: \(Int(none)) B/s")
         XCTAssertEqual(prioritised.info.storagePriority, true)
-        XCTAssertNotNil(prioritised.trace.firstEvent(.stoppedByPolicy), "it ends by its stop policy")
+        // The stop after 5 rounds only bounds it: the direct reader's pre-copy may converge before
+        // (it did after 4 rounds in a CI run); either way it completes, and the policy, if it acted, kept its rule.
+        XCTAssertNotNil(prioritised.trace.firstEvent(.migrationCompleted))
+        if let stop = prioritised.trace.firstEvent(.stoppedByPolicy) { XCTAssertGreaterThanOrEqual(stop.facts.rounds ?? 0, 5, stop.detail) }
     }
 
     func testTheXenLikeStopEndedABufferedReadersPreCopyByItsRule() throws {
