@@ -91,10 +91,15 @@ public struct LibvirtBackend: MigrationBackend {
     }
 
     private func open(_ uri: String, role: HostRole) async throws -> Connection {
+        try await Self.connect(uri, timeout: connectTimeout, naming: "\(role.rawValue) \(uri)")
+    }
+
+    /// Opens a host's connection within `timeout`, or fails as unreachable, naming the host as given.
+    static func connect(_ uri: String, timeout: Double, naming host: String) async throws -> Connection {
         do {
-            return try await Connection.open(uri: uri, timeout: connectTimeout)
+            return try await Connection.open(uri: uri, timeout: timeout)
         } catch {
-            throw MigrationError(.unreachable, "cannot connect to \(role.rawValue) \(uri): \((error as? LibvirtError)?.message ?? "\(error)")")
+            throw MigrationError(.unreachable, "cannot connect to \(host): \((error as? LibvirtError)?.message ?? "\(error)")")
         }
     }
 }

@@ -93,7 +93,7 @@ final class LibvirtMigrationSession: MigrationSession, @unchecked Sendable {
                 cancelledAt = since
                 if ContinuousClock.now - since > .seconds(30) { throw MigrationError(.aborted, "migration aborted: the job did not end within 30 s of the abort") }
             }
-            try? await Task.sleep(for: .milliseconds(200))
+            await Self.pauseEvenIfCancelled(.milliseconds(200))
         }
         if let done = try? domain.jobStats(completed: true) {
             switch done.type {
@@ -104,8 +104,17 @@ final class LibvirtMigrationSession: MigrationSession, @unchecked Sendable {
             }
         }
         // A peer-to-peer migration that completed leaves no domain (and no job figures) on the source.
-        if locate().place == .destination { return }
-        throw MigrationError(.failed, "the migration's job ended and the domain is \(locate())")
+        let location = locate()
+        if location.place == .destination { return }
+        throw MigrationError(.failed, "the migration's job ended and the domain is \(location)")
+    }
+
+    /// A pause that cancellation does not cut short: after the abort the job is polled until it
+    /// ends, and `Task.sleep` in a cancelled task returns at once (a loop of RPCs, not of pauses).
+    private static func pauseEvenIfCancelled(_ d: Duration) async {
+        await withCheckedContinuation { c in
+            DispatchQueue.global().asyncAfter(deadline: .now() + d.secondsDouble) { c.resume() }
+        }
     }
 
     func signals() throws -> AsyncStream<MigrationSignal> {

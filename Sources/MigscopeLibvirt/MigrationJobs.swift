@@ -179,8 +179,6 @@ public enum MigrationJobs {
     }
 
     static func open(_ uri: String, timeout: Double) async throws -> Connection {
-        do { return try await Connection.open(uri: uri, timeout: timeout) } catch {
-            throw MigrationError(.unreachable, "cannot connect to \(uri): \((error as? LibvirtError)?.message ?? "\(error)")")
-        }
+        try await LibvirtBackend.connect(uri, timeout: timeout, naming: uri)
     }
 }
