@@ -88,14 +88,21 @@ public final class BatchRunner: @unchecked Sendable {
             let left = durations.isEmpty ? nil : durations.reduce(0, +) / Double(durations.count) * Double(todo.count - i)
             progress(.runStarting(index: i + 1, of: todo.count, cell: planned.cell.key, repetition: planned.repetition, elapsed: elapsed, remaining: left))
             let t0 = clock.now
-            let recorded = try await runOne(planned)
-            durations.append((clock.now - t0).secondsDouble)
-            if let id = recorded.info.id { ran.append(id) }
-            if let why = recorded.storageError {
-                let place = recorded.migration.map { "\($0.location)" } ?? whereIsTheGuest() ?? "unknown"
-                throw BatchError("run \(recorded.info.id ?? 0) could not be finished in \(store.path) (\(why)); the guest is \(place); fix the database, then '--resume'")
+            var recorded = try await runOne(planned)
+            var tries = 1
+            while true {
+                if let id = recorded.info.id { ran.append(id) }
+                if let why = recorded.storageError {
+                    let place = recorded.migration.map { "\($0.location)" } ?? whereIsTheGuest() ?? "unknown"
+                    throw BatchError("run \(recorded.info.id ?? 0) could not be finished in \(store.path) (\(why)); the guest is \(place); fix the database, then '--resume'")
+                }
+                progress(.runFinished(id: recorded.info.id ?? 0, outcome: recorded.info.status, summary: recorded.summary))
+                guard tries < Self.labGuestCrashTries, !Task.isCancelled, let crash = labGuestCrash(recorded) else { break }
+                tries += 1
+                progress(.note("run \(recorded.info.id ?? 0): the lab guest's kernel crashed after the migration ('\(crash)'; QEMU under TCG, see the README); the cell runs again with a new guest (try \(tries) of \(Self.labGuestCrashTries))"))
+                recorded = try await runOne(planned)
             }
-            progress(.runFinished(id: recorded.info.id ?? 0, outcome: recorded.info.status, summary: recorded.summary))
+            durations.append((clock.now - t0).secondsDouble)
             if recorded.info.status != .completed {
                 // An abort (Ctrl-C) or failure stops the batch; what finished is kept.
                 return Outcome(ran: ran, skipped: skipped, interrupted: true, guestLocation: recorded.migration.map { "\($0.location)" } ?? whereIsTheGuest())
@@ -223,6 +230,16 @@ public final class BatchRunner: @unchecked Sendable {
         let session = try await LibvirtBackend().prepare(MigrationRequest(domain: domain, source: destination, destination: source, mode: .live, pauseAfterSeconds: 120))
         let s = await MigrationRunner().run(session)
         if !s.succeeded { throw BatchError("could not move '\(domain)' back to \(source): \(s.outcome); it is \(s.location)") }
+    }
+
+    /// A lab run is made again this many times in all when its guest crashed after the migration.
+    static let labGuestCrashTries = 3
+
+    /// The lab guest kernel's words when `recorded` failed because its guest died after the
+    /// migration and the console says it crashed; nil otherwise (real hosts: never retried).
+    func labGuestCrash(_ recorded: RecordedRun) -> String? {
+        guard case .lab = plan.hosts, recorded.info.status == .failed, recorded.trace.firstEvent(.guestGone) != nil else { return nil }
+        return LabChecks.lastGuestCrash()
     }
 
     func whereIsTheGuest() -> String? {

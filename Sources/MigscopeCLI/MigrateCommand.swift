@@ -168,6 +168,7 @@ struct MigrateCommand: AsyncParsableCommand {
                 printNote("recorded run \(run.info.id ?? 0) into \(store.path): \(run.summary.rounds) round\(run.summary.rounds == 1 ? "" : "s"), 'migscope export \(run.info.id ?? 0) --out DIR' writes its CSV files")
             }
         }
-        try WatchedMigration.finish(summary, domain: session.domainFacts, json: json, storageFailure: storageFailure)
+        let afterwards = run.flatMap { $0.info.status == .failed && summary.succeeded ? $0.info.error : nil }
+        try WatchedMigration.finish(summary, domain: session.domainFacts, json: json, storageFailure: storageFailure, afterwards: afterwards)
     }
 }

@@ -29,5 +29,8 @@ struct RunsCommand: AsyncParsableCommand {
                     (s?.ioDuringRatio.map { String(format: "%.0f %%", $0 * 100) } ?? "-") + (s?.workloadEndedEarly == true ? " (read ended first)" : "")]
         }
         print(TextTable.render(header: ["run", "recorded", "status", "domain", "mode", "link", "migration", "downtime", "rounds", "io during/before"], rows: rows))
+        for r in runs where r.status == .failed || r.status == .aborted {
+            if let why = r.error { print("run \(r.id) \(r.status.rawValue): \(why)") }
+        }
     }
 }

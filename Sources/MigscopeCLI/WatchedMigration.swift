@@ -33,13 +33,16 @@ enum WatchedMigration {
     }
 
     /// Prints the summary (as JSON with `json`), then throws the failure its outcome is, if any.
-    static func finish(_ summary: MigrationSummary, domain: DomainFacts, json: Bool, storageFailure: String? = nil) throws {
+    /// `afterwards`: why the recorded run failed although its migration completed (the guest
+    /// stopped running during the tail).
+    static func finish(_ summary: MigrationSummary, domain: DomainFacts, json: Bool, storageFailure: String? = nil, afterwards: String? = nil) throws {
         print(json ? try JSONText.encode(summary) : SummaryText.render(summary, domain: domain))
         if let storageFailure {
             throw CLIFailure("\(storageFailure); the migration \(summary.succeeded ? "completed" : "did not complete") and domain '\(domain.name)' is \(summary.location)")
         }
         switch summary.outcome {
         case .completed:
+            if let afterwards { throw CLIFailure("the migration completed, but \(afterwards)") }
             return
         case .aborted(let why):
             throw CLIFailure("\(why); domain '\(domain.name)' is \(summary.location)", exitStatus: why.isInterruption ? 130 : 1)

@@ -27,6 +27,8 @@ public struct EventRecord: Sendable, Equatable, Codable {
         case migrationFailed = "migration-failed"
         case migrationAborted = "migration-aborted"
         case workloadDone = "workload-done"
+        /// The guest stopped running after its migration completed (it runs on neither host).
+        case guestGone = "guest-gone"
         /// Guest console lines dropped as untrue or over-long (`facts.count`).
         case guestLinesDropped = "guest-lines-dropped"
         case note

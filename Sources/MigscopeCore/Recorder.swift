@@ -117,9 +117,13 @@ public final class Recorder: @unchecked Sendable {
         let hypervisorSampler = Task { await self.sampleHypervisors(session) }
         let localSampler = Task { await self.sampleLocal() }
         let flusher = Task {
+            // On a grid of the run clock: a slow commit does not push the next one later.
+            var next = self.t0 + self.settings.flushEvery
             while !Task.isCancelled {
-                try? await Task.sleep(for: self.settings.flushEvery)
+                try? await Task.sleep(until: next, clock: self.clock)
                 self.flush()
+                next += self.settings.flushEvery
+                while next <= self.clock.now { next += self.settings.flushEvery }
             }
         }
         let migration = await migrate(session, info: info, runner: runner, observer: observer)
@@ -134,12 +138,18 @@ public final class Recorder: @unchecked Sendable {
 
         let finished = finishedTrace(session)
         switch migration?.outcome {
-        case .completed?: info.status = .completed
+        case .completed?:
+            info.status = .completed
+            if let gone = finished.firstEvent(.guestGone), let done = finished.firstEvent(.migrationCompleted) {
+                // The migration did its part; the run did not: the guest's measurements end early.
+                info.status = .failed
+                info.error = "the guest stopped running \(String(format: "%.0f", gone.t - done.t)) s after its migration completed (it runs \(gone.detail))"
+            }
         case .failed(let m)?: info.status = .failed; info.error = m
         case .aborted(let why)?: info.status = .aborted; info.error = why.description
         case nil: info.status = .aborted; info.error = AbortReason.interruptedBeforeStart.description
         }
-        info.outcome = info.status
+        info.outcome = migration?.succeeded == true ? .completed : info.status
         if let e = lock.withLock({ sinkError }) { info.notes.append("storage error during recording: \(e)") }
         let analysis = RunAnalysis(trace: finished)
         let summary = RunSummary(info: info, trace: finished, analysis: analysis)
@@ -168,12 +178,30 @@ public final class Recorder: @unchecked Sendable {
         let migration = await r.run(session, observer: RecordingObserver(recorder: self, outer: observer))
         if settings.untilWorkloadDone, migration.succeeded {
             let deadline = clock.now + settings.maxTail
+            var checked = clock.now
             while !Task.isCancelled, clock.now < deadline, lock.withLock({ trace.firstEvent(.workloadDone) }) == nil {
                 try? await Task.sleep(for: .milliseconds(250))
+                // A guest that died after arriving never says its read is done: do not wait out
+                // the whole tail for it.
+                if clock.now - checked >= .seconds(2) {
+                    checked = clock.now
+                    if noteIfTheGuestIsGone(session) { return migration }
+                }
             }
         }
         if !Task.isCancelled { try? await Task.sleep(for: settings.tail) }
+        if migration.succeeded { _ = noteIfTheGuestIsGone(session) }
         return migration
+    }
+
+    /// Records a `guestGone` event when the guest runs on neither host; true if it did.
+    private func noteIfTheGuestIsGone(_ session: any MigrationSession) -> Bool {
+        let location = session.locate()
+        guard location.place == .nowhere else { return false }
+        if lock.withLock({ trace.firstEvent(.guestGone) }) == nil {
+            add(EventRecord(t: t(clock.now), kind: .guestGone, detail: "\(location)"))
+        }
+        return true
     }
 
     /// The trace with its rounds: the hypervisor's own where it reports them, else built from the

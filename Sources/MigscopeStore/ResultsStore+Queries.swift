@@ -17,6 +17,8 @@ public struct RunListing: Sendable, Equatable, Codable {
     public var plan: String?
     public var cell: String?
     public var repetition: Int?
+    /// Why the run failed or was aborted, when it was.
+    public var error: String?
     public var summary: RunSummary?
     /// Still "recording" but nobody is: the recorder died; what it committed is kept.
     public var incomplete: Bool { status == .recording }
@@ -37,7 +39,7 @@ extension ResultsStore {
                     id: r["id"], uuid: r["uuid"], createdAt: r["created_at"], status: RunStatus(rawValue: r["status"]) ?? .recording,
                     domain: r["domain"], mode: MigrationRequest.Mode(rawValue: r["mode"]) ?? .live,
                     source: r["source"], destination: r["destination"], linkRate: r["link_rate"], linkModel: r["link_model"],
-                    plan: r["plan"], cell: r["cell"], repetition: r["repetition"],
+                    plan: r["plan"], cell: r["cell"], repetition: r["repetition"], error: r["error"],
                     summary: (r["summary_json"] as String?).flatMap { try? JSONCoding.decode(RunSummary.self, $0) })
             }
         }

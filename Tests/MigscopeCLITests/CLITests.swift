@@ -62,6 +62,7 @@ final class CLITests: XCTestCase {
         let listed = try migscope("runs", "--db", copy)
         XCTAssertEqual(listed.status, 0, listed.err)
         let before = try String(contentsOf: fixtures.appendingPathComponent("schema-v1.runs.txt"), encoding: .utf8)
+        // The same rows as before, and the failed run's reason under the table (added since).
         XCTAssertEqual(listed.out, before)
         let json = try migscope("runs", "--db", copy, "--json")
         let runs = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(json.out.utf8)) as? [[String: Any]])
