@@ -176,22 +176,31 @@ public final class Recorder: @unchecked Sendable {
         r.pollInterval = settings.interval
         if console != nil { r.guestRates = guestRates }
         let migration = await r.run(session, observer: RecordingObserver(recorder: self, outer: observer))
-        if settings.untilWorkloadDone, migration.succeeded {
-            let deadline = clock.now + settings.maxTail
-            var checked = clock.now
-            while !Task.isCancelled, clock.now < deadline, lock.withLock({ trace.firstEvent(.workloadDone) }) == nil {
-                try? await Task.sleep(for: .milliseconds(250))
-                // A guest that died after arriving never says its read is done: do not wait out
-                // the whole tail for it.
-                if clock.now - checked >= .seconds(2) {
-                    checked = clock.now
-                    if noteIfTheGuestIsGone(session) { return migration }
-                }
+        guard migration.succeeded else {
+            if !Task.isCancelled { try? await Task.sleep(for: settings.tail) }
+            return migration
+        }
+        // A guest that died after arriving never says its read is done: the tail ends with it.
+        if settings.untilWorkloadDone {
+            let done = { self.lock.withLock { self.trace.firstEvent(.workloadDone) } != nil }
+            guard await waitWhileTheGuestRuns(session, until: clock.now + settings.maxTail, or: done) else { return migration }
+        }
+        _ = await waitWhileTheGuestRuns(session, until: clock.now + settings.tail, or: { false })
+        return migration
+    }
+
+    /// Waits until `deadline` or `done()`, asking every 2 s where the guest runs; false, with a
+    /// `guestGone` event, once it runs on neither host.
+    private func waitWhileTheGuestRuns(_ session: any MigrationSession, until deadline: ContinuousClock.Instant, or done: () -> Bool) async -> Bool {
+        var checked = clock.now
+        while !Task.isCancelled, clock.now < deadline, !done() {
+            try? await Task.sleep(for: min(.milliseconds(250), deadline - clock.now))
+            if clock.now - checked >= .seconds(2) {
+                checked = clock.now
+                if noteIfTheGuestIsGone(session) { return false }
             }
         }
-        if !Task.isCancelled { try? await Task.sleep(for: settings.tail) }
-        if migration.succeeded { _ = noteIfTheGuestIsGone(session) }
-        return migration
+        return Task.isCancelled || !noteIfTheGuestIsGone(session)
     }
 
     /// Records a `guestGone` event when the guest runs on neither host; true if it did.

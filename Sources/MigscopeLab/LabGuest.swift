@@ -54,16 +54,45 @@ enum LabGuest {
             if choice == .kvm { throw LabError("--accel kvm: this machine has no /dev/kvm; use --accel tcg") }
             return ("tcg", "no /dev/kvm")
         }
-        progress("probing whether KVM runs a guest here")
-        let probe = try Command.run(
-            ["qemu-system-x86_64", "-accel", "kvm", "-cpu", "host", "-m", "128", "-display", "none", "-serial", "stdio",
-             "-monitor", "none", "-no-reboot", "-kernel", kernel, "-initrd", initramfs,
-             "-append", commandLine(Workload(), probe: true)],
-            check: false, timeout: 40)
-        if probe.stdout.contains("MIGSCOPE probe ok") { return ("kvm", "KVM probe booted a guest") }
-        let why = (probe.stderr.split(separator: "\n").first.map(String.init) ?? "guest did not boot").prefix(120)
+        let (works, why) = try kvmProbe(progress: progress)
+        if works { return ("kvm", why) }
         if choice == .kvm { throw LabError("--accel kvm: KVM cannot run a guest here (\(why)); use --accel tcg") }
         return ("tcg", "KVM probe failed: \(why)")
+    }
+
+    /// Boots the guest kernel under KVM once per boot of this machine (the answer is kept in /run,
+    /// with the QEMU and kernel it was found with): a KVM that opens but hangs costs its timeout.
+    static func kvmProbe(progress: (String) -> Void) throws -> (works: Bool, why: String) {
+        let qemu = Command.resolve("qemu-system-x86_64") ?? "qemu-system-x86_64"
+        let stamp = [qemu, kernel].map { path in
+            let a = try? FileManager.default.attributesOfItem(atPath: path)
+            return "\(path):\((a?[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0):\(a?[.size] as? Int ?? 0)"
+        }.joined(separator: ";")
+        let cache = "/run/migscope/kvm-probe"
+        if let kept = try? String(contentsOfFile: cache, encoding: .utf8) {
+            let lines = kept.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+            if lines.count >= 3, lines[0] == stamp, ["kvm", "tcg"].contains(lines[1]) {
+                return (lines[1] == "kvm", lines[2] + " (probed earlier since this machine booted)")
+            }
+        }
+        progress("probing whether KVM runs a guest here")
+        let argv = ["qemu-system-x86_64", "-accel", "kvm", "-cpu", "host", "-m", "128", "-display", "none", "-serial", "stdio",
+                    "-monitor", "none", "-no-reboot", "-kernel", kernel, "-initrd", initramfs,
+                    "-append", commandLine(Workload(), probe: true)]
+        let answer: (works: Bool, why: String)
+        do {
+            let probe = try Command.run(argv, check: false, timeout: 30)
+            if probe.stdout.contains("MIGSCOPE probe ok") {
+                answer = (true, "KVM probe booted a guest")
+            } else {
+                answer = (false, String((probe.stderr.split(separator: "\n").first.map(String.init) ?? "guest did not boot").prefix(120)))
+            }
+        } catch let e as LabError where e.message.contains("did not finish within") {
+            answer = (false, "a guest under KVM did not boot within 30 s")
+        }
+        try? FileManager.default.createDirectory(atPath: "/run/migscope", withIntermediateDirectories: true)
+        try? "\(stamp)\n\(answer.works ? "kvm" : "tcg")\n\(answer.why)\n".write(toFile: cache, atomically: true, encoding: .utf8)
+        return answer
     }
 
     static func domainXML(_ s: LabSettings, accelerator: String, trigger: Bool = false) -> String {

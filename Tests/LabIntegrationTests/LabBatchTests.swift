@@ -1,7 +1,7 @@
 import Foundation
 import MigscopeBatch
 import MigscopeCore
-import MigscopeLab
+@testable import MigscopeLab
 import MigscopeStore
 import XCTest
 
@@ -15,7 +15,7 @@ final class LabBatchTests: XCTestCase {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
     }
 
-    override func tearDown() { try? FileManager.default.removeItem(atPath: dir) }
+    override func tearDown() { if let dir { try? FileManager.default.removeItem(atPath: dir) } }
 
     override class func tearDown() {
         LabFixture.tearDown()
@@ -61,6 +61,65 @@ final class LabBatchTests: XCTestCase {
         let report = try BatchReport.write(plan: plan, store: store, stats: stats, to: dir + "/report", paper: false)
         XCTAssertTrue(FileManager.default.fileExists(atPath: report.page))
         XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/report/cells.csv"))
+    }
+
+    /// A lab guest whose kernel crashes after its migration (QEMU under TCG does that here, see
+    /// LabChecks.guestCrash) costs the batch one run, not the night: the run is kept as failed with
+    /// the reason, and the cell is made again with a new guest. The crash is the kernel's words on
+    /// the console and the guest destroyed on host B, as libvirt's on_crash does.
+    func testARunWhoseLabGuestCrashedAfterItsMigrationIsMadeAgainWithANewGuest() async throws {
+        let plan = try PlanFile.parse("""
+            name: crash-again
+            hosts: lab
+            guest: {memory_mib: 128, disk_mib: 512}
+            workload: {mode: direct, block_size_kib: 1024, read_mib: 0}
+            matrix: {mode: [live], link_rate: [100mbit], link: [full-duplex], timeout_s: [60]}
+            repetitions: 1
+            baseline_s: 2
+            tail_s: 20
+            """)
+        let store = try ResultsStore(path: dir + "/batch.sqlite")
+        let notes = NoteLog()
+        let runner = BatchRunner(plan: plan, store: store) { notes.add("\($0)") }
+        let crasher = Task.detached { try await LabBatchTests.crashTheGuestOnceItRunsOnHostB() }
+        let started = ContinuousClock.now
+        let outcome = try await runner.run(resume: false)
+        crasher.cancel()
+        try await crasher.value
+        XCTAssertFalse(outcome.interrupted, "\(notes.all)")
+        let runs = try store.runs()
+        XCTAssertEqual(runs.map(\.status), [.failed, .completed], "\(runs.map { ($0.status, $0.error) })")
+        XCTAssertTrue(runs.first?.error?.contains("stopped running") == true, runs.first?.error ?? "")
+        XCTAssertTrue(notes.all.contains { $0.contains("Kernel panic - not syncing: injected") && $0.contains("try 2 of 3") }, "\(notes.all)")
+        // The failed run's 20 s tail ended with its guest, not 20 s later.
+        let failed = try store.run(runs[0].id)
+        let gone = try XCTUnwrap(failed.trace.firstEvent(.guestGone), "a guest-gone event")
+        let done = try XCTUnwrap(failed.trace.firstEvent(.migrationCompleted))
+        XCTAssertLessThan(gone.t - done.t, 12)
+        XCTAssertEqual(try Self.state(on: .hostB), "running", "the second run's guest runs on host B")
+        XCTAssertEqual(try Self.state(on: .hostA), "")
+        print("LabBatchTests: a crash and a second run took \(ContinuousClock.now - started)")
+    }
+
+    /// Once the guest runs on host B alone, its "kernel" panics on the console and libvirt
+    /// destroys it, as on_crash does.
+    static func crashTheGuestOnceItRunsOnHostB() async throws {
+        while !Task.isCancelled {
+            if try state(on: .hostB) == "running", try state(on: .hostA) == "" { break }
+            try await Task.sleep(for: .milliseconds(300))
+        }
+        if Task.isCancelled { return }
+        guard let console = FileHandle(forWritingAtPath: LabLayout.consoleLog) else { throw LabError("no console log at \(LabLayout.consoleLog)") }
+        console.seekToEndOfFile()
+        console.write(Data("[   42.000000] Kernel panic - not syncing: injected by LabBatchTests\n".utf8))
+        try console.close()
+        _ = try Command.run(["virsh", "-c", LabMachine.hostB.libvirtURI, "destroy", LabLayout.guestName], check: false, timeout: 30)
+    }
+
+    /// virsh domstate on `host`, or "" when it has no such domain.
+    static func state(on host: LabMachine) throws -> String {
+        let r = try Command.run(["virsh", "-c", host.libvirtURI, "domstate", LabLayout.guestName], check: false, timeout: 30)
+        return r.status == 0 ? r.stdout.trimmingCharacters(in: .whitespacesAndNewlines) : ""
     }
 }
 

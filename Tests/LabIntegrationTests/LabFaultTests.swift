@@ -27,7 +27,7 @@ final class LabFaultTests: XCTestCase {
     }
 
     override func tearDown() async throws {
-        try? FileManager.default.removeItem(atPath: dir)
+        if let dir { try? FileManager.default.removeItem(atPath: dir) }
         // A job a failed test left running would go on into the next one.
         _ = try? virsh(a, ["domjobabort", guest])
         // Whatever a test did, the next one starts from a lab with both daemons and every port up
@@ -69,6 +69,25 @@ final class LabFaultTests: XCTestCase {
         XCTAssertEqual(copies.count, 1, "running on \(copies)")
         XCTAssertEqual(copies, r.status == 0 ? [b] : [a], "migscope's outcome matches where the guest runs")
         XCTAssertNotNil(try listedRun(dir + "/r.sqlite")["status"])
+    }
+
+    /// A guest that dies on the destination after its migration (as QEMU's crash under TCG makes
+    /// it do) ends the recording's tail with it; the run is failed with the reason, migscope exits 1.
+    func testAGuestThatDiesAfterItsMigrationEndsTheTailAndTheRunSaysWhy() async throws {
+        let db = dir + "/r.sqlite"
+        let m = try startMigrate(["--p2p", "--live", "--record", "--db", db, "--baseline", "3", "--tail", "120", "--pause-after-rounds", "2"])
+        try await waitUntil("the guest runs on host B alone", timeout: .seconds(120)) { try self.runningCopies() == [self.b] && !self.hasCopy(self.a) }
+        let destroyed = ContinuousClock.now
+        _ = try virsh(b, ["destroy", guest])
+        let r = try await m.finish(within: .seconds(60))
+        XCTAssertLessThan(ContinuousClock.now - destroyed, .seconds(20), "the 120 s tail ended with the guest")
+        XCTAssertEqual(r.status, 1, r.err)
+        XCTAssertTrue(r.lastErrorLine.contains("the migration completed, but the guest stopped running"), r.err)
+        XCTAssertTrue(r.lastErrorLine.contains("runs on neither"), r.err)
+        XCTAssertFalse(try hasCopy(a) || hasCopy(b), "virsh lists the guest nowhere")
+        let run = try listedRun(db)
+        XCTAssertEqual(run["status"] as? String, "failed")
+        XCTAssertTrue((run["error"] as? String ?? "").contains("stopped running"), "\(run)")
     }
 
     func testAMigscopeKilledMidRecordingLeavesAnIncompleteRunThatExportsAndReports() async throws {

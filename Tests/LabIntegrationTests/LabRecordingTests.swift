@@ -19,7 +19,7 @@ final class LabRecordingTests: XCTestCase {
         if LabMigrationTests.guestHost() != .hostA { try await Lab.startGuest(on: .hostA) }
     }
 
-    override func tearDown() { try? FileManager.default.removeItem(atPath: dir) }
+    override func tearDown() { if let dir { try? FileManager.default.removeItem(atPath: dir) } }
 
     override class func tearDown() {
         LabFixture.tearDown()
