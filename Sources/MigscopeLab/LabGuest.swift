@@ -162,6 +162,11 @@ enum LabGuest {
                     throw LabError("the guest failed to boot: \(line); see \(LabLayout.consoleLog)")
                 }
             }
+            // A guest that dies before its kernel prints (libvirt's on_crash destroys it) is gone
+            // from its host: say so now rather than at the deadline.
+            if (try? conn.domain(named: LabLayout.guestName))?.isActive != true {
+                throw LabError("the guest stopped on \(host.rawValue) as it booted, before printing a line (\(settings.guestMemoryMiB) MiB of memory; see \(LabLayout.consoleLog) and \(host.rawValue)'s QEMU log)")
+            }
             try await Task.sleep(for: .milliseconds(250))
         }
         throw LabError("the guest did not report within 90 s; see \(LabLayout.consoleLog)")

@@ -41,7 +41,9 @@ public struct LabSettings: Sendable, Equatable, Codable {
     }
 
     // The ranges, written once: the CLI's parsers and the plan reader use them too.
-    public static let guestMemoryRange = 64...16384
+    /// The guest unpacks its kernel and initramfs in its own memory: with 80 MiB it panics
+    /// ("Unable to mount root fs"), with 64 it dies before printing a line (measured 2026-12-02).
+    public static let guestMemoryRange = 96...16384
     public static let diskSizeRange = 64...1_048_576
     public static let blockSizeRange = 4...65536
     public static let readAmountRange = 0...10_000_000
