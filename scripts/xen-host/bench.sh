@@ -7,10 +7,9 @@ cd "$(dirname "$0")/../.."
 pairs=${1:-4}
 command -v swift >/dev/null || export PATH=/opt/swift/usr/bin:$PATH
 bash scripts/xen-host/build-image.sh
-swift build --static-swift-stdlib --product migscope --scratch-path .build/xen-static 2>&1 | tail -1
 payload=$(mktemp -d); out=$(mktemp -d)
 trap 'rm -rf "$payload"' EXIT
-cp .build/xen-static/debug/migscope "$payload/migscope"
+bash scripts/xen-host/add-migscope.sh "$payload"
 cp scripts/xen-host/bench-payload.sh "$payload/run"
 echo "$pairs" > "$payload/pairs"
 bash scripts/xen-host/boot.sh "$payload" "$out" 1800 >/dev/null

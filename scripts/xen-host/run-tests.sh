@@ -9,12 +9,10 @@ command -v swift >/dev/null || export PATH=/opt/swift/usr/bin:$PATH
 t0=$(date +%s)
 bash scripts/xen-host/build-image.sh
 t1=$(date +%s)
-# Static Swift runtime: the Xen host has Debian's C libraries but no Swift.
-swift build --static-swift-stdlib --product migscope --scratch-path .build/xen-static 2>&1 | tail -1
-t2=$(date +%s)
 payload=$(mktemp -d)
 trap 'rm -rf "$payload"' EXIT
-cp .build/xen-static/debug/migscope "$payload/migscope"
+bash scripts/xen-host/add-migscope.sh "$payload"
+t2=$(date +%s)
 cp scripts/xen-host/scenarios.sh "$payload/run"
 rm -rf "$out"
 bash scripts/xen-host/boot.sh "$payload" "$out" "${MIGSCOPE_XEN_LIMIT:-1200}"
