@@ -10,17 +10,13 @@ final class LabBatchTests: XCTestCase {
     var dir: String!
 
     override func setUp() async throws {
-        try await LabFixture.ensureUp()
+        try await LabFixture.ensureUp(for: Self.self)
         dir = NSTemporaryDirectory() + "/migscope-batch-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
     }
 
     override func tearDown() { if let dir { try? FileManager.default.removeItem(atPath: dir) } }
 
-    override class func tearDown() {
-        LabFixture.tearDown()
-        super.tearDown()
-    }
 
     func testATwoCellPlanRunsEndToEndThenResumeHasNothingLeft() async throws {
         let plan = try PlanFile.parse("""

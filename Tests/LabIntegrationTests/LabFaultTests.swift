@@ -18,7 +18,7 @@ final class LabFaultTests: XCTestCase {
     let guest = LabLayout.guestName
 
     override func setUp() async throws {
-        try await LabFixture.ensureUp()
+        try await LabFixture.ensureUp(for: Self.self)
         dir = NSTemporaryDirectory() + "/migscope-faults-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         _ = try Lab.set(bandwidth: .mbit(100), link: .shared)
@@ -36,10 +36,6 @@ final class LabFaultTests: XCTestCase {
         _ = try? Command.run(LabNetwork.inNamespace(LabLayout.switchNamespace, ["ip", "link", "set", b.switchPort, "up"]), check: false)
     }
 
-    override class func tearDown() {
-        LabFixture.tearDown()
-        super.tearDown()
-    }
 
     // MARK: the faults
 

@@ -1,10 +1,12 @@
 import Foundation
 import MigscopeCore
-import MigscopeLab
+@testable import MigscopeLab
 import XCTest
 
-/// One lab shared by the integration tests of a class: built on first use, removed in the class's
-/// tearDown, which XCTest runs even when tests fail.
+/// One lab shared by the integration tests of every class that uses it: built on first use, reset
+/// to the fixture's link and a fresh guest when a new class starts, and removed when the test
+/// bundle finishes (scripts/test.sh runs `lab down` after it as well, whatever happened). A class
+/// that builds labs of its own takes it down first; the next user builds it again.
 enum LabFixture {
     /// Small sizes: the paper's 1 GiB guest and 4 GiB read are for `migscope reproduce`, not CI.
     static let settings = LabSettings(
@@ -13,6 +15,8 @@ enum LabFixture {
 
     nonisolated(unsafe) private static var built = false
     nonisolated(unsafe) private static var failure: String?
+    nonisolated(unsafe) private static var suite: ObjectIdentifier?
+    nonisolated(unsafe) private static var observing = false
 
     /// Why lab tests cannot run on this machine, or nil when they can.
     static var cannotRun: String? {
@@ -23,13 +27,22 @@ enum LabFixture {
         return nil
     }
 
-    static func ensureUp() async throws {
+    /// The lab, up, for a test of `suite`: as the fixture left it for the class's earlier tests,
+    /// reset for a class's first.
+    static func ensureUp(for suite: AnyClass) async throws {
         if let why = cannotRun { throw XCTSkip(why) }
         if let failure { throw LabError("the lab did not come up earlier in this run: \(failure)") }
-        if built {
-            try await replaceAVanishedGuest()
+        if !observing {
+            observing = true
+            XCTestObservationCenter.shared.addTestObserver(BundleEnd())
+        }
+        let first = self.suite != ObjectIdentifier(suite)
+        self.suite = ObjectIdentifier(suite)
+        if built, Lab.isUp() {
+            if first { try await reset() } else { try await replaceAVanishedGuest() }
             return
         }
+        built = false
         if Lab.isUp() {
             print("LabFixture: removing a lab left up by someone else, to test on a known one")
             Lab.down()
@@ -41,6 +54,18 @@ enum LabFixture {
             failure = "\(error)"
             throw error
         }
+    }
+
+    /// What a class's first test may expect: both daemons, the fixture's link, a new guest on A.
+    static func reset() async throws {
+        for h in LabMachine.hypervisors where HypervisorDaemon.pid(h) == nil { try await HypervisorDaemon.start(h) }
+        _ = try Lab.set(bandwidth: settings.bandwidth, link: settings.link, storagePriority: false)
+        try await Lab.startGuest(on: .hostA, memoryMiB: settings.guestMemoryMiB, workload: settings.workload)
+    }
+
+    /// Removes the fixture's lab when the test bundle ends.
+    final class BundleEnd: NSObject, XCTestObservation, @unchecked Sendable {
+        func testBundleDidFinish(_ testBundle: Bundle) { LabFixture.tearDown() }
     }
 
     /// A guest whose kernel crashed after an earlier test's migration (see LabChecks.guestCrash) is
@@ -60,6 +85,7 @@ enum LabFixture {
         throw XCTSkip("the guest's kernel crashed \(what) ('\(line)'): QEMU 7.2's virtio under TCG, see LabChecks.guestCrash; what migscope did was checked up to here")
     }
 
+    /// Takes the fixture's lab down now (a class that builds its own labs calls it first).
     static func tearDown() {
         guard built else { return }
         let t = Lab.down()

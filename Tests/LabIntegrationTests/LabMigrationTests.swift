@@ -9,13 +9,9 @@ import XCTest
 /// (TCG), a real iSCSI target, real namespaces and tc.
 final class LabMigrationTests: XCTestCase {
     override func setUp() async throws {
-        try await LabFixture.ensureUp()
+        try await LabFixture.ensureUp(for: Self.self)
     }
 
-    override class func tearDown() {
-        LabFixture.tearDown()
-        super.tearDown()
-    }
 
     let a = LabMachine.hostA.libvirtURI
     let b = LabMachine.hostB.libvirtURI

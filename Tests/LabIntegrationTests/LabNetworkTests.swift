@@ -6,16 +6,12 @@ import XCTest
 /// The lab's links, measured with iperf3 rather than assumed from the tc settings.
 final class LabNetworkTests: XCTestCase {
     override func setUp() async throws {
-        try await LabFixture.ensureUp()
+        try await LabFixture.ensureUp(for: Self.self)
         // Quiet links: the guest's own reads would share them (that contention is the paper's point,
         // but here the links themselves are measured).
         Lab.stopGuest()
     }
 
-    override class func tearDown() {
-        LabFixture.tearDown()
-        super.tearDown()
-    }
 
     func assertClose(_ measured: Double, to rate: Double, within: Double = 0.15, _ what: String, file: StaticString = #filePath, line: UInt = #line) {
         let ratio = measured / rate
@@ -65,6 +61,7 @@ final class LabLifecycleTests: XCTestCase {
     }
 
     func testDownLeavesNothingBehindAndIsSafeTwiceAndAfterAHalfBuiltUp() async throws {
+        LabFixture.tearDown()
         if Lab.isUp() { Lab.down() }
         var settings = LabFixture.settings
         settings.startGuest = true

@@ -8,7 +8,7 @@ final class LabPersistenceTests: XCTestCase {
     let guest = LabLayout.guestName
 
     override func setUp() async throws {
-        try await LabFixture.ensureUp()
+        try await LabFixture.ensureUp(for: Self.self)
         try await Lab.startGuest(on: .hostA)
     }
 
@@ -17,10 +17,6 @@ final class LabPersistenceTests: XCTestCase {
         for h in [LabMachine.hostA, .hostB] { _ = try? virsh(h, ["undefine", guest]) }
     }
 
-    override class func tearDown() {
-        LabFixture.tearDown()
-        super.tearDown()
-    }
 
     func virsh(_ h: LabMachine, _ args: [String]) throws -> String {
         try Command.run(["virsh", "-c", h.libvirtURI] + args, check: false, timeout: 30).stdout

@@ -13,7 +13,7 @@ final class LabRecordingTests: XCTestCase {
     var dir: String!
 
     override func setUp() async throws {
-        try await LabFixture.ensureUp()
+        try await LabFixture.ensureUp(for: Self.self)
         dir = NSTemporaryDirectory() + "/migscope-rec-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         if LabMigrationTests.guestHost() != .hostA { try await Lab.startGuest(on: .hostA) }
@@ -21,10 +21,6 @@ final class LabRecordingTests: XCTestCase {
 
     override func tearDown() { if let dir { try? FileManager.default.removeItem(atPath: dir) } }
 
-    override class func tearDown() {
-        LabFixture.tearDown()
-        super.tearDown()
-    }
 
     func testALiveMigrationIsRecordedRoundByRoundNextToTheGuestsIO() async throws {
         let store = try ResultsStore(path: dir + "/results.sqlite")

@@ -11,6 +11,7 @@ final class LabUpInterruptTests: XCTestCase {
 
     override func setUp() async throws {
         if let why = LabFixture.cannotRun { throw XCTSkip(why) }
+        LabFixture.tearDown()
         if Lab.isUp() { Lab.down() }
     }
 
