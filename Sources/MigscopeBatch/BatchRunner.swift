@@ -40,7 +40,23 @@ public final class BatchRunner: @unchecked Sendable {
         public var skipped: Int
         public var interrupted: Bool
         public var guestLocation: String?
+        /// Runs that failed and were passed over (--keep-going).
+        public var failed: [Int64] = []
     }
+
+    /// What a failed run does to the batch.
+    public struct FailurePolicy: Sendable {
+        /// Record a failed run with its reason and go on; otherwise the first failure stops the batch.
+        public var keepGoing: Bool
+        /// How many more times a run that failed before its migration started is tried.
+        public var retries: Int
+        public static let retriesRange = 0...10
+        public init(keepGoing: Bool = false, retries: Int = 0) {
+            self.keepGoing = keepGoing
+            self.retries = retries
+        }
+    }
+    public var policy = FailurePolicy()
 
     /// What differs between this plan and the one its runs in the database were made under, one
     /// phrase per setting; empty when nothing does (or nothing was recorded).
@@ -75,40 +91,106 @@ public final class BatchRunner: @unchecked Sendable {
         let todo = plan.remaining(completed: done)
         let skipped = plan.schedule.count - todo.count
         if skipped > 0 { progress(.note("resuming plan '\(plan.name)': \(skipped) of \(plan.schedule.count) runs already complete")) }
-        if todo.isEmpty { return Outcome(ran: [], skipped: skipped, interrupted: false, guestLocation: nil) }
+        if todo.isEmpty { return Outcome(ran: [], skipped: skipped, interrupted: false, guestLocation: nil, failed: []) }
         try await prepareHosts(first: todo[0].cell)
 
         let clock = ContinuousClock()
         let start = clock.now
         var durations: [Double] = []
         var ran: [Int64] = []
+        var failed: [Int64] = []
         for (i, planned) in todo.enumerated() {
-            if Task.isCancelled { return Outcome(ran: ran, skipped: skipped, interrupted: true, guestLocation: whereIsTheGuest()) }
+            if Task.isCancelled { return Outcome(ran: ran, skipped: skipped, interrupted: true, guestLocation: whereIsTheGuest(), failed: failed) }
             let elapsed = (clock.now - start).secondsDouble
             let left = durations.isEmpty ? nil : durations.reduce(0, +) / Double(durations.count) * Double(todo.count - i)
             progress(.runStarting(index: i + 1, of: todo.count, cell: planned.cell.key, repetition: planned.repetition, elapsed: elapsed, remaining: left))
             let t0 = clock.now
-            var recorded = try await runOne(planned)
-            var tries = 1
-            while true {
-                if let id = recorded.info.id { ran.append(id) }
-                if let why = recorded.storageError {
-                    let place = recorded.migration.map { "\($0.location)" } ?? whereIsTheGuest() ?? "unknown"
-                    throw BatchError("run \(recorded.info.id ?? 0) could not be finished in \(store.path) (\(why)); the guest is \(place); fix the database, then '--resume'")
-                }
-                progress(.runFinished(id: recorded.info.id ?? 0, outcome: recorded.info.status, summary: recorded.summary))
-                guard tries < Self.labGuestCrashTries, !Task.isCancelled, let crash = labGuestCrash(recorded) else { break }
-                tries += 1
-                progress(.note("run \(recorded.info.id ?? 0): the lab guest's kernel crashed after the migration ('\(crash)'; QEMU under TCG, see the README); the cell runs again with a new guest (try \(tries) of \(Self.labGuestCrashTries))"))
-                recorded = try await runOne(planned)
+            let recorded: RecordedRun
+            do {
+                recorded = try await runWithTries(planned) { ran.append($0) }
+            } catch where policy.keepGoing && mayPassOver(error) {
+                // Not even started: kept as a failed run with the reason, and on to the next.
+                let id = try recordUnstarted(planned, error: error)
+                ran.append(id)
+                failed.append(id)
+                progress(.note("run \(id) failed before its migration started (\(error)); going on (--keep-going)"))
+                durations.append((clock.now - t0).secondsDouble)
+                continue
             }
             durations.append((clock.now - t0).secondsDouble)
+            if recorded.info.status == .failed, policy.keepGoing, !Task.isCancelled {
+                failed.append(recorded.info.id ?? 0)
+                progress(.note("run \(recorded.info.id ?? 0) failed (\(recorded.info.error ?? "no reason given")); going on (--keep-going)"))
+                continue
+            }
             if recorded.info.status != .completed {
                 // An abort (Ctrl-C) or failure stops the batch; what finished is kept.
-                return Outcome(ran: ran, skipped: skipped, interrupted: true, guestLocation: recorded.migration.map { "\($0.location)" } ?? whereIsTheGuest())
+                return Outcome(ran: ran, skipped: skipped, interrupted: true, guestLocation: recorded.migration.map { "\($0.location)" } ?? whereIsTheGuest(), failed: failed)
             }
         }
-        return Outcome(ran: ran, skipped: skipped, interrupted: false, guestLocation: whereIsTheGuest())
+        return Outcome(ran: ran, skipped: skipped, interrupted: false, guestLocation: whereIsTheGuest(), failed: failed)
+    }
+
+    /// One planned run, made again while the policy allows: a lab guest that crashed after its
+    /// migration (always, up to `labGuestCrashTries`), and a run that failed before its migration
+    /// started (a host not answering; up to `policy.retries` more times, 10 s apart). `recorded`
+    /// is told of every run put in the database.
+    func runWithTries(_ planned: PlannedRun, recorded: (Int64) -> Void) async throws -> RecordedRun {
+        var crashTries = 1
+        var retriesLeft = policy.retries
+        while true {
+            let run: RecordedRun
+            do {
+                run = try await runOne(planned)
+            } catch where retriesLeft > 0 && mayPassOver(error) {
+                retriesLeft -= 1
+                progress(.note("the run could not start (\(error)); trying again in 10 s (\(retriesLeft) retr\(retriesLeft == 1 ? "y" : "ies") left)"))
+                try await Task.sleep(for: .seconds(10))
+                continue
+            }
+            if let id = run.info.id { recorded(id) }
+            if let why = run.storageError {
+                let place = run.migration.map { "\($0.location)" } ?? whereIsTheGuest() ?? "unknown"
+                throw BatchError("run \(run.info.id ?? 0) could not be finished in \(store.path) (\(why)); the guest is \(place); fix the database, then '--resume'", stopsTheBatch: true)
+            }
+            progress(.runFinished(id: run.info.id ?? 0, outcome: run.info.status, summary: run.summary))
+            if Task.isCancelled { return run }
+            if crashTries < Self.labGuestCrashTries, let crash = labGuestCrash(run) {
+                crashTries += 1
+                progress(.note("run \(run.info.id ?? 0): the lab guest's kernel crashed after the migration ('\(crash)'; QEMU under TCG, see the README); the cell runs again with a new guest (try \(crashTries) of \(Self.labGuestCrashTries))"))
+                continue
+            }
+            if retriesLeft > 0, run.info.status == .failed, run.trace.firstEvent(.migrationStarted) == nil {
+                retriesLeft -= 1
+                progress(.note("run \(run.info.id ?? 0) failed before its migration started (\(run.info.error ?? "no reason given")); trying again in 10 s (\(retriesLeft) retr\(retriesLeft == 1 ? "y" : "ies") left)"))
+                try await Task.sleep(for: .seconds(10))
+                continue
+            }
+            return run
+        }
+    }
+
+    /// Whether a run's error may be retried or passed over: not an interruption, not a guest that
+    /// cannot be brought back, not a database that cannot be written.
+    func mayPassOver(_ error: any Error) -> Bool {
+        !Task.isCancelled && !(error is CancellationError) && (error as? BatchError)?.stopsTheBatch != true
+    }
+
+    /// A run that could not even be set up, kept in the database as failed with the reason.
+    func recordUnstarted(_ planned: PlannedRun, error: any Error) throws -> Int64 {
+        let hosts = hostsOfTheRuns
+        var info = RunInfo(
+            backend: backend.rawValue, request: request(for: planned.cell, hosts: hosts), anchor: Date(),
+            linkRate: planned.cell.bandwidth.description, linkModel: planned.cell.link.rawValue, workload: plan.workload(for: planned.cell),
+            planName: plan.name, cell: planned.cell.key, repetition: planned.repetition)
+        info.planSettings = plan.definingSettings
+        let id = try store.begin(info)
+        info.id = id
+        info.status = .failed
+        info.error = "the run could not start: \(error)"
+        let trace = Trace()
+        try store.finish(runID: id, info: info, rounds: [], summary: RunSummary(info: info, trace: trace, analysis: RunAnalysis(trace: trace)))
+        return id
     }
 
     /// The lab up with the plan's guest (built if needed), or the real hosts reachable.
@@ -229,7 +311,7 @@ public final class BatchRunner: @unchecked Sendable {
         progress(.note("moving '\(domain)' back to \(source) before the next run"))
         let session = try await LibvirtBackend().prepare(MigrationRequest(domain: domain, source: destination, destination: source, mode: .live, pauseAfterSeconds: 120))
         let s = await MigrationRunner().run(session)
-        if !s.succeeded { throw BatchError("could not move '\(domain)' back to \(source): \(s.outcome); it is \(s.location)") }
+        if !s.succeeded { throw BatchError("could not move '\(domain)' back to \(source): \(s.outcome); it is \(s.location)", stopsTheBatch: true) }
     }
 
     /// A lab run is made again this many times in all when its guest crashed after the migration.

@@ -19,6 +19,7 @@ struct BatchCommand: AsyncParsableCommand {
     @Flag(name: .customLong("allow-ext-transport"), help: "Accept host URIs that make libvirt run a program (qemu+ext, command=, netcat=) or use a socket outside libvirt's folders.")
     var allowExternalTransport = false
     @Option(help: ArgumentHelp("Where the plan's report goes (default: results/PLAN-report).", valueName: "dir")) var out: UserPath?
+    @OptionGroup var failures: BatchFailureOptions
 
     func run() async throws {
         // Checked before anything starts; every problem is reported at once (exit status 2).
@@ -31,15 +32,28 @@ struct BatchCommand: AsyncParsableCommand {
                 (try? await LibvirtInventory.domain(domain, on: uri, timeout: 10))?.state == "running"
             })
         }
-        try await BatchDriver.run(p, store: try database.openForWriting(), resume: resume, forceMix: forceMix, out: (out ?? BatchDriver.defaultReport(p)).path, paper: false)
+        try await BatchDriver.run(p, store: try database.openForWriting(), resume: resume, forceMix: forceMix, out: (out ?? BatchDriver.defaultReport(p)).path, paper: false,
+                                  policy: failures.policy)
     }
+}
+
+/// What a failed run does to a batch (`batch`, `reproduce`).
+struct BatchFailureOptions: ParsableArguments {
+    @Flag(name: .customLong("keep-going"), help: "Record a failed run with its reason and go on with the next (exit status 1 at the end); without it the first failure stops the batch.")
+    var keepGoing = false
+    @Option(help: ArgumentHelp("Try a run that failed before its migration started (a host not answering) this many more times, 10 s apart.", valueName: "N"),
+            transform: ArgumentValue.count("--retries", unit: "tries", in: BatchRunner.FailurePolicy.retriesRange))
+    var retries: Int = 0
+
+    var policy: BatchRunner.FailurePolicy { .init(keepGoing: keepGoing, retries: retries) }
 }
 
 enum BatchDriver {
     /// Where a plan's report goes unless `--out` says otherwise.
     static func defaultReport(_ plan: Plan) -> UserPath { UserPath(BatchReport.defaultFolder(for: plan)) }
 
-    static func run(_ plan: Plan, store: ResultsStore, resume: Bool, forceMix: Bool = false, out: String, paper: Bool) async throws {
+    static func run(_ plan: Plan, store: ResultsStore, resume: Bool, forceMix: Bool = false, out: String, paper: Bool,
+                    policy: BatchRunner.FailurePolicy = .init()) async throws {
         let signalled = OnceFlag()
         let printer = ProgressPrinter(domain: "guest")
         let runner = BatchRunner(plan: plan, store: store, observer: printer) { event in
@@ -56,6 +70,7 @@ enum BatchDriver {
                 printer.note("run \(id) \(outcome): migration \(s.migrationSeconds.map { Format.seconds($0) } ?? "-"), \(s.rounds) round\(s.rounds == 1 ? "" : "s")\(ratio)\(read)\(window)")
             }
         }
+        runner.policy = policy
         let outcome = await Interrupts.cancellingOnCtrlC {
             do { return Result<BatchRunner.Outcome, Error>.success(try await runner.run(resume: resume, forceMix: forceMix)) } catch { return .failure(error) }
         } onFirst: {
@@ -82,6 +97,10 @@ enum BatchDriver {
             let why = "batch stopped after \(result.ran.count) run(s); the guest is \(result.guestLocation ?? "unknown"); '--resume' continues the plan"
             // Interrupted (Ctrl-C, SIGTERM, SIGHUP) exits 130, as an interrupted migrate does.
             throw signalled.isSet ? CLIFailure("interrupted: " + why, exitStatus: 130) : CLIFailure(why)
+        }
+        if !result.failed.isEmpty {
+            let ids = result.failed.map { "\($0)" }.joined(separator: ", ")
+            throw CLIFailure("batch finished with \(result.failed.count) of \(result.ran.count) run(s) failed and passed over (run\(result.failed.count == 1 ? "" : "s") \(ids); 'migscope runs' says why); the report covers the complete ones; '--resume' makes the failed ones again")
         }
     }
 }

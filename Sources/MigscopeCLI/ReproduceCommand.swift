@@ -22,6 +22,7 @@ struct ReproduceCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Where the report goes (default: results/PLAN-report).", valueName: "dir")) var out: UserPath?
     @Flag(name: .customLong("force-mix"), help: "Continue with runs made under other settings of the plan (an older migscope's), mixing them.")
     var forceMix = false
+    @OptionGroup var failures: BatchFailureOptions
 
     func run() async throws {
         let name = (mitigations ? "mitigations" : "paper") + (quick ? "-quick" : "")
@@ -29,6 +30,6 @@ struct ReproduceCommand: AsyncParsableCommand {
         plan.matrix.links = [link]
         if link != .shared { plan.name += "-" + link.rawValue }
         try await BatchDriver.run(plan, store: try database.openForWriting(), resume: true, forceMix: forceMix, out: (out ?? BatchDriver.defaultReport(plan)).path,
-                                  paper: !mitigations)
+                                  paper: !mitigations, policy: failures.policy)
     }
 }

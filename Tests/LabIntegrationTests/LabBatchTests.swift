@@ -15,7 +15,11 @@ final class LabBatchTests: XCTestCase {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
     }
 
-    override func tearDown() { if let dir { try? FileManager.default.removeItem(atPath: dir) } }
+    override func tearDown() async throws {
+        if let dir { try? FileManager.default.removeItem(atPath: dir) }
+        // A test that stops a daemon hands the next one a lab with both.
+        for h in LabMachine.hypervisors where HypervisorDaemon.pid(h) == nil { try await HypervisorDaemon.start(h) }
+    }
 
 
     func testATwoCellPlanRunsEndToEndThenResumeHasNothingLeft() async throws {
@@ -95,6 +99,52 @@ final class LabBatchTests: XCTestCase {
         XCTAssertEqual(try Self.state(on: .hostB), "running", "the second run's guest runs on host B")
         XCTAssertEqual(try Self.state(on: .hostA), "")
         print("LabBatchTests: a crash and a second run took \(ContinuousClock.now - started)")
+    }
+
+    /// Host B's daemon down: with --retries a run that could not start is tried again (and
+    /// succeeds once the daemon is back); with --keep-going runs that cannot start are recorded as
+    /// failed with the reason and the batch goes on to its end.
+    func testRetriesAndKeepGoingWithTheDestinationsDaemonDown() async throws {
+        let plan = try PlanFile.parse("""
+            name: night
+            hosts: lab
+            guest: {memory_mib: 128, disk_mib: 512}
+            workload: {mode: direct, block_size_kib: 1024, read_mib: 0}
+            matrix: {mode: [non-live], link_rate: [100mbit], link: [full-duplex]}
+            repetitions: 2
+            baseline_s: 1
+            tail_s: 1
+            """)
+
+        // Down, then back 5 s later: the first try fails, the retry 10 s on succeeds.
+        kill(try XCTUnwrap(HypervisorDaemon.pid(.hostB)), SIGKILL)
+        let back = Task.detached { try await Task.sleep(for: .seconds(5)); try await HypervisorDaemon.start(.hostB) }
+        let store = try ResultsStore(path: dir + "/retries.sqlite")
+        let notes = NoteLog()
+        let runner = BatchRunner(plan: plan, store: store) { notes.add("\($0)") }
+        runner.policy = .init(retries: 1)
+        let retried = try await runner.run(resume: false)
+        try await back.value
+        XCTAssertFalse(retried.interrupted, "\(notes.all)")
+        XCTAssertEqual(try store.runs().map(\.status), [.completed, .completed])
+        XCTAssertTrue(notes.all.contains { $0.contains("could not start") && $0.contains("trying again in 10 s") }, "\(notes.all)")
+
+        // Down for good: both runs are recorded as failed with why, and the batch ends.
+        kill(try XCTUnwrap(HypervisorDaemon.pid(.hostB)), SIGKILL)
+        let night = try ResultsStore(path: dir + "/keep-going.sqlite")
+        let goingOn = BatchRunner(plan: plan, store: night) { notes.add("\($0)") }
+        goingOn.policy = .init(keepGoing: true)
+        let outcome = try await goingOn.run(resume: false)
+        try await HypervisorDaemon.start(.hostB)
+        XCTAssertFalse(outcome.interrupted)
+        XCTAssertEqual(outcome.failed.count, 2)
+        let runs = try night.runs()
+        XCTAssertEqual(runs.map(\.status), [.failed, .failed])
+        XCTAssertTrue(runs.allSatisfy { $0.error?.contains("could not start") == true && $0.cell != nil && $0.repetition != nil }, "\(runs.map(\.error))")
+        XCTAssertEqual(try Self.state(on: .hostA), "running", "the guest runs on host A, where the failed runs left it")
+        XCTAssertEqual(try Self.state(on: .hostB), "")
+        // Resuming makes the failed runs again: they are not complete.
+        XCTAssertEqual(try goingOn.completed(), [])
     }
 
     /// Once the guest runs on host B alone, its "kernel" panics on the console and libvirt
