@@ -132,8 +132,9 @@ public final class BatchRunner: @unchecked Sendable {
     }
 
     /// One planned run, made again while the policy allows: a lab guest that crashed after its
-    /// migration (always, up to `labGuestCrashTries`), and a run that failed before its migration
-    /// started (a host not answering; up to `policy.retries` more times, 10 s apart). `recorded`
+    /// migration (always, up to `labGuestCrashTries`), and a run that could not start or failed
+    /// before any memory was sent (a host not answering; up to `policy.retries` more times, 10 s
+    /// apart; the failed try stays in the database). `recorded`
     /// is told of every run put in the database.
     func runWithTries(_ planned: PlannedRun, recorded: (Int64) -> Void) async throws -> RecordedRun {
         var crashTries = 1
@@ -160,9 +161,9 @@ public final class BatchRunner: @unchecked Sendable {
                 progress(.note("run \(run.info.id ?? 0): the lab guest's kernel crashed after the migration ('\(crash)'; QEMU under TCG, see the README); the cell runs again with a new guest (try \(crashTries) of \(Self.labGuestCrashTries))"))
                 continue
             }
-            if retriesLeft > 0, run.info.status == .failed, run.trace.firstEvent(.migrationStarted) == nil {
+            if retriesLeft > 0, run.info.status == .failed, !run.trace.jobSamples.contains(where: { ($0.progress.memoryProcessedBytes ?? 0) > 0 }) {
                 retriesLeft -= 1
-                progress(.note("run \(run.info.id ?? 0) failed before its migration started (\(run.info.error ?? "no reason given")); trying again in 10 s (\(retriesLeft) retr\(retriesLeft == 1 ? "y" : "ies") left)"))
+                progress(.note("run \(run.info.id ?? 0) failed before any memory was sent (\(run.info.error ?? "no reason given")); trying again in 10 s (\(retriesLeft) retr\(retriesLeft == 1 ? "y" : "ies") left)"))
                 try await Task.sleep(for: .seconds(10))
                 continue
             }

@@ -129,7 +129,13 @@ public final class Recorder: @unchecked Sendable {
         let migration = await migrate(session, info: info, runner: runner, observer: observer)
         hypervisorSampler.cancel()
         localSampler.cancel()
-        let intervals = SamplingIntervals(hypervisor: await hypervisorSampler.value, local: await localSampler.value)
+        // A hypervisor call cannot be cancelled: one that never returns (a daemon stuck on its
+        // guest's monitor was seen) must not keep the run from being finished and stored.
+        let hypervisorIntervals = await Self.value(of: hypervisorSampler, within: .seconds(10))
+        if hypervisorIntervals == nil {
+            add(EventRecord(t: t(clock.now), kind: .note, detail: "a hypervisor's block counters did not answer within 10 s of the end; its samples stop there"))
+        }
+        let intervals = SamplingIntervals(hypervisor: hypervisorIntervals ?? [], local: await localSampler.value)
         flusher.cancel()
         let dropped = lock.withLock { refusedGuestLines } + (console?.droppedLines ?? 0)
         if dropped > 0 { add(.guestLinesDropped(t: t(clock.now), count: dropped)) }
@@ -201,6 +207,15 @@ public final class Recorder: @unchecked Sendable {
             }
         }
         return Task.isCancelled || !noteIfTheGuestIsGone(session)
+    }
+
+    /// The task's value, or nil when it has none within `limit` (the task is left to finish).
+    static func value<T: Sendable>(of task: Task<T, Never>, within limit: Duration) async -> T? {
+        await withCheckedContinuation { (c: CheckedContinuation<T?, Never>) in
+            let once = ResumeOnce(c)
+            Task { once.resume(await task.value) }
+            Task { try? await Task.sleep(for: limit); once.resume(nil) }
+        }
     }
 
     /// Records a `guestGone` event when the guest runs on neither host; true if it did.
@@ -407,5 +422,21 @@ private struct RecordingObserver: MigrationObserver {
         case .aborted(let why): recorder.add(EventRecord(t: t, kind: .migrationAborted, detail: why.description))
         }
         outer?.migrationFinished(s)
+    }
+}
+
+/// A continuation resumed by whichever of several tasks comes first; the others are ignored.
+final class ResumeOnce<T: Sendable>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var continuation: CheckedContinuation<T, Never>?
+
+    init(_ continuation: CheckedContinuation<T, Never>) { self.continuation = continuation }
+
+    func resume(_ value: T) {
+        let c: CheckedContinuation<T, Never>? = lock.withLock {
+            defer { continuation = nil }
+            return continuation
+        }
+        c?.resume(returning: value)
     }
 }

@@ -102,8 +102,8 @@ final class LabBatchTests: XCTestCase {
     }
 
     /// Host B's daemon down: with --retries a run that could not start is tried again (and
-    /// succeeds once the daemon is back); with --keep-going runs that cannot start are recorded as
-    /// failed with the reason and the batch goes on to its end.
+    /// succeeds once the daemon is back); with --keep-going a run that could not start is recorded
+    /// as failed with the reason and the batch goes on.
     func testRetriesAndKeepGoingWithTheDestinationsDaemonDown() async throws {
         let plan = try PlanFile.parse("""
             name: night
@@ -116,35 +116,51 @@ final class LabBatchTests: XCTestCase {
             tail_s: 1
             """)
 
-        // Down, then back 5 s later: the first try fails, the retry 10 s on succeeds.
+        // Down until the first try has failed (the source's daemon cannot reach it: no memory
+        // sent); the retry 10 s on succeeds, and so does the second run.
         kill(try XCTUnwrap(HypervisorDaemon.pid(.hostB)), SIGKILL)
-        let back = Task.detached { try await Task.sleep(for: .seconds(5)); try await HypervisorDaemon.start(.hostB) }
         let store = try ResultsStore(path: dir + "/retries.sqlite")
+        let back = Task.detached { [dir] in try await LabBatchTests.restartHostB(onceAFailedRunIsIn: dir! + "/retries.sqlite") }
         let notes = NoteLog()
         let runner = BatchRunner(plan: plan, store: store) { notes.add("\($0)") }
         runner.policy = .init(retries: 1)
         let retried = try await runner.run(resume: false)
         try await back.value
         XCTAssertFalse(retried.interrupted, "\(notes.all)")
-        XCTAssertEqual(try store.runs().map(\.status), [.completed, .completed])
-        XCTAssertTrue(notes.all.contains { $0.contains("could not start") && $0.contains("trying again in 10 s") }, "\(notes.all)")
+        let tries = try store.runs()
+        XCTAssertEqual(tries.map(\.status), [.failed, .completed, .completed], "\(tries.map(\.error))")
+        XCTAssertTrue(notes.all.contains { $0.contains("failed before any memory was sent") && $0.contains("trying again in 10 s") }, "\(notes.all)")
+        XCTAssertEqual(try runner.completed().count, 2)
 
-        // Down for good: both runs are recorded as failed with why, and the batch ends.
+        // Down until the first run has failed, client-managed (migscope itself cannot reach the
+        // destination): that run is kept as failed with the reason, and the next one runs.
+        var clientManaged = plan
+        clientManaged.peerToPeer = false
         kill(try XCTUnwrap(HypervisorDaemon.pid(.hostB)), SIGKILL)
         let night = try ResultsStore(path: dir + "/keep-going.sqlite")
-        let goingOn = BatchRunner(plan: plan, store: night) { notes.add("\($0)") }
+        let goingOn = BatchRunner(plan: clientManaged, store: night) { notes.add("\($0)") }
         goingOn.policy = .init(keepGoing: true)
+        let revive = Task.detached { [dir] in try await LabBatchTests.restartHostB(onceAFailedRunIsIn: dir! + "/keep-going.sqlite") }
         let outcome = try await goingOn.run(resume: false)
-        try await HypervisorDaemon.start(.hostB)
-        XCTAssertFalse(outcome.interrupted)
-        XCTAssertEqual(outcome.failed.count, 2)
+        try await revive.value
+        XCTAssertFalse(outcome.interrupted, "\(notes.all)")
         let runs = try night.runs()
-        XCTAssertEqual(runs.map(\.status), [.failed, .failed])
-        XCTAssertTrue(runs.allSatisfy { $0.error?.contains("could not start") == true && $0.cell != nil && $0.repetition != nil }, "\(runs.map(\.error))")
-        XCTAssertEqual(try Self.state(on: .hostA), "running", "the guest runs on host A, where the failed runs left it")
-        XCTAssertEqual(try Self.state(on: .hostB), "")
-        // Resuming makes the failed runs again: they are not complete.
-        XCTAssertEqual(try goingOn.completed(), [])
+        XCTAssertEqual(runs.map(\.status), [.failed, .completed], "\(runs.map(\.error))")
+        XCTAssertEqual(outcome.failed, [runs[0].id])
+        XCTAssertTrue(runs[0].error?.contains("could not start") == true && runs[0].cell != nil && runs[0].repetition != nil, "\(runs[0])")
+        XCTAssertTrue(notes.all.contains { $0.contains("going on (--keep-going)") }, "\(notes.all)")
+        XCTAssertEqual(try Self.state(on: .hostB), "running", "the second run's guest runs on host B")
+        XCTAssertEqual(try Self.state(on: .hostA), "")
+        // Resuming makes the failed run again: it is not complete.
+        XCTAssertEqual(try goingOn.completed().count, 1)
+    }
+
+    /// Starts host B's daemon again once the database holds a failed run.
+    static func restartHostB(onceAFailedRunIsIn path: String) async throws {
+        let store = try ResultsStore(path: path)
+        let deadline = ContinuousClock.now + .seconds(120)
+        while try store.runs().first?.status != .failed, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(200)) }
+        try await HypervisorDaemon.start(.hostB)
     }
 
     /// Once the guest runs on host B alone, its "kernel" panics on the console and libvirt
