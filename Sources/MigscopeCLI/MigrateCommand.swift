@@ -168,7 +168,9 @@ struct MigrateCommand: AsyncParsableCommand {
                 printNote("recorded run \(run.info.id ?? 0) into \(store.path): \(run.summary.rounds) round\(run.summary.rounds == 1 ? "" : "s"), 'migscope export \(run.info.id ?? 0) --out DIR' writes its CSV files")
             }
         }
-        let afterwards = run.flatMap { $0.info.status == .failed && summary.succeeded ? $0.info.error : nil }
+        let afterwards = run.flatMap { r in
+            r.info.status == .failed && summary.succeeded ? r.info.error.map { "\($0); run \(r.info.id ?? 0) keeps what was recorded until then" } : nil
+        }
         try WatchedMigration.finish(summary, domain: session.domainFacts, json: json, storageFailure: storageFailure, afterwards: afterwards)
     }
 }

@@ -42,7 +42,7 @@ enum WatchedMigration {
         }
         switch summary.outcome {
         case .completed:
-            if let afterwards { throw CLIFailure("the migration completed, but \(afterwards)") }
+            if let afterwards { throw CLIFailure(afterwards) }
             return
         case .aborted(let why):
             throw CLIFailure("\(why); domain '\(domain.name)' is \(summary.location)", exitStatus: why.isInterruption ? 130 : 1)
