@@ -4,6 +4,7 @@ import MigscopeBatch
 import MigscopeCore
 import MigscopeLab
 import MigscopeLibvirt
+import MigscopeReport
 import MigscopeStore
 
 /// `migscope batch PLAN.yaml`: every run of a plan, recorded, resumable.
@@ -91,6 +92,7 @@ enum BatchDriver {
                 print("")
                 print(TextTable.render(header: header, rows: Array(report.efficiency.dropFirst())))
             }
+            if Gnuplot.executable == nil { printer.note("figures \(Gnuplot.missing)") }
             print("report: \(report.page)")
         }
         if result.interrupted {

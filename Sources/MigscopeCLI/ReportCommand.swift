@@ -27,6 +27,7 @@ struct ReportCommand: AsyncParsableCommand {
                 return RunReport.Input(info: r.info, trace: r.trace)
             }
             let page = try RunReport.write(inputs, to: out.path)
+            if Gnuplot.executable == nil { printNote("figures \(Gnuplot.missing)") }
             print(page)
         }
     }

@@ -6,17 +6,21 @@ import MigscopeCore
 /// gnuplot runs in the figure's folder and every file in a script is named relative to it, so
 /// no folder name (relative, with spaces, quotes or anything else) ever becomes gnuplot text.
 public enum Gnuplot {
+    /// gnuplot, or nil when it is not installed or MIGSCOPE_GNUPLOT=none asks for no figures.
     public static var executable: String? {
-        ["/usr/bin/gnuplot", "/usr/local/bin/gnuplot", "/bin/gnuplot"].first { FileManager.default.isExecutableFile(atPath: $0) }
+        if ProcessInfo.processInfo.environment["MIGSCOPE_GNUPLOT"] == "none" { return nil }
+        return ["/usr/bin/gnuplot", "/usr/local/bin/gnuplot", "/bin/gnuplot"].first { FileManager.default.isExecutableFile(atPath: $0) }
     }
+
+    /// What a report says where a figure would be, when there is no gnuplot.
+    public static let missing = "not drawn: gnuplot is not installed (scripts/install-deps.sh installs gnuplot-nox); its data and gnuplot script are beside this page, so it can be drawn later"
 
     /// Writes `name.gp` and renders `name.png` and `name.svg` in `directory`. `body` is the script
     /// without terminal and output lines.
-    /// With `render` false only the script is written (to time migscope's own share of a report).
+    /// With `render` false, or without gnuplot, only the script is written (a report without
+    /// gnuplot still has its tables and data: a night's batch must not fail at its last step).
     public static func render(_ name: String, body: String, in directory: String, width: Int = 1200, height: Int = 520, render: Bool = true) throws -> (png: String, svg: String) {
-        guard let gnuplot = executable ?? (render ? nil : "") else {
-            throw ReportError("gnuplot is not installed; run scripts/install-deps.sh (package gnuplot-nox)")
-        }
+        let gnuplot = executable
         precondition(name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }, "figure names are migscope's own")
         let directory = directory.hasPrefix("/") ? directory : FileManager.default.currentDirectoryPath + "/" + directory
         let png = directory + "/" + name + ".png", svg = directory + "/" + name + ".svg"
@@ -32,7 +36,7 @@ public enum Gnuplot {
             """
         let scriptPath = directory + "/" + name + ".gp"
         try script.write(toFile: scriptPath, atomically: true, encoding: .utf8)
-        guard render else { return (png, svg) }
+        guard render, let gnuplot else { return (png, svg) }
         let p = Process()
         p.executableURL = URL(fileURLWithPath: gnuplot)
         p.arguments = [name + ".gp"]

@@ -343,7 +343,10 @@ public enum RunReport {
     // MARK: HTML
 
     static func figure(_ png: String, _ caption: String) -> String {
-        let data = (FileManager.default.contents(atPath: png) ?? Data()).base64EncodedString()
+        guard let image = FileManager.default.contents(atPath: png) else {
+            return "<figure><p class='note'>Figure \(escape(Gnuplot.missing)).</p><figcaption>\(escape(caption))</figcaption></figure>\n"
+        }
+        let data = image.base64EncodedString()
         return "<figure><img alt='\(escape(caption))' src='data:image/png;base64,\(data)'/><figcaption>\(escape(caption))</figcaption></figure>\n"
     }
 

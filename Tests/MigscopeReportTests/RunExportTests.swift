@@ -103,6 +103,29 @@ final class RunReportTests: XCTestCase {
         XCTAssertTrue(cmp.contains("25 %"), cmp)
     }
 
+    /// Without gnuplot a report is still written, with its tables, data and scripts, and a note
+    /// where each figure would be (a night's batch must not fail at its last step).
+    func testWithoutGnuplotTheReportHasItsTablesAndANoteForEachFigure() throws {
+        setenv("MIGSCOPE_GNUPLOT", "none", 1)
+        defer { unsetenv("MIGSCOPE_GNUPLOT") }
+        XCTAssertNil(Gnuplot.executable)
+        let dir = NSTemporaryDirectory() + "/migscope-report-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var second = ReportFixture.info(status: .completed)
+        second.id = 4
+        let page = try RunReport.write([.init(info: ReportFixture.info(status: .completed), trace: ReportFixture.trace()),
+                                        .init(info: second, trace: ReportFixture.trace())], to: dir)
+        let html = try String(contentsOfFile: page, encoding: .utf8)
+        XCTAssertTrue(html.contains("<h2>Comparison</h2>"))
+        XCTAssertTrue(html.contains("<table"), "the tables are there")
+        XCTAssertFalse(html.contains("data:image/png;base64,"))
+        XCTAssertGreaterThanOrEqual(html.components(separatedBy: "not drawn: gnuplot is not installed").count - 1, 3, "a note for each figure")
+        for f in ["run-3/timeline.gp", "run-3/summary.csv", "comparison/comparison.gp", "comparison/comparison.csv"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/" + f), "missing \(f)")
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/run-3/timeline.png"))
+    }
+
     /// A non-live Xen run: one stop-and-copy round and no dirty rate anywhere. gnuplot refuses a
     /// series with no defined point, so the rounds figure must leave the dirty-rate line out.
     func testARunWhoseRoundsHaveNoDirtyRateStillGetsItsRoundsFigure() throws {
