@@ -107,9 +107,16 @@ struct MigrateCommand: AsyncParsableCommand {
     @Option(name: .customLong("interface"), help: ArgumentHelp("A local network interface whose counters to record (repeatable; the lab's links are recorded by themselves).", valueName: "name"))
     var interfaces: [String] = []
 
+    /// --from, else (libvirt) LIBVIRT_DEFAULT_URI, as virsh takes it; with where it came from.
+    var source: (uri: String, named: String)? {
+        if let from { return (from, "--from") }
+        guard backend == .libvirt, let env = ProcessInfo.processInfo.environment["LIBVIRT_DEFAULT_URI"], !env.isEmpty else { return nil }
+        return (env, "LIBVIRT_DEFAULT_URI")
+    }
+
     var request: MigrationRequest {
         let r = MigrationRequest(
-            domain: domain, source: backend.source(given: from), destination: to, mode: mode,
+            domain: domain, source: backend.source(given: backend == .libvirt ? source?.uri : from), destination: to, mode: mode,
             transport: peerToPeer ? .peerToPeer : .clientManaged, migrateURI: migrateURI,
             destinationName: destinationName, bandwidthMiBps: bandwidth, maxDowntimeMs: maxDowntime,
             pauseAfterSeconds: timeout, abortAfterSeconds: abortAfter,
@@ -120,8 +127,8 @@ struct MigrateCommand: AsyncParsableCommand {
     func validate() throws {
         switch backend {
         case .libvirt:
-            if from == nil { throw ValidationError("--from is missing: give the source host's libvirt URI, e.g. qemu:///system") }
-            for (flag, uri) in [("--from", from), ("--to", to), ("--migrate-uri", migrateURI)] {
+            guard let source else { throw ValidationError("--from is missing (and LIBVIRT_DEFAULT_URI is not set): give the source host's libvirt URI, e.g. qemu:///system") }
+            for (flag, uri) in [(source.named, source.uri), ("--to", to), ("--migrate-uri", migrateURI)] {
                 if let uri, let why = LibvirtURIPolicy.problem(uri, allowExternal: allowExternalTransport) { throw ValidationError("\(flag) \(uri): \(why)") }
             }
             if progressLog != nil { throw ValidationError("--progress-log is for --backend libxl (libvirt reports no per-page progress)") }

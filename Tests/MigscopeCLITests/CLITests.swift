@@ -22,10 +22,11 @@ final class CLITests: XCTestCase {
 
     func migscope(_ args: String...) throws -> Result { try migscope(args) }
 
-    func migscope(_ args: [String]) throws -> Result {
+    func migscope(_ args: [String], environment extra: [String: String] = [:]) throws -> Result {
         let p = Process()
         p.executableURL = Self.binary
         p.arguments = args
+        if !extra.isEmpty { p.environment = ProcessInfo.processInfo.environment.merging(extra) { $1 } }
         let out = Pipe()
         let err = Pipe()
         p.standardOutput = out
@@ -68,6 +69,21 @@ final class CLITests: XCTestCase {
         let runs = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(json.out.utf8)) as? [[String: Any]])
         XCTAssertEqual(runs.count, 3)
         XCTAssertTrue(runs.allSatisfy { ($0["uuid"] as? String)?.count == 36 && $0["created_at"] != nil && $0["createdAt"] == nil }, json.out)
+    }
+
+    /// LIBVIRT_DEFAULT_URI is the source when --from is not given, as virsh takes it, and is
+    /// checked as --from would be (a URI that would run a program is refused, naming the variable).
+    func testLibvirtDefaultURIStandsInForFromAndIsCheckedLikeIt() throws {
+        let marker = NSTemporaryDirectory() + "migscope-env-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: marker) }
+        assertOneLineError(try migscope(["migrate", "g", "--to", "test:///default"], environment: ["LIBVIRT_DEFAULT_URI": "qemu+ext:///system?command=/bin/touch%20" + marker]),
+                           status: 2, contains: "LIBVIRT_DEFAULT_URI qemu+ext", "refused")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: marker), "nothing ran")
+        // Taken as the source: the destination is then the source itself.
+        assertOneLineError(try migscope(["migrate", "test", "--to", "test:///default", "--live"], environment: ["LIBVIRT_DEFAULT_URI": "test:///default"]),
+                           status: 2, contains: "is the source itself")
+        assertOneLineError(try migscope(["migrate", "test", "--to", "test:///default"], environment: ["LIBVIRT_DEFAULT_URI": ""]),
+                           status: 2, contains: "--from is missing (and LIBVIRT_DEFAULT_URI is not set)")
     }
 
     /// The lab's link rate has its own name; the old spelling is refused with the new one.
