@@ -116,16 +116,8 @@ public final class Recorder: @unchecked Sendable {
 
         let hypervisorSampler = Task { await self.sampleHypervisors(session) }
         let localSampler = Task { await self.sampleLocal() }
-        let flusher = Task {
-            // On a grid of the run clock: a slow commit does not push the next one later.
-            var next = self.t0 + self.settings.flushEvery
-            while !Task.isCancelled {
-                try? await Task.sleep(until: next, clock: self.clock)
-                self.flush()
-                next += self.settings.flushEvery
-                while next <= self.clock.now { next += self.settings.flushEvery }
-            }
-        }
+        // On the run clock's grid too: a slow commit does not push the next one later.
+        let flusher = Task { _ = await self.onGrid(every: self.settings.flushEvery) { _ in self.flush() } }
         let migration = await migrate(session, info: info, runner: runner, observer: observer)
         hypervisorSampler.cancel()
         localSampler.cancel()
@@ -271,16 +263,18 @@ public final class Recorder: @unchecked Sendable {
 
     /// Runs `tick` on a fixed grid of the run clock, so intervals do not drift; a tick that overruns
     /// skips the grid points it missed rather than bunching up. Returns the achieved intervals.
-    private func onGrid(_ tick: (Double) -> Void) async -> [Double] {
+    /// Every `interval`, the sampling interval unless given.
+    private func onGrid(every interval: Duration? = nil, _ tick: (Double) -> Void) async -> [Double] {
+        let interval = interval ?? settings.interval
         var achieved: [Double] = []
         var previous: Double? = nil
         var k: Int64 = 1
         while !Task.isCancelled {
-            let deadline = t0 + settings.interval * k
+            let deadline = t0 + interval * k
             k += 1
             if clock.now < deadline { try? await Task.sleep(until: deadline, clock: clock) }
             if Task.isCancelled { break }
-            while t0 + settings.interval * k <= clock.now { k += 1 }
+            while t0 + interval * k <= clock.now { k += 1 }
             let now = t(clock.now)
             if let p = previous { achieved.append(now - p) }
             previous = now
