@@ -12,6 +12,7 @@ let package = Package(
         .library(name: "MigscopeLab", targets: ["MigscopeLab"]),
         .library(name: "MigscopeStore", targets: ["MigscopeStore"]),
         .library(name: "MigscopeReport", targets: ["MigscopeReport"]),
+        .library(name: "MigscopeMetrics", targets: ["MigscopeMetrics"]),
         // A migration (recorded or not) from Swift code, wired as the CLI and batches wire it.
         .library(name: "MigscopeExperiment", targets: ["MigscopeExperiment"]),
     ],
@@ -22,6 +23,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swhitty/FlyingFox", from: "0.27.1"),
     ],
     targets: [
         // C libraries: a module map and a shim header each, nothing else.
@@ -70,6 +74,13 @@ let package = Package(
             dependencies: ["MigscopeCore", "MigscopeExperiment", "MigscopeLab", "MigscopeLibvirt", "MigscopeLibxl", "MigscopeStore", "MigscopeReport", "Yams"],
             resources: [.copy("Plans")]),
 
+        // Live metrics in Prometheus' text format (swift-metrics handles on swift-prometheus'
+        // registry), served at /metrics (FlyingFox) and/or written to a file for node_exporter.
+        .target(name: "MigscopeMetrics", dependencies: [
+            "MigscopeCore", .product(name: "CoreMetrics", package: "swift-metrics"), .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "FlyingFox", package: "FlyingFox"), .product(name: "FlyingSocks", package: "FlyingFox"),
+        ]),
+
         // The embedded lab: namespaces, tc, iSCSI target, daemons, guest.
         .target(name: "MigscopeLab", dependencies: ["MigscopeCore", "MigscopeProbes", "Libvirt"]),
 
@@ -77,7 +88,7 @@ let package = Package(
         .target(
             name: "MigscopeCLI",
             dependencies: [
-                "MigscopeCore", "MigscopeExperiment", "MigscopeLibvirt", "MigscopeLibxl", "MigscopeLab", "MigscopeStore", "MigscopeReport", "MigscopeBatch",
+                "MigscopeCore", "MigscopeExperiment", "MigscopeLibvirt", "MigscopeLibxl", "MigscopeLab", "MigscopeStore", "MigscopeReport", "MigscopeBatch", "MigscopeMetrics",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(name: "migscope", dependencies: ["MigscopeCLI"]),
@@ -93,6 +104,7 @@ let package = Package(
         .testTarget(name: "MigscopeCLITests", dependencies: ["MigscopeCLI", "MigscopeCore", "MigscopeStore"]),
         .testTarget(name: "MigscopeStoreTests", dependencies: ["MigscopeStore", "MigscopeCore", "MigscopeReport", .product(name: "GRDB", package: "GRDB.swift")],
                     resources: [.copy("Fixtures")]),
+        .testTarget(name: "MigscopeMetricsTests", dependencies: ["MigscopeMetrics", "MigscopeCore"]),
         .testTarget(name: "MigscopeReportTests", dependencies: ["MigscopeReport", "MigscopeCore"]),
         .testTarget(name: "MigscopeBatchTests", dependencies: ["MigscopeBatch", "MigscopeExperiment", "MigscopeCore", "MigscopeStore"]),
         // Pure parts of the lab (shaping commands, settings): no root needed.

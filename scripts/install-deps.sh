@@ -19,6 +19,8 @@ packages=(
   debootstrap e2fsprogs
   # reports
   gnuplot-nox
+  # the live-metrics test scrapes migscope with a real Prometheus (not started as a service)
+  prometheus
 )
 
 missing=()

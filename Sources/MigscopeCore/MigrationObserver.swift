@@ -6,6 +6,8 @@ public protocol MigrationObserver: Sendable {
     /// The runner itself acted: paused the guest for a timeout, aborted, was interrupted.
     func intervened(_ action: MigrationIntervention, at: ContinuousClock.Instant)
     func migrationFinished(_ summary: MigrationSummary)
+    /// A sample of the guest's I/O, as the recorder took it (recorded runs only, baseline and tail too).
+    func sampled(_ sample: IOSample)
 }
 
 extension MigrationObserver {
@@ -14,6 +16,20 @@ extension MigrationObserver {
     public func signalled(_ signal: MigrationSignal) {}
     public func intervened(_ action: MigrationIntervention, at: ContinuousClock.Instant) {}
     public func migrationFinished(_ summary: MigrationSummary) {}
+    public func sampled(_ sample: IOSample) {}
+}
+
+/// Several observers watching one migration (the progress line and the live metrics), in order.
+public struct MigrationObservers: MigrationObserver {
+    public let all: [any MigrationObserver]
+    public init(_ all: [any MigrationObserver]) { self.all = all }
+
+    public func migrationStarted(_ request: MigrationRequest, at: ContinuousClock.Instant) { all.forEach { $0.migrationStarted(request, at: at) } }
+    public func progressed(_ progress: JobProgress, at: ContinuousClock.Instant) { all.forEach { $0.progressed(progress, at: at) } }
+    public func signalled(_ signal: MigrationSignal) { all.forEach { $0.signalled(signal) } }
+    public func intervened(_ action: MigrationIntervention, at: ContinuousClock.Instant) { all.forEach { $0.intervened(action, at: at) } }
+    public func migrationFinished(_ summary: MigrationSummary) { all.forEach { $0.migrationFinished(summary) } }
+    public func sampled(_ sample: IOSample) { all.forEach { $0.sampled(sample) } }
 }
 
 public enum MigrationIntervention: Sendable, Equatable, CustomStringConvertible {

@@ -66,6 +66,8 @@ public final class Recorder: @unchecked Sendable {
     private var sinkError: String?
     /// The guest's rate lines as they arrive, for the pacer.
     private var guestRates = GuestRateFeed()
+    /// The caller's observer, told of each I/O sample as it is taken.
+    private var observer: (any MigrationObserver)?
 
     /// Called once recording has begun (the batch starts the guest's read here, so the whole read
     /// is on the record).
@@ -87,7 +89,10 @@ public final class Recorder: @unchecked Sendable {
     private var refusedGuestLines = 0
 
     func add(_ e: EventRecord) { lock.withLock { trace.events.append(e); pending.events.append(e) } }
-    func add(_ s: IOSample) { lock.withLock { trace.samples.append(s); pending.samples.append(s) } }
+    func add(_ s: IOSample) {
+        let watcher = lock.withLock { trace.samples.append(s); pending.samples.append(s); return observer }
+        watcher?.sampled(s)
+    }
     func add(_ l: LinkSample) { lock.withLock { trace.links.append(l); pending.links.append(l) } }
     func add(_ j: JobSample) { lock.withLock { trace.jobSamples.append(j); pending.jobSamples.append(j) } }
 
@@ -106,6 +111,8 @@ public final class Recorder: @unchecked Sendable {
         var info = info
         t0 = clock.now
         guestRates = GuestRateFeed()
+        lock.withLock { self.observer = observer }
+        defer { lock.withLock { self.observer = nil } }
         info.anchor = Date()
         if let sink { runID = try sink.begin(info) }
         info.id = sink == nil ? nil : runID
