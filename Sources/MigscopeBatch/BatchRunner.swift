@@ -14,6 +14,8 @@ public final class BatchRunner: @unchecked Sendable {
         case runStarting(index: Int, of: Int, cell: String, repetition: Int, elapsed: Double, remaining: Double?)
         case note(String)
         case runFinished(id: Int64, outcome: RunStatus, summary: RunSummary)
+        /// A run could not start; it is in the database as failed, with why (`--keep-going`).
+        case runCouldNotStart(id: Int64, reason: String)
     }
 
     public let plan: Plan
@@ -113,7 +115,7 @@ public final class BatchRunner: @unchecked Sendable {
                 let id = try recordUnstarted(planned, error: error)
                 ran.append(id)
                 failed.append(id)
-                progress(.note("run \(id) failed before its migration started (\(error)); going on (--keep-going)"))
+                progress(.runCouldNotStart(id: id, reason: "\(error)"))
                 durations.append((clock.now - t0).secondsDouble)
                 continue
             }

@@ -18,8 +18,10 @@ struct AttachCommand: AsyncParsableCommand {
     @Argument(help: "Name or UUID of the migrating domain.")
     var domain: String
 
-    @Option(name: .customLong("on"), help: ArgumentHelp("libvirt URI of the migration's source host.", valueName: "uri"))
-    var host: String
+    @Option(name: .customLong("on"), help: ArgumentHelp("libvirt URI of the migration's source host (default: LIBVIRT_DEFAULT_URI).", valueName: "uri"))
+    var on: String?
+
+    var host: String { DefaultHost.choose(on, flag: "--on")?.uri ?? "" }
 
     @Option(help: ArgumentHelp("libvirt URI of the destination, where the domain is looked for at the end (default: the journal's, when a migscope here started it).", valueName: "uri"))
     var to: String?
@@ -39,8 +41,11 @@ struct AttachCommand: AsyncParsableCommand {
     @Flag(help: "Print the summary as JSON on stdout (progress still goes to stderr).")
     var json = false
 
+    @OptionGroup(title: "Live metrics") var metrics: MetricsOptions
+
     func validate() throws {
-        for (flag, uri) in [("--on", host), ("--to", to)] {
+        guard let source = DefaultHost.choose(on, flag: "--on") else { throw ValidationError("--on is missing (and LIBVIRT_DEFAULT_URI is not set): give the source host's libvirt URI") }
+        for (flag, uri) in [(source.named, source.uri), ("--to", to)] {
             if let uri, let why = LibvirtURIPolicy.problem(uri, allowExternal: allowExternalTransport) { throw ValidationError("\(flag) \(uri): \(why)") }
         }
     }
@@ -52,7 +57,13 @@ struct AttachCommand: AsyncParsableCommand {
         let prepared = try await Experiment(backend: .libvirt, request: request, recording: recording, attach: true).prepare()
         let session = prepared.session
         let printer = ProgressPrinter(domain: session.domainFacts.name)
-        let (summary, run) = try await WatchedMigration.perform(prepared, store: store, pollInterval: .milliseconds(100), printer: printer)
+        let exporter = try await metrics.start()
+        let watched: (summary: MigrationSummary, run: RecordedRun?)
+        do {
+            watched = try await WatchedMigration.perform(prepared, store: store, pollInterval: .milliseconds(100), printer: printer, metrics: exporter)
+            await exporter?.stop()
+        } catch { await exporter?.stop(); throw error }
+        let (summary, run) = watched
         if let run, let store { printNote("recorded run \(run.info.id ?? 0) into \(store.path) (a late start)") }
         try WatchedMigration.finish(summary, domain: session.domainFacts, json: json)
     }

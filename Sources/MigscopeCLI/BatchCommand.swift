@@ -21,6 +21,7 @@ struct BatchCommand: AsyncParsableCommand {
     var allowExternalTransport = false
     @Option(help: ArgumentHelp("Where the plan's report goes (default: results/PLAN-report).", valueName: "dir")) var out: UserPath?
     @OptionGroup var failures: BatchFailureOptions
+    @OptionGroup(title: "Live metrics") var metrics: MetricsOptions
 
     func run() async throws {
         // Checked before anything starts; every problem is reported at once (exit status 2).
@@ -34,7 +35,7 @@ struct BatchCommand: AsyncParsableCommand {
             })
         }
         try await BatchDriver.run(p, store: try database.openForWriting(), resume: resume, forceMix: forceMix, out: (out ?? BatchDriver.defaultReport(p)).path, paper: false,
-                                  policy: failures.policy)
+                                  policy: failures.policy, metrics: metrics)
     }
 }
 
@@ -54,17 +55,24 @@ enum BatchDriver {
     static func defaultReport(_ plan: Plan) -> UserPath { UserPath(BatchReport.defaultFolder(for: plan)) }
 
     static func run(_ plan: Plan, store: ResultsStore, resume: Bool, forceMix: Bool = false, out: String, paper: Bool,
-                    policy: BatchRunner.FailurePolicy = .init()) async throws {
+                    policy: BatchRunner.FailurePolicy = .init(), metrics: MetricsOptions) async throws {
         let signalled = OnceFlag()
         let printer = ProgressPrinter(domain: "guest")
-        let runner = BatchRunner(plan: plan, store: store, observer: printer) { event in
+        let exporter = try await metrics.start()
+        let live = exporter?.metrics
+        let runner = BatchRunner(plan: plan, store: store, observer: observers(printer, exporter)) { event in
             switch event {
             case .runStarting(let i, let n, let cell, let rep, let elapsed, let remaining):
                 let eta = remaining.map { ", about \(Format.seconds($0)) left" } ?? ""
                 printer.note("run \(i) of \(n): \(cell), repetition \(rep) (\(Format.seconds(elapsed)) elapsed\(eta))")
+                live?.runStarting(plan: plan.name, cell: cell, index: i, of: n, secondsLeft: remaining)
             case .note(let text):
                 printer.note(text)
+            case .runCouldNotStart(let id, let reason):
+                live?.runFinished(failed: true)
+                printer.note("run \(id) failed before its migration started (\(reason)); going on (--keep-going)")
             case .runFinished(let id, let outcome, let s):
+                live?.runFinished(failed: outcome != .completed)
                 let ratio = s.ioDuringRatio.map { String(format: ", I/O during %.0f %% of before", $0 * 100) } ?? ""
                 let read = s.workloadSeconds.map { ", read done in \(Format.seconds($0))" } ?? ""
                 let window = s.workloadWindow.map { "; " + $0 } ?? ""
@@ -79,6 +87,8 @@ enum BatchDriver {
             printer.note("interrupted: aborting the current migration; finished runs are kept ('--resume' continues)")
         }
         printer.finish()
+        if case .success(let r) = outcome, !r.interrupted { live?.batchEnded() }
+        await exporter?.stop()
         let result = try outcome.get()
         let stats = try runner.cellStats()
         print(TextTable.render(header: BatchReport.cellRows(stats)[0], rows: Array(BatchReport.cellRows(stats).dropFirst())))

@@ -10,8 +10,10 @@ struct DomainsCommand: AsyncParsableCommand {
         commandName: "domains",
         abstract: "List the domains of a host, or show one domain.")
 
-    @Option(name: .customLong("on"), help: ArgumentHelp("libvirt URI of the host, or 'xen' for this Xen dom0 through libxl.", valueName: "uri"))
-    var uri: String
+    @Option(name: .customLong("on"), help: ArgumentHelp("libvirt URI of the host, or 'xen' for this Xen dom0 through libxl (default: LIBVIRT_DEFAULT_URI).", valueName: "uri"))
+    var on: String?
+
+    var uri: String { DefaultHost.choose(on, flag: "--on")?.uri ?? "" }
 
     @Argument(help: "A domain's name or UUID; without it, all domains are listed.")
     var domain: String?
@@ -23,7 +25,8 @@ struct DomainsCommand: AsyncParsableCommand {
     var allowExternalTransport = false
 
     func validate() throws {
-        if let why = LibvirtURIPolicy.problem(uri, allowExternal: allowExternalTransport) { throw ValidationError("--on \(uri): \(why)") }
+        guard let host = DefaultHost.choose(on, flag: "--on") else { throw ValidationError("--on is missing (and LIBVIRT_DEFAULT_URI is not set): give the host's libvirt URI, e.g. qemu:///system") }
+        if let why = LibvirtURIPolicy.problem(host.uri, allowExternal: allowExternalTransport) { throw ValidationError("\(host.named) \(host.uri): \(why)") }
     }
 
     func run() async throws {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import MigscopeLab
 import MigscopeLibvirt
 
@@ -15,12 +16,32 @@ struct HostsOption: ParsableArguments {
         for uri in given {
             if let why = LibvirtURIPolicy.problem(uri, allowExternal: allowExternalTransport) { throw ValidationError("--on \(uri): \(why)") }
         }
+        if given.isEmpty, let d = DefaultHost.uri, let why = LibvirtURIPolicy.problem(d, allowExternal: allowExternalTransport) {
+            throw ValidationError("\(DefaultHost.variable) \(d): \(why)")
+        }
     }
 
-    /// The hosts to look at; refuses, naming the fix, when none is given and no lab is up.
+    /// The hosts to look at: --on, else LIBVIRT_DEFAULT_URI, else the lab's; refuses, naming the
+    /// fix, when there are none.
     func hosts() throws -> [String] {
         if !given.isEmpty { return given }
-        guard Lab.isUp() else { throw ValidationError("no host given and no lab is up: name the hosts with --on URI (repeatable)") }
+        if let d = DefaultHost.uri { return [d] }
+        guard Lab.isUp() else { throw ValidationError("no host given and no lab is up: name the hosts with --on URI (repeatable) or set LIBVIRT_DEFAULT_URI") }
         return LabMachine.hypervisors.map(\.libvirtURI)
+    }
+}
+
+/// The host a libvirt command means when none is named, as virsh takes it.
+enum DefaultHost {
+    static let variable = "LIBVIRT_DEFAULT_URI"
+    static var uri: String? {
+        guard let v = ProcessInfo.processInfo.environment[variable], !v.isEmpty else { return nil }
+        return v
+    }
+
+    /// `given` (named by `flag`), else LIBVIRT_DEFAULT_URI; with where it came from.
+    static func choose(_ given: String?, flag: String) -> (uri: String, named: String)? {
+        if let given { return (given, flag) }
+        return uri.map { ($0, variable) }
     }
 }

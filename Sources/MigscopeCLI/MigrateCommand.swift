@@ -4,6 +4,7 @@ import MigscopeCore
 import MigscopeExperiment
 import MigscopeLibvirt
 import MigscopeLibxl
+import MigscopeMetrics
 import MigscopeStore
 
 /// `migscope migrate DOMAIN --from URI --to URI ...`: one migration, with a live progress line.
@@ -93,6 +94,8 @@ struct MigrateCommand: AsyncParsableCommand {
 
     @OptionGroup var database: DatabaseOption
 
+    @OptionGroup(title: "Live metrics") var metrics: MetricsOptions
+
     @Option(parsing: .unconditional, help: ArgumentHelp("Seconds recorded before the migration starts (with --record).", valueName: "s"),
             transform: ArgumentValue.seconds("--baseline", in: ArgumentValue.longestRecording))
     var baseline: Double = 15
@@ -109,9 +112,7 @@ struct MigrateCommand: AsyncParsableCommand {
 
     /// --from, else (libvirt) LIBVIRT_DEFAULT_URI, as virsh takes it; with where it came from.
     var source: (uri: String, named: String)? {
-        if let from { return (from, "--from") }
-        guard backend == .libvirt, let env = ProcessInfo.processInfo.environment["LIBVIRT_DEFAULT_URI"], !env.isEmpty else { return nil }
-        return (env, "LIBVIRT_DEFAULT_URI")
+        backend == .libvirt ? DefaultHost.choose(from, flag: "--from") : from.map { ($0, "--from") }
     }
 
     var request: MigrationRequest {
@@ -160,13 +161,20 @@ struct MigrateCommand: AsyncParsableCommand {
     func run() async throws {
         // Open the database before anything moves, so a bad --db costs nothing.
         let store = record ? try database.openForWriting() : nil
-        let prepared = try await experiment.prepare()
+        let exporter = try await metrics.start()
+        let prepared: PreparedExperiment
+        do { prepared = try await experiment.prepare() } catch { await exporter?.stop(); throw error }
         let session = prepared.session
         let printer = ProgressPrinter(domain: session.domainFacts.name)
         if let store {
             printer.note("recording into \(store.path) (baseline \(Format.seconds(baseline)), tail \(Format.seconds(tail)); \(prepared.linksDescription ?? "no link counters"))")
         }
-        let (summary, run) = try await WatchedMigration.perform(prepared, store: store, pollInterval: .milliseconds(Int64(pollInterval)), printer: printer)
+        let watched: (summary: MigrationSummary, run: RecordedRun?)
+        do {
+            watched = try await WatchedMigration.perform(prepared, store: store, pollInterval: .milliseconds(Int64(pollInterval)), printer: printer, metrics: exporter)
+            await exporter?.stop()
+        } catch { await exporter?.stop(); throw error }
+        let (summary, run) = watched
         var storageFailure: String? = nil
         if let run, let store {
             if let why = run.storageError {

@@ -23,6 +23,7 @@ struct ReproduceCommand: AsyncParsableCommand {
     @Flag(name: .customLong("force-mix"), help: "Continue with runs made under other settings of the plan (an older migscope's), mixing them.")
     var forceMix = false
     @OptionGroup var failures: BatchFailureOptions
+    @OptionGroup(title: "Live metrics") var metrics: MetricsOptions
 
     func run() async throws {
         let name = (mitigations ? "mitigations" : "paper") + (quick ? "-quick" : "")
@@ -30,6 +31,6 @@ struct ReproduceCommand: AsyncParsableCommand {
         plan.matrix.links = [link]
         if link != .shared { plan.name += "-" + link.rawValue }
         try await BatchDriver.run(plan, store: try database.openForWriting(), resume: true, forceMix: forceMix, out: (out ?? BatchDriver.defaultReport(plan)).path,
-                                  paper: !mitigations, policy: failures.policy)
+                                  paper: !mitigations, policy: failures.policy, metrics: metrics)
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import MigscopeCore
 import MigscopeExperiment
+import MigscopeMetrics
 import MigscopeStore
 
 /// What `migrate` and `attach` share once the migration is prepared: run it (or record it into the
@@ -9,18 +10,19 @@ import MigscopeStore
 enum WatchedMigration {
     /// Runs or records `prepared`; returns the outcome, and the recorded run when recording.
     static func perform(_ prepared: PreparedExperiment, store: ResultsStore?, pollInterval: Duration,
-                        printer: ProgressPrinter) async throws -> (summary: MigrationSummary, run: RecordedRun?) {
+                        printer: ProgressPrinter, metrics: MetricsExporter? = nil) async throws -> (summary: MigrationSummary, run: RecordedRun?) {
+        let observer = observers(printer, metrics)
         guard let store else {
-            let summary = await Interrupts.cancellingOnCtrlC { [printer] in
-                await prepared.run(pollInterval: pollInterval, observer: printer)
+            let summary = await Interrupts.cancellingOnCtrlC {
+                await prepared.run(pollInterval: pollInterval, observer: observer)
             } onFirst: {
                 printer.note("interrupted: aborting the migration (Ctrl-C again quits without waiting)")
             }
             printer.finish()
             return (summary, nil)
         }
-        let recorded = await Interrupts.cancellingOnCtrlC { [printer] in
-            do { return Result<RecordedRun, Error>.success(try await prepared.record(into: store, observer: printer)) } catch { return .failure(error) }
+        let recorded = await Interrupts.cancellingOnCtrlC {
+            do { return Result<RecordedRun, Error>.success(try await prepared.record(into: store, observer: observer)) } catch { return .failure(error) }
         } onFirst: {
             printer.note("interrupted: aborting the migration, keeping what was recorded (Ctrl-C again quits without waiting)")
         }

@@ -40,17 +40,22 @@ public final class LiveMetrics: MigrationObserver, @unchecked Sendable {
             self.cell = cell
             let b = batch ?? BatchGauges(plan: plan, factory: factory)
             batch = b
-            b.leftNow = Double(total - index + 1)
+            // The one starting is left until it ends.
+            b.left.set(Double(total - index + 1))
             if let secondsLeft { b.secondsLeft.set(secondsLeft) }
         }
     }
 
-    /// A batch's run ended (complete, or failed and passed over).
+    /// A batch's run is in the database: complete, or failed (each failed try counts).
     public func runFinished(failed: Bool) {
+        lock.withLock { batch.map { (failed ? $0.failed : $0.done).increment() } }
+    }
+
+    /// The batch ended, through its last run.
+    public func batchEnded() {
         lock.withLock {
-            guard let b = batch else { return }
-            (failed ? b.failed : b.done).increment()
-            b.leftNow -= 1
+            batch?.left.set(0)
+            batch?.secondsLeft.set(0)
         }
     }
 
@@ -73,14 +78,18 @@ public final class LiveMetrics: MigrationObserver, @unchecked Sendable {
     public func progressed(_ p: JobProgress, at: ContinuousClock.Instant) {
         lock.withLock {
             guard let g = current else { return }
-            if let n = p.iteration { g.round.set(Double(n)) }
-            if let r = p.memoryRemainingBytes { g.remaining.set(Double(r)) }
-            if let m = p.memoryTotalBytes { g.total.set(Double(m)) }
-            if let s = p.dataProcessedBytes ?? p.memoryProcessedBytes { g.sent.set(Double(s)) }
-            if let d = p.dirtyRateBytesPerSecond { g.dirtyRate.set(Double(d)) }
-            if let r = p.memoryBytesPerSecond { g.streamRate.set(Double(r)) }
-            g.speedCap.set(p.speedCapBytesPerSecond.map { Double($0) } ?? 0)
-            if let e = p.timeElapsedMs { g.elapsed.set(Double(e) / 1000) }
+            if let n = p.iteration { g.set("round", Double(n)) }
+            // Before its first round a job reports 0 of 0 (QEMU's setup): nothing is known yet.
+            if let m = p.memoryTotalBytes, m > 0 {
+                g.set("memory_total_bytes", Double(m))
+                if let r = p.memoryRemainingBytes { g.set("memory_remaining_bytes", Double(r)) }
+            }
+            if let s = p.dataProcessedBytes ?? p.memoryProcessedBytes { g.set("sent_bytes", Double(s)) }
+            if let d = p.dirtyRateBytesPerSecond { g.set("dirty_rate_bytes_per_second", Double(d)) }
+            if let r = p.memoryBytesPerSecond { g.set("stream_rate_bytes_per_second", Double(r)) }
+            // 0: no cap set by migscope.
+            g.set("speed_cap_bytes_per_second", p.speedCapBytesPerSecond.map { Double($0) } ?? 0)
+            if let e = p.timeElapsedMs { g.set("elapsed_seconds", Double(e) / 1000) }
         }
     }
 
@@ -99,7 +108,7 @@ public final class LiveMetrics: MigrationObserver, @unchecked Sendable {
             guard let g = current else { return }
             switch action {
             case .switchedToPostcopy: g.phase(.postcopy)
-            case .speedCapSet(let mib, _): g.speedCap.set(mib.map { Double($0) * 1_048_576 } ?? 0)
+            case .speedCapSet(let mib, _): g.set("speed_cap_bytes_per_second", mib.map { Double($0) * 1_048_576 } ?? 0)
             default: break
             }
         }
@@ -111,13 +120,13 @@ public final class LiveMetrics: MigrationObserver, @unchecked Sendable {
             switch s.outcome {
             case .completed:
                 g.phase(.completed)
-                g.remaining.set(0)
+                g.set("memory_remaining_bytes", 0)
                 if let d = s.final?.downtimeMs { lastDowntime?.set(Double(d) / 1000) }
             case .failed: g.phase(.failed)
             case .aborted: g.phase(.aborted)
             }
-            if let b = s.bytesSent { g.sent.set(Double(b)) }
-            g.elapsed.set(s.elapsedSeconds)
+            if let b = s.bytesSent { g.set("sent_bytes", Double(b)) }
+            g.set("elapsed_seconds", s.elapsedSeconds)
         }
     }
 
@@ -138,25 +147,28 @@ public final class LiveMetrics: MigrationObserver, @unchecked Sendable {
     }
 }
 
-/// One migration's series, labelled with its domain, hosts, plan and cell.
+/// One migration's series, labelled with its domain, hosts, plan and cell. A figure's series
+/// appears when the hypervisor first reports it: a missing figure stays missing, not zero.
 private final class MigrationGauges {
-    let round, remaining, total, sent, dirtyRate, streamRate, speedCap, elapsed: Meter
+    private let labels: [(String, String)]
+    private let factory: PrometheusMetricsFactory
+    private var meters: [String: Meter] = [:]
     private let phases: [LiveMetrics.Phase: Meter]
     private(set) var now: LiveMetrics.Phase?
 
     init(labels: [(String, String)], factory: PrometheusMetricsFactory) {
-        func meter(_ name: String) -> Meter { Meter(label: "migscope_migration_" + name, dimensions: labels, factory: factory) }
-        round = meter("round")
-        remaining = meter("memory_remaining_bytes")
-        total = meter("memory_total_bytes")
-        sent = meter("sent_bytes")
-        dirtyRate = meter("dirty_rate_bytes_per_second")
-        streamRate = meter("stream_rate_bytes_per_second")
-        speedCap = meter("speed_cap_bytes_per_second")
-        elapsed = meter("elapsed_seconds")
+        self.labels = labels
+        self.factory = factory
         phases = Dictionary(uniqueKeysWithValues: LiveMetrics.Phase.allCases.map { p in
             (p, Meter(label: "migscope_migration_phase", dimensions: labels + [("phase", p.rawValue)], factory: factory))
         })
+    }
+
+    /// Sets `migscope_migration_<name>`.
+    func set(_ name: String, _ value: Double) {
+        let m = meters[name] ?? Meter(label: "migscope_migration_" + name, dimensions: labels, factory: factory)
+        meters[name] = m
+        m.set(value)
     }
 
     func phase(_ p: LiveMetrics.Phase) {
@@ -166,7 +178,7 @@ private final class MigrationGauges {
 
     /// A new run's series replace these: a finished cell's stop being exposed.
     func destroy() {
-        for m in [round, remaining, total, sent, dirtyRate, streamRate, speedCap, elapsed] + Array(phases.values) { m.destroy() }
+        for m in Array(meters.values) + Array(phases.values) { m.destroy() }
     }
 }
 
@@ -174,7 +186,6 @@ private final class MigrationGauges {
 private final class BatchGauges {
     let done, failed: CoreMetrics.Counter
     let left, secondsLeft: Meter
-    var leftNow: Double = 0 { didSet { left.set(leftNow) } }
 
     init(plan: String, factory: PrometheusMetricsFactory) {
         let labels = [("plan", plan)]

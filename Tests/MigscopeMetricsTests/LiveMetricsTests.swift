@@ -22,6 +22,7 @@ final class LiveMetricsTests: XCTestCase {
         let m = LiveMetrics()
         let now = ContinuousClock.now
         m.migrationStarted(request, at: now)
+        XCTAssertNil(value(m.exposition(), "migscope_migration_memory_remaining_bytes"), "not reported yet: missing, not 0")
         m.progressed(JobProgress(iteration: 3, dirtyRatePagesPerSecond: 100, pageSizeBytes: 4096, memoryTotalBytes: 1000,
                                  memoryRemainingBytes: 400, memoryBytesPerSecond: 12_500_000, dataProcessedBytes: 900,
                                  timeElapsedMs: 2500, speedCapBytesPerSecond: 4_194_304), at: now)
@@ -73,10 +74,12 @@ final class LiveMetricsTests: XCTestCase {
         let text = m.exposition()
         XCTAssertEqual(value(text, "migscope_batch_runs_done_total", ["plan": "paper"]), 1)
         XCTAssertEqual(value(text, "migscope_batch_runs_failed_total", ["plan": "paper"]), 1)
-        XCTAssertEqual(value(text, "migscope_batch_runs_left", ["plan": "paper"]), 1)
+        XCTAssertEqual(value(text, "migscope_batch_runs_left", ["plan": "paper"]), 2, "the second run is left until it ends")
         XCTAssertEqual(value(text, "migscope_batch_estimated_seconds_left"), 120)
         XCTAssertNil(value(text, "migscope_migration_round", ["cell": "live-100M"]), "the finished cell's series must be gone:\n\(text)")
         XCTAssertNotNil(value(text, "migscope_migration_phase", ["cell": "live-10M", "plan": "paper"]), text)
+        m.batchEnded()
+        XCTAssertEqual(value(m.exposition(), "migscope_batch_runs_left"), 0)
     }
 
     func testAddressesAreParsedStrictly() {
