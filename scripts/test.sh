@@ -21,6 +21,8 @@ cleanup() {
   if [ -n "$saved_results" ] && [ -e "$saved_results" ]; then rm -rf results; mv "$saved_results" results; fi
   # A Xen host still booted by an interrupted run (its QEMU names dom0's init on its command line).
   pkill -f "init=/sbin/migscope-dom0-init" 2>/dev/null || true
+  # The Prometheus a crashed LabMetricsTests started (its data lives in the test's own folder).
+  pkill -f "storage.tsdb.path=.*migscope-metrics-" 2>/dev/null || true
 }
 trap cleanup EXIT
 

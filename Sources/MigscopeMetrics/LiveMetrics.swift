@@ -17,6 +17,7 @@ public final class LiveMetrics: MigrationObserver, @unchecked Sendable {
     private var current: MigrationGauges?
     private var guest: [String: (read: Meter, write: Meter)] = [:]
     private var lastDowntime: Meter?
+    private var currentHosts: [(String, String)] = []
     private var batch: BatchGauges?
 
     public init() {
@@ -69,9 +70,7 @@ public final class LiveMetrics: MigrationObserver, @unchecked Sendable {
             let g = MigrationGauges(labels: labels, factory: factory)
             g.phase(request.mode == .live ? .precopy : .stopAndCopy)
             current = g
-            if lastDowntime == nil {
-                lastDowntime = Meter(label: "migscope_migration_last_downtime_seconds", dimensions: Array(labels.prefix(3)), factory: factory)
-            }
+            currentHosts = Array(labels.prefix(3))
         }
     }
 
@@ -121,7 +120,12 @@ public final class LiveMetrics: MigrationObserver, @unchecked Sendable {
             case .completed:
                 g.phase(.completed)
                 g.set("memory_remaining_bytes", 0)
-                if let d = s.final?.downtimeMs { lastDowntime?.set(Double(d) / 1000) }
+                if let d = s.final?.downtimeMs {
+                    // Kept across a batch's runs, labelled by domain and hosts only; none before the first.
+                    let m = lastDowntime ?? Meter(label: "migscope_migration_last_downtime_seconds", dimensions: currentHosts, factory: factory)
+                    lastDowntime = m
+                    m.set(Double(d) / 1000)
+                }
             case .failed: g.phase(.failed)
             case .aborted: g.phase(.aborted)
             }

@@ -2,7 +2,7 @@ import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
-import MigscopeCore
+@testable import MigscopeCore
 @testable import MigscopeMetrics
 import XCTest
 
@@ -138,5 +138,35 @@ final class LiveMetricsTests: XCTestCase {
             XCTAssertFalse("\(error)".contains("\n"))
         }
         await exporter.stop()
+    }
+
+    /// The shipped Grafana dashboard asks only for series migscope exposes (names drift otherwise).
+    func testTheGrafanaDashboardUsesOnlyMetricsMigscopeExposes() throws {
+        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../dashboards/migscope-grafana.json").standardized.path
+        let dashboard = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as? [String: Any]
+        let exprs = ((dashboard?["panels"] as? [[String: Any]]) ?? []).flatMap { ($0["targets"] as? [[String: Any]]) ?? [] }.compactMap { $0["expr"] as? String }
+        XCTAssertGreaterThan(exprs.count, 8)
+        let m = LiveMetrics()
+        m.runStarting(plan: "p", cell: "c", index: 1, of: 2, secondsLeft: 10)
+        m.migrationStarted(request, at: .now)
+        m.progressed(JobProgress(iteration: 1, dirtyRatePagesPerSecond: 1, pageSizeBytes: 4096, memoryTotalBytes: 10, memoryRemainingBytes: 5,
+                                 memoryBytesPerSecond: 1, dataProcessedBytes: 5, timeElapsedMs: 1, speedCapBytesPerSecond: 1), at: .now)
+        m.sampled(IOSample(t: 1, series: .guest, host: IOSample.guestOrigin, readBytesPerSecond: 1, writeBytesPerSecond: 1))
+        m.migrationFinished(MigrationSummary(request: request, outcome: .completed, elapsedSeconds: 3, endedAt: .now, final: JobProgress(downtimeMs: 250),
+                                             roundsSignalled: 1, pausedForTimeout: false,
+                                             location: DomainLocation(place: .destination, sourceURI: request.source, destinationURI: request.destination)))
+        XCTAssertEqual(value(m.exposition(), "migscope_migration_last_downtime_seconds", ["domain": "guest"]), 0.25)
+        XCTAssertEqual(value(m.exposition(), "migscope_migration_phase", ["phase": "completed"]), 1)
+        XCTAssertEqual(value(m.exposition(), "migscope_migration_memory_remaining_bytes"), 0)
+        m.runFinished(failed: false)
+        m.runFinished(failed: true)
+        let exposed = Set(m.exposition().split(separator: "\n").filter { !$0.hasPrefix("#") }.compactMap { $0.split(whereSeparator: { $0 == "{" || $0 == " " }).first.map(String.init) })
+        let regex = try NSRegularExpression(pattern: "migscope_[a-z_]+")
+        for e in exprs {
+            for match in regex.matches(in: e, range: NSRange(e.startIndex..., in: e)) {
+                let name = String(e[Range(match.range, in: e)!])
+                XCTAssertTrue(exposed.contains(name), "the dashboard asks for \(name), which migscope does not expose (\(exposed.sorted()))")
+            }
+        }
     }
 }
