@@ -51,6 +51,20 @@ public final class Connection: @unchecked Sendable {
         return String(cString: p)
     }
 
+    /// The hypervisor's version as its driver reports it (QEMU's, e.g. "7.2.0"; nil when unknown).
+    public var hypervisorVersion: String? {
+        var v: UInt = 0
+        guard virConnectGetVersion(handle, &v) == 0, v > 0 else { virResetLastError(); return nil }
+        return Libvirt.dotted(v)
+    }
+
+    /// The libvirt version of the daemon at the other end (nil when it does not say).
+    public var daemonVersion: String? {
+        var v: UInt = 0
+        guard virConnectGetLibVersion(handle, &v) == 0, v > 0 else { virResetLastError(); return nil }
+        return Libvirt.dotted(v)
+    }
+
     /// The driver's name, e.g. "QEMU", "Test", "xenlight".
     public var driverType: String? {
         guard let p = virConnectGetType(handle) else { return nil }

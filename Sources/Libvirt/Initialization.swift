@@ -25,8 +25,11 @@ public enum Libvirt {
         ensureInitialized()
         var v: UInt = 0
         guard virGetVersion(&v, nil, nil) == 0 else { return "unknown" }
-        return "\(v / 1_000_000).\((v / 1000) % 1000).\(v % 1000)"
+        return dotted(v)
     }
+
+    /// libvirt's version numbers: major * 1,000,000 + minor * 1,000 + release.
+    static func dotted(_ v: UInt) -> String { "\(v / 1_000_000).\((v / 1000) % 1000).\(v % 1000)" }
 }
 
 /// Swallows libvirt's default error printing; errors are read with virGetLastError instead.

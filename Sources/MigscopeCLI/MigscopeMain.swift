@@ -8,7 +8,9 @@ import MigscopeCore
 public enum MigscopeMain {
     public static func run(_ arguments: [String]) async -> Never {
         do {
-            var command = try Migscope.parseAsRoot(Array(arguments.dropFirst()))
+            // `--version` says more than ArgumentParser's line: the libraries and hypervisors seen.
+            let given = Array(arguments.dropFirst())
+            var command = try Migscope.parseAsRoot(given == ["--version"] ? ["version"] : given)
             if var async = command as? AsyncParsableCommand {
                 try await async.run()
             } else {

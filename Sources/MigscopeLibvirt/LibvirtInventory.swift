@@ -24,6 +24,16 @@ public enum LibvirtInventory {
         }
     }
 
+    /// The libvirt library migscope is linked with.
+    public static var libraryVersion: String { Libvirt.version }
+
+    /// What the host's daemon says of itself and its hypervisor.
+    public static func software(on uri: String, timeout: Double = 20) async throws -> HostSoftware {
+        let conn = try await connect(uri, timeout: timeout)
+        return HostSoftware(uri: HostURI.redacted(uri), hostname: conn.hostname, driver: conn.driverType,
+                            hypervisorVersion: conn.hypervisorVersion, libvirtVersion: conn.daemonVersion)
+    }
+
     private static func connect(_ uri: String, timeout: Double) async throws -> Connection {
         do { return try await Connection.open(uri: uri, readOnly: true, timeout: timeout) } catch {
             throw MigrationError(.unreachable, "cannot connect to \(uri): \((error as? LibvirtError)?.message ?? "\(error)")")

@@ -86,6 +86,32 @@ final class CLITests: XCTestCase {
                            status: 2, contains: "--from is missing (and LIBVIRT_DEFAULT_URI is not set)")
     }
 
+    func testLibvirtDefaultURIStandsInForOnWhereAHostIsLookedAt() throws {
+        let domains = try migscope(["domains", "--json"], environment: ["LIBVIRT_DEFAULT_URI": "test:///default"])
+        XCTAssertEqual(domains.status, 0, domains.err)
+        XCTAssertTrue(domains.out.contains("\"name\" : \"test\""), domains.out)
+        assertOneLineError(try migscope(["jobs"], environment: ["LIBVIRT_DEFAULT_URI": "qemu+ext:///system?command=/bin/true"]),
+                           status: 2, contains: "LIBVIRT_DEFAULT_URI qemu+ext", "refused")
+        assertOneLineError(try migscope(["attach", "test"], environment: ["LIBVIRT_DEFAULT_URI": ""]), status: 2, contains: "--on is missing")
+        assertOneLineError(try migscope(["domains"], environment: ["LIBVIRT_DEFAULT_URI": ""]), status: 2, contains: "--on is missing")
+    }
+
+    /// `--version` as `virsh version` answers: migscope, the libvirt library, and a named host's daemon and hypervisor.
+    func testVersionNamesTheLibrariesAndEachHostsDaemon() throws {
+        let short = try migscope("--version")
+        XCTAssertEqual(short.status, 0, short.err)
+        XCTAssertTrue(short.out.hasPrefix("migscope 0."), short.out)
+        XCTAssertTrue(short.out.contains("Compiled against library: libvirt "), short.out)
+        let r = try migscope("version", "--on", "test:///default", "--json")
+        XCTAssertEqual(r.status, 0, r.err)
+        let v = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [String: Any])
+        let host = try XCTUnwrap((v["hosts"] as? [[String: Any]])?.first)
+        XCTAssertEqual(host["driver"] as? String, "TEST")
+        XCTAssertNotNil(host["libvirt_version"] as? String)
+        XCTAssertEqual(host["libvirt_version"] as? String, v["libvirt_library"] as? String, "the test driver runs in this process's library")
+        assertOneLineError(try migscope("version", "--on", "qemu+ext:///system?command=/bin/true"), status: 2, contains: "refused")
+    }
+
     /// The lab's link rate has its own name; the old spelling is refused with the new one.
     func testTheLabsOldBandwidthOptionIsRefusedWithItsNewName() throws {
         for sub in ["up", "set"] {
@@ -110,7 +136,7 @@ final class CLITests: XCTestCase {
     func testVersionAndHelp() throws {
         let v = try migscope("--version")
         XCTAssertEqual(v.status, 0)
-        XCTAssertEqual(v.out.trimmingCharacters(in: .whitespacesAndNewlines), "0.1.0")
+        XCTAssertEqual(v.out.split(separator: "\n").first, "migscope 0.1.0")
         let h = try migscope("help", "migrate")
         XCTAssertEqual(h.status, 0)
         XCTAssertTrue(h.out.contains("USAGE: migscope migrate"), h.out)
