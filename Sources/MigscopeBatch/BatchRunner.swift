@@ -265,7 +265,9 @@ public final class BatchRunner: @unchecked Sendable {
             pauseAfterSeconds: cell.mode == .live ? cell.timeoutSeconds : nil,
             pauseAfterRounds: cell.mode == .live ? cell.pauseAfterRounds : nil,
             persistent: plan.persistent, undefineSource: plan.undefineSource)
-        return cell.mitigation?.applied(to: r, linkRate: cell.bandwidth) ?? r
+        var tuned = cell.mitigation?.applied(to: r, linkRate: cell.bandwidth) ?? r
+        tuned.stallLimits = plan.stall
+        return tuned
     }
 
     /// The run's hosts made ready (the lab reshaped and its guest booted, a real domain brought

@@ -79,7 +79,7 @@ struct Reader {
 
     mutating func plan(_ map: Node.Mapping, fileName: String) -> Plan? {
         let top = entries(map, allowed: ["name", "hosts", "guest", "workload", "matrix", "repetitions", "baseline_s", "tail_s",
-                                         "tail_until_workload_done", "max_tail_s", "p2p", "persistent", "undefine_source", "poll_interval_ms", "reset"], in: "the plan")
+                                         "tail_until_workload_done", "max_tail_s", "p2p", "persistent", "undefine_source", "poll_interval_ms", "reset", "stall"], in: "the plan")
         let name = string(top, "name") ?? (fileName as NSString).deletingPathExtension
         let guest = self.guest(top)
         let hosts = self.hosts(top, first: map.first?.key, lab: .lab(guestMemoryMiB: guest.memoryMiB, diskSizeMiB: guest.diskMiB, accelerator: guest.accelerator))
@@ -101,6 +101,7 @@ struct Reader {
         }
         let poll = int(top, "poll_interval_ms", range: 20...10_000, unit: "milliseconds") ?? 100
         let reset = self.reset(top)
+        let stall = self.stall(top)
         if let matrix, !readByRate.isEmpty {
             let missing = matrix.bandwidths.filter { readByRate[$0] == nil }
             if !missing.isEmpty {
@@ -119,6 +120,7 @@ struct Reader {
         plan.readMiBByLinkRate = readByRate
         plan.persistent = persistent
         plan.undefineSource = undefineSource
+        plan.stall = stall
         return plan
     }
 
@@ -363,6 +365,24 @@ struct Reader {
                 problem(top["matrix"]?.key, "matrix: \(f.planKey): \(capabilities.unsupported[f] ?? "")")
             }
         }
+    }
+
+    /// Stall detection for every run: `stall: {progress_timeout_s: 60, completion_timeout_per_gib_s: 800, action: abort}`.
+    mutating func stall(_ top: Entries) -> StallLimits? {
+        guard let s = top["stall"] else { return nil }
+        guard let sm = s.value.mapping else { problem(s.value, "'stall' must be a mapping (progress_timeout_s, completion_timeout_per_gib_s, action)"); return nil }
+        let se = entries(sm, allowed: ["progress_timeout_s", "completion_timeout_per_gib_s", "action"], in: "stall")
+        let progress = number(se, "progress_timeout_s", range: StallLimits.range, unit: "seconds")
+        let completion = number(se, "completion_timeout_per_gib_s", range: StallLimits.range, unit: "seconds")
+        var action = StallLimits.Action.abort
+        if let a = string(se, "action") {
+            if let parsed = StallLimits.Action(rawValue: a) { action = parsed } else { problem(se["action"]?.value, "stall action must be abort or pause, got '\(a)'") }
+        }
+        if se["progress_timeout_s"] == nil && se["completion_timeout_per_gib_s"] == nil {
+            problem(s.key, "stall needs progress_timeout_s or completion_timeout_per_gib_s")
+        }
+        guard progress != nil || completion != nil else { return nil }
+        return StallLimits(progressTimeoutSeconds: progress, completionSecondsPerGiB: completion, action: action)
     }
 
     /// What is reset between runs.

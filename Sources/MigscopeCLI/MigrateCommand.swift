@@ -76,6 +76,8 @@ struct MigrateCommand: AsyncParsableCommand {
 
     @OptionGroup(title: "Tuning (live migration)") var tuning: TuningOptions
 
+    @OptionGroup(title: "Stall detection") var stall: StallOptions
+
     @Option(name: .customLong("link-rate"), help: ArgumentHelp("The rate of the link the migration and the guest's storage share, for the run's efficiency (with --record; the lab's is known).", valueName: "rate"))
     var linkRate: LinkRate?
 
@@ -122,7 +124,9 @@ struct MigrateCommand: AsyncParsableCommand {
             destinationName: destinationName, bandwidthMiBps: bandwidth, maxDowntimeMs: maxDowntime,
             pauseAfterSeconds: timeout, abortAfterSeconds: abortAfter,
             pauseAfterRounds: pauseAfterRounds.map { Int(clamping: $0) }, persistent: persistent, undefineSource: undefineSource)
-        return tuning.applied(to: r)
+        var tuned = tuning.applied(to: r)
+        tuned.stallLimits = stall.limits
+        return tuned
     }
 
     func validate() throws {

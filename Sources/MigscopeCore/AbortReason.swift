@@ -6,6 +6,8 @@ public enum AbortReason: Sendable, Equatable, CustomStringConvertible {
     case interruptedBeforeStart
     /// `--abort-after`: the time limit was reached.
     case timeLimit(seconds: Double)
+    /// The migration stalled (`--progress-timeout`, `--completion-timeout-per-gib`), as said.
+    case stalled(String)
     /// The hypervisor ended the job as aborted, in its words.
     case byHypervisor(String)
 
@@ -14,6 +16,7 @@ public enum AbortReason: Sendable, Equatable, CustomStringConvertible {
         case .interrupted: "interrupted"
         case .interruptedBeforeStart: "interrupted before the migration started"
         case .timeLimit(let s): "aborted after \(Format.seconds(s)) (--abort-after)"
+        case .stalled(let why): "aborted: \(why)"
         case .byHypervisor(let m): m
         }
     }

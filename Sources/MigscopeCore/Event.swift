@@ -23,6 +23,8 @@ public struct EventRecord: Sendable, Equatable, Codable {
         /// `facts.rateBytesPerSecond`: the new cap on the stream; nil when it was lifted.
         case speedCapSet = "speed-cap-set"
         case abortRequested = "abort-requested"
+        /// The migration stalled (progress or completion timeout); detail says what migscope did.
+        case stallDetected = "stall-detected"
         case migrationCompleted = "migration-completed"
         case migrationFailed = "migration-failed"
         case migrationAborted = "migration-aborted"

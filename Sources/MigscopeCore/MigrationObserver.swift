@@ -51,6 +51,8 @@ public enum MigrationIntervention: Sendable, Equatable, CustomStringConvertible 
     case speedCapSet(mebibytesPerSecond: UInt64?, why: String)
     /// A tuning option could not act; the stream runs as it was (what and why).
     case tuningSkipped(String)
+    /// The migration stalled; migscope aborted it or paused the guest, as `limits` say.
+    case stalled(StallWatch.Stall, StallLimits.Action)
     /// An intervention failed; the hypervisor's words.
     case failed(String)
 
@@ -65,6 +67,7 @@ public enum MigrationIntervention: Sendable, Equatable, CustomStringConvertible 
         case .switchedToPostcopy(let t): "switched to post-copy (\(t))"
         case .maxDowntimeSet(let ms, let i, let n): "max downtime set to \(ms) ms (step \(i) of \(n))"
         case .speedCapSet(let mib, let why): mib.map { "stream capped at \($0) MiB/s: \(why)" } ?? "stream cap lifted: \(why)"
+        case .stalled(let s, let a): "migration stalled: \(s); \(a == .abort ? "aborting it (the guest stays on the source)" : "guest paused to force completion")"
         case .tuningSkipped(let m): m
         case .failed(let m): "intervention failed: \(m)"
         }

@@ -54,6 +54,8 @@ public struct MigrationRequest: Sendable, Equatable, Codable {
     /// Keep the guest's read rate at or above this percentage of its rate before the migration,
     /// by changing the stream's cap while it runs (IOFloorPacer).
     public var ioFloorPercent: Int?
+    /// When the migration counts as stalled and what then (`--progress-timeout`, `--completion-timeout-per-gib`, `--on-stall`).
+    public var stallLimits: StallLimits?
 
     public init(
         domain: String, source: String, destination: String, mode: Mode = .live,
@@ -141,6 +143,7 @@ public struct MigrationRequest: Sendable, Equatable, Codable {
         if let n = parallelConnections, !RequestLimits.parallelConnections.contains(n) {
             found.append(.init(field: "parallel", message: "--parallel must be \(RequestLimits.parallelConnections.lowerBound) to \(RequestLimits.parallelConnections.upperBound) connections, got \(n)"))
         }
+        if let s = stallLimits { found += s.problems }
         if let f = ioFloorPercent, !(1...99).contains(f) {
             found.append(.init(field: "io-floor", message: "--io-floor must be a percentage from 1 to 99 of the guest's rate before the migration, got \(f)"))
         }

@@ -95,7 +95,9 @@ public struct MigrationRunner: Sendable {
                     return .watcher
                 }
             }
+            let started = clock.now
             group.addTask {
+                var stalls = request.stallLimits.map(StallWatch.init(limits:))
                 while !Task.isCancelled {
                     try? await Task.sleep(for: pollInterval)
                     if Task.isCancelled { break }
@@ -104,6 +106,9 @@ public struct MigrationRunner: Sendable {
                         state.latest = p
                         observer?.progressed(p, at: clock.now)
                         apply(rules.onProgress(p))
+                        if let stall = stalls?.observe(p, at: (clock.now - started).secondsDouble), let limits = request.stallLimits {
+                            stalled(stall, limits.action, session: session, state: state, clock: clock, observer: observer, pause: forcePause)
+                        }
                     }
                 }
                 return .watcher
@@ -119,6 +124,20 @@ public struct MigrationRunner: Sendable {
             try? await Task.sleep(for: completionGrace)
             group.cancelAll()
             return result
+        }
+    }
+
+    /// A stall: abort (the guest stays on the source) or pause the guest for the stop-and-copy.
+    private func stalled(_ stall: StallWatch.Stall, _ action: StallLimits.Action, session: any MigrationSession, state: RunState, clock: ContinuousClock,
+                         observer: (any MigrationObserver)?, pause forcePause: @Sendable (MigrationIntervention) -> Void) {
+        switch action {
+        case .pause:
+            forcePause(.stalled(stall, .pause))
+        case .abort:
+            guard state.claimAbort() else { return }
+            state.abortReason = .stalled("\(stall)")
+            observer?.intervened(.stalled(stall, .abort), at: clock.now)
+            do { try session.abort() } catch { observer?.intervened(.failed("\(error)"), at: clock.now) }
         }
     }
 

@@ -29,6 +29,8 @@ public struct Plan: Sendable, Equatable {
     /// Persistent migration and undefining the source, for every run.
     public var persistent = false
     public var undefineSource = false
+    /// Stall detection for every run (`stall:` progress_timeout_s, completion_timeout_per_gib_s, action).
+    public var stall: StallLimits?
     public var pollIntervalMs: Int
     /// What is reset between runs.
     public var reset: Reset
@@ -152,6 +154,8 @@ public struct Plan: Sendable, Equatable {
         s["persistent"] = "\(persistent) undefine_source=\(undefineSource)"
         s["poll_interval_ms"] = "\(pollIntervalMs)"
         s["reset"] = "restart_guest=\(reset.restartGuest) drop_caches=\(reset.dropCaches) reshape=\(reset.reshape)"
+        // Only when set: plans without it keep the settings their runs were made under.
+        if let stall { s["stall"] = "\(stall)" }
         return s
     }
 

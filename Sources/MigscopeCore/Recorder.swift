@@ -407,6 +407,7 @@ private struct RecordingObserver: MigrationObserver {
         case .speedCapSet(let mib, _):
             // A lifted cap keeps no rate: the event's kind and words say so.
             recorder.add(EventRecord(t: t, kind: .speedCapSet, detail: "\(action)", facts: EventFacts(rateBytesPerSecond: mib.map { Double($0) * 1_048_576 })))
+        case .stalled: recorder.add(EventRecord(t: t, kind: .stallDetected, detail: "\(action)"))
         case .failed, .tuningSkipped: recorder.add(EventRecord(t: t, kind: .note, detail: "\(action)"))
         }
         outer?.intervened(action, at: at)

@@ -42,6 +42,18 @@ final class PlanFileTests: XCTestCase {
         XCTAssertTrue(p.cells.filter { $0.mode == .nonLive }.allSatisfy { $0.timeoutSeconds == nil })
     }
 
+    func testAPlansStallLimitsReachEveryRunAndBadOnesAreRefusedAtTheirLine() throws {
+        let p = try PlanFile.parse(good + "\nstall: {progress_timeout_s: 60, completion_timeout_per_gib_s: 800, action: pause}\n")
+        XCTAssertEqual(p.stall, StallLimits(progressTimeoutSeconds: 60, completionSecondsPerGiB: 800, action: .pause))
+        XCTAssertNotNil(p.definingSettings["stall"])
+        XCTAssertNil(try PlanFile.parse(good).definingSettings["stall"], "plans without it keep their old settings")
+        XCTAssertThrowsError(try PlanFile.parse(good + "\nstall: {progress_timeout_s: 0, action: retry}\n", file: "s.yaml")) { error in
+            let text = "\(error)"
+            XCTAssertTrue(text.contains("s.yaml:16:") && text.contains("'progress_timeout_s' must be 1 to 86400 seconds"), text)
+            XCTAssertTrue(text.contains("stall action must be abort or pause, got 'retry'"), text)
+        }
+    }
+
     func testEveryProblemIsReportedAtOnceWithItsLine() {
         let bad = """
             hosts: lab
