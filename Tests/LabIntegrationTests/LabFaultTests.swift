@@ -87,6 +87,28 @@ final class LabFaultTests: XCTestCase {
         XCTAssertTrue((run["error"] as? String ?? "").contains("stopped running"), "\(run)")
     }
 
+    /// Stall detection: pre-copy of this guest never converges on the shared link, so the
+    /// completion timeout (at least one GiB's worth: 12 s here) ends it, by abort or by pausing.
+    func testAStalledMigrationIsAbortedOrFinishedByPausingAsAsked() async throws {
+        let db = dir + "/r.sqlite"
+        let aborted = try await startMigrate(["--p2p", "--live", "--record", "--db", db, "--baseline", "3", "--tail", "2",
+                                               "--completion-timeout-per-gib", "12", "--abort-after", "120"]).finish(within: .seconds(120))
+        XCTAssertEqual(aborted.status, 1, aborted.err)
+        XCTAssertTrue(aborted.lastErrorLine.contains("not complete within 12.0 s") && aborted.lastErrorLine.contains("on the source"), aborted.err)
+        try await waitUntil("the guest runs on host A alone after the abort") { try self.runningCopies() == [self.a] && !self.hasCopy(self.b) }
+        let run = try listedRun(db)
+        XCTAssertEqual(run["status"] as? String, "aborted", "\(run)")
+        let events = try migscope(["export", "\(run["id"] ?? 0)", "--db", db, "--out", dir + "/export"])
+        XCTAssertEqual(events.status, 0, events.err)
+        XCTAssertTrue(try String(contentsOfFile: dir + "/export/events.csv", encoding: .utf8).contains("stall-detected"))
+
+        let paused = try await startMigrate(["--p2p", "--live", "--completion-timeout-per-gib", "12", "--on-stall", "pause", "--abort-after", "120"])
+            .finish(within: .seconds(150))
+        XCTAssertEqual(paused.status, 0, paused.err)
+        XCTAssertTrue(paused.err.contains("migration stalled: not complete within 12.0 s") && paused.err.contains("guest paused to force completion"), paused.err)
+        try await waitUntil("the guest runs on host B alone after the forced stop-and-copy") { try self.runningCopies() == [self.b] && !self.hasCopy(self.a) }
+    }
+
     func testAMigscopeKilledMidRecordingLeavesAnIncompleteRunThatExportsAndReports() async throws {
         let db = dir + "/r.sqlite"
         let m = try startMigrate(["--p2p", "--live", "--record", "--db", db, "--baseline", "3", "--pause-after-rounds", "8"])
