@@ -31,7 +31,7 @@ echo "xen-host: building in $out from $mirror"
 work="$out.tmp"
 rm -rf "$work"; mkdir -p "$work"
 start=$(date +%s)
-packages=xen-hypervisor-4.17-amd64,xen-utils-4.17,xen-utils-common,linux-image-amd64,initramfs-tools,busybox-static,kmod,iproute2,mount,procps,libvirt0,libsqlite3-0,gnuplot-nox,openssh-server,openssh-client
+packages=xen-hypervisor-4.17-amd64,xen-utils-4.17,xen-utils-common,linux-image-amd64,initramfs-tools,busybox-static,kmod,iproute2,mount,procps,libvirt0,libsqlite3-0,libcurl4,gnuplot-nox,openssh-server,openssh-client
 debootstrap --variant=minbase --include="$packages" bookworm "$work/rootfs" "$mirror" > "$work/debootstrap.log" 2>&1 \
   || { tail -20 "$work/debootstrap.log" >&2; echo "xen-host: debootstrap failed (log: $work/debootstrap.log)" >&2; exit 1; }
 echo "xen-host: debootstrap done in $(( $(date +%s) - start )) s"
