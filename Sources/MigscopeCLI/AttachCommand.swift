@@ -58,12 +58,7 @@ struct AttachCommand: AsyncParsableCommand {
         let session = prepared.session
         let printer = ProgressPrinter(domain: session.domainFacts.name)
         let exporter = try await metrics.start()
-        let watched: (summary: MigrationSummary, run: RecordedRun?)
-        do {
-            watched = try await WatchedMigration.perform(prepared, store: store, pollInterval: .milliseconds(100), printer: printer, metrics: exporter)
-            await exporter?.stop()
-        } catch { await exporter?.stop(); throw error }
-        let (summary, run) = watched
+        let (summary, run) = try await WatchedMigration.perform(prepared, store: store, pollInterval: .milliseconds(100), printer: printer, metrics: exporter)
         if let run, let store { printNote("recorded run \(run.info.id ?? 0) into \(store.path) (a late start)") }
         try WatchedMigration.finish(summary, domain: session.domainFacts, json: json)
     }

@@ -173,12 +173,7 @@ struct MigrateCommand: AsyncParsableCommand {
         if let store {
             printer.note("recording into \(store.path) (baseline \(Format.seconds(baseline)), tail \(Format.seconds(tail)); \(prepared.linksDescription ?? "no link counters"))")
         }
-        let watched: (summary: MigrationSummary, run: RecordedRun?)
-        do {
-            watched = try await WatchedMigration.perform(prepared, store: store, pollInterval: .milliseconds(Int64(pollInterval)), printer: printer, metrics: exporter)
-            await exporter?.stop()
-        } catch { await exporter?.stop(); throw error }
-        let (summary, run) = watched
+        let (summary, run) = try await WatchedMigration.perform(prepared, store: store, pollInterval: .milliseconds(Int64(pollInterval)), printer: printer, metrics: exporter)
         var storageFailure: String? = nil
         if let run, let store {
             if let why = run.storageError {

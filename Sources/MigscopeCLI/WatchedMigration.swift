@@ -8,9 +8,22 @@ import MigscopeStore
 /// database) with the progress line and Ctrl-C aborting it, print its summary, and end with the
 /// exit status its outcome calls for.
 enum WatchedMigration {
-    /// Runs or records `prepared`; returns the outcome, and the recorded run when recording.
+    /// Runs or records `prepared`; returns the outcome, and the recorded run when recording. The
+    /// metrics exporter, if any, is stopped when it returns or throws (its file keeps the last state).
     static func perform(_ prepared: PreparedExperiment, store: ResultsStore?, pollInterval: Duration,
                         printer: ProgressPrinter, metrics: MetricsExporter? = nil) async throws -> (summary: MigrationSummary, run: RecordedRun?) {
+        do {
+            let watched = try await watch(prepared, store: store, pollInterval: pollInterval, printer: printer, metrics: metrics)
+            await metrics?.stop()
+            return watched
+        } catch {
+            await metrics?.stop()
+            throw error
+        }
+    }
+
+    private static func watch(_ prepared: PreparedExperiment, store: ResultsStore?, pollInterval: Duration,
+                              printer: ProgressPrinter, metrics: MetricsExporter?) async throws -> (summary: MigrationSummary, run: RecordedRun?) {
         let observer = observers(printer, metrics)
         guard let store else {
             let summary = await Interrupts.cancellingOnCtrlC {
