@@ -11,7 +11,7 @@ struct Migscope: AsyncParsableCommand {
             Start with 'migscope domains --on URI' to see what a host runs.
             """,
         version: MigscopeVersion.current,
-        subcommands: [ReproduceCommand.self, MigrateCommand.self, BatchCommand.self, RunsCommand.self, ExportCommand.self, ReportCommand.self, DomainsCommand.self, JobsCommand.self, AttachCommand.self, AbortCommand.self, RecoverCommand.self, LabCommand.self, XenReceiveCommand.self, XenRecoverCommand.self, VersionCommand.self])
+        subcommands: [ReproduceCommand.self, MigrateCommand.self, BatchCommand.self, RunsCommand.self, ExportCommand.self, ReportCommand.self, DomainsCommand.self, JobsCommand.self, AttachCommand.self, AbortCommand.self, RecoverCommand.self, LabCommand.self, MergeCommand.self, XenReceiveCommand.self, XenRecoverCommand.self, VersionCommand.self])
 }
 
 public enum MigscopeVersion {

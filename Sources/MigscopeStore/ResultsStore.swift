@@ -115,65 +115,87 @@ public final class ResultsStore: TraceSink, @unchecked Sendable {
     public func begin(_ info: RunInfo) throws -> Int64 {
         var info = info.redacted
         if info.uuid == nil { info.uuid = UUID() }
-        return try db.write { db in
-            try db.execute(
-                sql: """
-                    INSERT INTO runs (uuid, created_at, anchor_unix, status, backend, domain, source, destination, mode, transport,
-                      link_rate, link_model, accelerator, plan, cell, repetition, info_json)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """,
-                arguments: [
-                    info.uuid?.uuidString.lowercased(), ISO8601DateFormatter().string(from: info.anchor), info.anchor.timeIntervalSince1970,
-                    RunStatus.recording.rawValue, info.backend,
-                    info.request.domain, info.request.source, info.request.destination, info.request.mode.rawValue,
-                    info.request.transport.rawValue, info.linkRate, info.linkModel, info.accelerator, info.planName,
-                    info.cell, info.repetition, try JSONCoding.string(info),
-                ])
-            return db.lastInsertedRowID
-        }
+        return try db.write { db in try Self.insertRun(db, info) }
     }
 
     public func append(runID: Int64, _ b: TraceBatch) throws {
-        try db.write { db in
-            for j in b.jobSamples {
-                let p = j.progress
-                try db.execute(
-                    sql: "INSERT INTO job_samples VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    arguments: [runID, j.t, p.iteration.map(Int64.init), p.memoryProcessedBytes.map(Int64.init), p.memoryRemainingBytes.map(Int64.init),
-                                p.memoryTotalBytes.map(Int64.init), p.dirtyRatePagesPerSecond.map(Int64.init), p.pageSizeBytes.map(Int64.init),
-                                p.memoryBytesPerSecond.map(Int64.init), p.downtimeMs.map(Int64.init), p.expectedDowntimeMs.map(Int64.init),
-                                p.cpuThrottlePercent.map(Int64.init), p.postcopyRequests.map(Int64.init), p.speedCapBytesPerSecond.map(Int64.init)])
-            }
-            for s in b.samples {
-                try db.execute(
-                    sql: "INSERT INTO samples VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    arguments: [runID, s.t, s.series.rawValue, s.host, s.readBytesPerSecond, s.writeBytesPerSecond, s.readOpsPerSecond, s.writeOpsPerSecond])
-            }
-            for l in b.links {
-                try db.execute(sql: "INSERT INTO links VALUES (?, ?, ?, ?, ?)", arguments: [runID, l.t, l.link, l.direction.rawValue, l.bytesPerSecond])
-            }
-            for e in b.events {
-                try db.execute(sql: "INSERT INTO events (run_id, t_s, kind, detail, facts_json) VALUES (?, ?, ?, ?, ?)",
-                               arguments: [runID, e.t, e.kind.rawValue, e.detail, e.facts.isEmpty ? nil : try JSONCoding.string(e.facts)])
-            }
-        }
+        try db.write { db in try Self.insertBatch(db, runID: runID, b) }
     }
 
     public func finish(runID: Int64, info: RunInfo, rounds: [RoundRecord], summary: RunSummary) throws {
         let info = info.redacted
-        try db.write { db in
-            try db.execute(sql: "DELETE FROM rounds WHERE run_id = ?", arguments: [runID])
-            for r in rounds {
-                try db.execute(
-                    sql: "INSERT INTO rounds VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    arguments: [runID, r.number, r.startS, r.endS, Int64(r.bytesSent), r.dirtyPagesPerSecond.map(Int64.init),
-                                r.dirtyBytesPerSecond.map(Int64.init), r.remainingBytesAtStart.map(Int64.init),
-                                r.remainingBytesAtEnd.map(Int64.init), r.pagesDirtied.map(Int64.init), r.transferBytesPerSecond, r.stopAndCopy])
-            }
-            try db.execute(
-                sql: "UPDATE runs SET status = ?, outcome = ?, error = ?, info_json = ?, summary_json = ? WHERE id = ?",
-                arguments: [info.status.rawValue, info.outcome?.rawValue, info.error, try JSONCoding.string(info), try JSONCoding.string(summary), runID])
+        try db.write { db in try Self.writeEnd(db, runID: runID, info: info, rounds: rounds, summary: summary) }
+    }
+
+    /// A whole run read from another database, written in one transaction under a new local id
+    /// (its UUID kept): what `merge` copies.
+    func insert(_ run: StoredRun) throws -> Int64 {
+        var info = run.info.redacted
+        info.id = nil
+        return try db.write { db in
+            let id = try Self.insertRun(db, info)
+            var b = TraceBatch()
+            (b.jobSamples, b.samples, b.links, b.events) = (run.trace.jobSamples, run.trace.samples, run.trace.links, run.trace.events)
+            try Self.insertBatch(db, runID: id, b)
+            try Self.writeEnd(db, runID: id, info: info, rounds: run.trace.rounds, summary: run.summary)
+            return id
         }
+    }
+
+    private static func insertRun(_ db: Database, _ info: RunInfo) throws -> Int64 {
+        try db.execute(
+            sql: """
+                INSERT INTO runs (uuid, created_at, anchor_unix, status, backend, domain, source, destination, mode, transport,
+                  link_rate, link_model, accelerator, plan, cell, repetition, info_json)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [
+                info.uuid?.uuidString.lowercased(), ISO8601DateFormatter().string(from: info.anchor), info.anchor.timeIntervalSince1970,
+                RunStatus.recording.rawValue, info.backend,
+                info.request.domain, info.request.source, info.request.destination, info.request.mode.rawValue,
+                info.request.transport.rawValue, info.linkRate, info.linkModel, info.accelerator, info.planName,
+                info.cell, info.repetition, try JSONCoding.string(info),
+            ])
+        return db.lastInsertedRowID
+    }
+
+    private static func insertBatch(_ db: Database, runID: Int64, _ b: TraceBatch) throws {
+        for j in b.jobSamples {
+            let p = j.progress
+            try db.execute(
+                sql: "INSERT INTO job_samples VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                arguments: [runID, j.t, p.iteration.map(Int64.init), p.memoryProcessedBytes.map(Int64.init), p.memoryRemainingBytes.map(Int64.init),
+                            p.memoryTotalBytes.map(Int64.init), p.dirtyRatePagesPerSecond.map(Int64.init), p.pageSizeBytes.map(Int64.init),
+                            p.memoryBytesPerSecond.map(Int64.init), p.downtimeMs.map(Int64.init), p.expectedDowntimeMs.map(Int64.init),
+                            p.cpuThrottlePercent.map(Int64.init), p.postcopyRequests.map(Int64.init), p.speedCapBytesPerSecond.map(Int64.init)])
+        }
+        for s in b.samples {
+            try db.execute(
+                sql: "INSERT INTO samples VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                arguments: [runID, s.t, s.series.rawValue, s.host, s.readBytesPerSecond, s.writeBytesPerSecond, s.readOpsPerSecond, s.writeOpsPerSecond])
+        }
+        for l in b.links {
+            try db.execute(sql: "INSERT INTO links VALUES (?, ?, ?, ?, ?)", arguments: [runID, l.t, l.link, l.direction.rawValue, l.bytesPerSecond])
+        }
+        for e in b.events {
+            try db.execute(sql: "INSERT INTO events (run_id, t_s, kind, detail, facts_json) VALUES (?, ?, ?, ?, ?)",
+                           arguments: [runID, e.t, e.kind.rawValue, e.detail, e.facts.isEmpty ? nil : try JSONCoding.string(e.facts)])
+        }
+    }
+
+    private static func writeEnd(_ db: Database, runID: Int64, info: RunInfo, rounds: [RoundRecord], summary: RunSummary?) throws {
+        try db.execute(sql: "DELETE FROM rounds WHERE run_id = ?", arguments: [runID])
+        for r in rounds {
+            try db.execute(
+                sql: "INSERT INTO rounds VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                arguments: [runID, r.number, r.startS, r.endS, Int64(r.bytesSent), r.dirtyPagesPerSecond.map(Int64.init),
+                            r.dirtyBytesPerSecond.map(Int64.init), r.remainingBytesAtStart.map(Int64.init),
+                            r.remainingBytesAtEnd.map(Int64.init), r.pagesDirtied.map(Int64.init), r.transferBytesPerSecond, r.stopAndCopy])
+        }
+        try db.execute(
+            sql: "UPDATE runs SET status = ?, outcome = ?, error = ?, info_json = ?, summary_json = ? WHERE id = ?",
+            arguments: [info.status.rawValue, info.outcome?.rawValue, info.error, try JSONCoding.string(info),
+                        try summary.map { try JSONCoding.string($0) }, runID])
     }
 }
 
