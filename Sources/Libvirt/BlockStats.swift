@@ -41,6 +41,18 @@ extension Domain {
 }
 
 extension Domain {
+    /// The `type` of the domain's XML root (`<domain type='kvm'>`): kvm, qemu, xen, test...
+    public func virtualizationType() throws(LibvirtError) -> String? {
+        let xml = try xmlDescription()
+        guard let start = xml.range(of: "<domain ") else { return nil }
+        let tag = xml[start.upperBound...].prefix { $0 != ">" }
+        guard let t = tag.range(of: "type='") ?? tag.range(of: "type=\"") else { return nil }
+        let value = tag[t.upperBound...].prefix { $0 != "'" && $0 != "\"" }
+        return value.isEmpty ? nil : String(value)
+    }
+}
+
+extension Domain {
     /// Counters of all the domain's disks from its bulk statistics (`virDomainListGetStats`, block
     /// group), without waiting for a running job: during an incoming migration the plain
     /// `virDomainBlockStats` waits for the migration's job lock (up to 30 s); with NOWAIT libvirt

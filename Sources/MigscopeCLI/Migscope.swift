@@ -13,7 +13,3 @@ struct Migscope: AsyncParsableCommand {
         version: MigscopeVersion.current,
         subcommands: [ReproduceCommand.self, MigrateCommand.self, BatchCommand.self, RunsCommand.self, ExportCommand.self, ReportCommand.self, DomainsCommand.self, JobsCommand.self, AttachCommand.self, AbortCommand.self, RecoverCommand.self, LabCommand.self, MergeCommand.self, XenReceiveCommand.self, XenRecoverCommand.self, VersionCommand.self])
 }
-
-public enum MigscopeVersion {
-    public static let current = "0.1.0"
-}

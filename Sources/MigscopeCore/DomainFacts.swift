@@ -5,7 +5,11 @@ public struct DomainFacts: Sendable, Equatable, Codable {
     public var memoryBytes: UInt64?
     public var virtualCPUs: Int?
     public var disks: [String]
-    public init(name: String, uuid: String, memoryBytes: UInt64? = nil, virtualCPUs: Int? = nil, disks: [String] = []) {
+    /// The domain's virtualization type as its definition says (libvirt's `<domain type=...>`:
+    /// kvm, qemu for TCG, xen): the accelerator on hosts that are not the lab.
+    public var virtualizationType: String?
+    public init(name: String, uuid: String, memoryBytes: UInt64? = nil, virtualCPUs: Int? = nil, disks: [String] = [], virtualizationType: String? = nil) {
+        self.virtualizationType = virtualizationType
         self.name = name
         self.uuid = uuid
         self.memoryBytes = memoryBytes

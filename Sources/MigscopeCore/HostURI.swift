@@ -18,6 +18,12 @@ public enum HostURI {
         canonical(a) == canonical(b)
     }
 
+    /// Whether the URI names a daemon on this machine (no host part: a local socket).
+    public static func isThisMachine(_ uri: String) -> Bool {
+        guard let c = URLComponents(string: uri.trimmingCharacters(in: .whitespaces)), c.scheme != nil else { return false }
+        return (c.host ?? "").isEmpty || c.host == "localhost"
+    }
+
     /// The URI as stored and shown: no user name or password, and no parameter that names a key
     /// file or a program (a results database travels; credentials must not travel with it).
     public static func redacted(_ uri: String) -> String {

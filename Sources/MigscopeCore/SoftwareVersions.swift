@@ -1,3 +1,8 @@
+/// migscope's own version, as `--version` prints it and every run stores it.
+public enum MigscopeVersion {
+    public static let current = "0.1.0"
+}
+
 /// What software a migration ran on, as `migscope version` prints it (and a run may keep).
 public struct SoftwareVersions: Sendable, Equatable, Codable {
     public var migscope: String
@@ -29,7 +34,7 @@ public struct SoftwareVersions: Sendable, Equatable, Codable {
         var out = ["migscope \(migscope)", "Compiled against library: libvirt \(libvirtLibrary)",
                    "This machine: Linux \(localKernel); \(localQEMU ?? "no qemu-system-x86_64"); \(localXen.map { "Xen \($0)" } ?? "not a Xen host")"]
         for h in hosts {
-            out.append("Host \(h.uri)\(h.hostname.map { " (\($0))" } ?? ""): daemon libvirt \(h.libvirtVersion ?? "unknown"), hypervisor \(h.driver ?? "unknown") \(h.hypervisorVersion ?? "version unknown")")
+            out.append("Host \(h.uri)\(h.hostname.map { " (\($0))" } ?? ""): daemon libvirt \(h.libvirtVersion ?? "unknown"), hypervisor \(h.driver ?? "unknown") \(h.hypervisorVersion ?? "version unknown")\(h.kernel.map { ", Linux \($0)" } ?? "")")
         }
         return out
     }
@@ -44,8 +49,12 @@ public struct HostSoftware: Sendable, Equatable, Codable {
     public var driver: String?
     public var hypervisorVersion: String?
     public var libvirtVersion: String?
+    /// The host's kernel release, where migscope can know it: a host on this machine (the lab's
+    /// daemons, qemu:///system). libvirt does not report a remote host's kernel.
+    public var kernel: String?
 
-    public init(uri: String, hostname: String?, driver: String?, hypervisorVersion: String?, libvirtVersion: String?) {
+    public init(uri: String, hostname: String?, driver: String?, hypervisorVersion: String?, libvirtVersion: String?, kernel: String? = nil) {
+        self.kernel = kernel
         self.uri = uri
         self.hostname = hostname
         self.driver = driver
@@ -54,6 +63,6 @@ public struct HostSoftware: Sendable, Equatable, Codable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case uri, hostname, driver, hypervisorVersion = "hypervisor_version", libvirtVersion = "libvirt_version"
+        case uri, hostname, driver, hypervisorVersion = "hypervisor_version", libvirtVersion = "libvirt_version", kernel
     }
 }

@@ -97,17 +97,27 @@ public struct Experiment: Sendable {
         var info = RunInfo(
             backend: backend.rawValue, request: request, domain: session.domainFacts, anchor: Date(),
             linkRate: lab?.linkRate ?? recording.linkRate?.description ?? plan?.cell.bandwidth.description, linkModel: lab?.linkModel ?? plan?.cell.link.rawValue,
-            accelerator: lab?.accelerator, workload: lab?.workload ?? plan?.workload,
+            accelerator: lab?.accelerator ?? session.domainFacts.virtualizationType.map(Self.accelerator), workload: lab?.workload ?? plan?.workload,
             planName: plan?.name, cell: plan?.cell.key, repetition: plan?.repetition)
         info.planSettings = plan?.settings
         if attach, let elapsed = (try? session.progress())??.timeElapsedMs {
             info.notes.append("late start: attached to a migration already running for \(Format.seconds(Double(elapsed) / 1000)); rounds and samples before that are not on the record")
         }
+        // libvirt hosts describe themselves; a libxl run's hosts are this machine and its peer's
+        // migscope, so only this machine is surveyed there.
+        info.software = await SoftwareSurvey.versions(hosts: backend == .libvirt ? [request.source, request.destination] : [], timeout: 10).0
         info.storagePriority = lab?.storagePriority
         info.sourceLink = lab?.sourceLink
         info.destinationLink = lab?.destinationLink
         return PreparedExperiment(session: session, makeRecorder: makeRecorder, info: info,
                                   linksDescription: links?.description ?? "no link counters: not the embedded lab and no --interface")
+    }
+}
+
+extension Experiment {
+    /// The accelerator a libvirt domain type means: TCG for plain "qemu".
+    static func accelerator(_ virtualizationType: String) -> String {
+        virtualizationType == "qemu" ? "tcg" : virtualizationType
     }
 }
 

@@ -6,11 +6,15 @@ import MigscopeLibvirt
 /// Xen, and each named host's daemon and hypervisor.
 public enum SoftwareSurvey {
     /// Hosts that do not answer within `timeout` are reported as such (`unreachable`), not fatal.
-    public static func versions(migscope: String, hosts: [String], timeout: Double = 10) async -> (SoftwareVersions, unreachable: [String: String]) {
+    public static func versions(migscope: String = MigscopeVersion.current, hosts: [String], timeout: Double = 10) async -> (SoftwareVersions, unreachable: [String: String]) {
         var found: [HostSoftware] = []
         var unreachable: [String: String] = [:]
         for uri in hosts {
-            do { found.append(try await LibvirtInventory.software(on: uri, timeout: timeout)) } catch { unreachable[HostURI.redacted(uri)] = "\(error)" }
+            do {
+                var host = try await LibvirtInventory.software(on: uri, timeout: timeout)
+                if HostURI.isThisMachine(uri) { host.kernel = kernel() }
+                found.append(host)
+            } catch { unreachable[HostURI.redacted(uri)] = "\(error)" }
         }
         let v = SoftwareVersions(migscope: migscope, libvirtLibrary: LibvirtInventory.libraryVersion, localQEMU: qemu(), localXen: xen(),
                                  localKernel: kernel(), hosts: found)

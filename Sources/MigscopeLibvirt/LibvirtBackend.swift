@@ -87,7 +87,8 @@ public struct LibvirtBackend: MigrationBackend {
         let info = try? domain.info()
         return DomainFacts(
             name: domain.name, uuid: domain.uuid, memoryBytes: info.map { $0.maxMemoryKiB * 1024 },
-            virtualCPUs: info.map { Int($0.virtualCPUs) }, disks: (try? domain.diskTargets()) ?? [])
+            virtualCPUs: info.map { Int($0.virtualCPUs) }, disks: (try? domain.diskTargets()) ?? [],
+            virtualizationType: try? domain.virtualizationType())
     }
 
     private func open(_ uri: String, role: HostRole) async throws -> Connection {

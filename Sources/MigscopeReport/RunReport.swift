@@ -287,7 +287,24 @@ public enum RunReport {
             ["workload during the migration", s.workloadWindow ?? "-"],
             ["guest console lines dropped (untrue or over-long)", s.guestLinesDropped.map(String.init) ?? "0"],
         ]
-        return rows + info.notes.map { ["note", $0] }
+        return rows + environmentRows(info) + info.notes.map { ["note", $0] }
+    }
+
+    /// What the run ran on: the guest's settings, the accelerator, each host's software.
+    static func environmentRows(_ info: RunInfo) -> [[String]] {
+        var rows: [[String]] = []
+        if let d = info.domain {
+            let memory = d.memoryBytes.map { Format.bytes($0) } ?? "?"
+            rows.append(["guest", "\(d.name): \(memory), \(d.virtualCPUs.map { "\($0) vCPU" } ?? "? vCPU"), disks \(d.disks.isEmpty ? "-" : d.disks.joined(separator: ", "))"])
+        }
+        rows.append(["accelerator", info.accelerator ?? "unknown"])
+        guard let v = info.software else { return rows + [["software", "not recorded (a run made before migscope stored it)"]] }
+        rows.append(["migscope / libvirt library", "\(v.migscope) / \(v.libvirtLibrary)"])
+        rows.append(["this machine", "Linux \(v.localKernel); \(v.localQEMU ?? "no QEMU"); \(v.localXen.map { "Xen \($0)" } ?? "not a Xen host")"])
+        for h in v.hosts {
+            rows.append(["host \(h.uri)", "\(h.hostname ?? "?"): libvirt \(h.libvirtVersion ?? "?"), \(h.driver ?? "?") \(h.hypervisorVersion ?? "?")\(h.kernel.map { ", Linux \($0)" } ?? "")"])
+        }
+        return rows
     }
 
     static func roundRows(_ rounds: [RoundRecord], _ t0: Double) -> [[String]] {

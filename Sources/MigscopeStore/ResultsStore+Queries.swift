@@ -20,6 +20,10 @@ public struct RunListing: Sendable, Equatable, Codable {
     /// Why the run failed or was aborted, when it was.
     public var error: String?
     public var summary: RunSummary?
+    /// The guest's settings, the accelerator and the software on each host (nil in older runs).
+    public var guest: DomainFacts?
+    public var accelerator: String?
+    public var software: SoftwareVersions?
     /// Still "recording" but nobody is: the recorder died; what it committed is kept.
     public var incomplete: Bool { status == .recording }
 }
@@ -35,12 +39,14 @@ extension ResultsStore {
     public func runs() throws -> [RunListing] {
         try reading { db in
             try Row.fetchAll(db, sql: "SELECT * FROM runs ORDER BY id").map { r in
-                RunListing(
+                let info = (r["info_json"] as String?).flatMap { try? JSONCoding.decode(RunInfo.self, $0) }
+                return RunListing(
                     id: r["id"], uuid: r["uuid"], createdAt: r["created_at"], status: RunStatus(rawValue: r["status"]) ?? .recording,
                     domain: r["domain"], mode: MigrationRequest.Mode(rawValue: r["mode"]) ?? .live,
                     source: r["source"], destination: r["destination"], linkRate: r["link_rate"], linkModel: r["link_model"],
                     plan: r["plan"], cell: r["cell"], repetition: r["repetition"], error: r["error"],
-                    summary: (r["summary_json"] as String?).flatMap { try? JSONCoding.decode(RunSummary.self, $0) })
+                    summary: (r["summary_json"] as String?).flatMap { try? JSONCoding.decode(RunSummary.self, $0) },
+                    guest: info?.domain, accelerator: r["accelerator"], software: info?.software)
             }
         }
     }

@@ -129,6 +129,17 @@ final class LabMetricsTests: XCTestCase {
         let total = try await rangeValues(api, "migscope_migration_memory_total_bytes", from: start, to: end)
         XCTAssertGreaterThan(total.last ?? 0, 100 * 1_048_576, "the 128 MiB guest's memory total: \(total)")
 
+        // The run describes itself: the software on both daemons, their kernels, the accelerator, the guest.
+        let listed = try ProcessRun.run(ProcessRun.migscope, ["runs", "--json", "--db", dir + "/r.sqlite"])
+        let runs = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(listed.out.utf8)) as? [[String: Any]])
+        let software = try XCTUnwrap(runs.last?["software"] as? [String: Any], listed.out)
+        let hosts = try XCTUnwrap(software["hosts"] as? [[String: Any]])
+        XCTAssertEqual(hosts.count, 2, listed.out)
+        XCTAssertTrue(hosts.allSatisfy { ($0["libvirt_version"] as? String)?.isEmpty == false && $0["kernel"] is String && $0["hypervisor_version"] is String }, listed.out)
+        XCTAssertEqual(software["migscope"] as? String, MigscopeVersion.current)
+        XCTAssertTrue(["kvm", "tcg"].contains(runs.last?["accelerator"] as? String ?? ""), listed.out)
+        XCTAssertEqual((runs.last?["guest"] as? [String: Any])?["virtual_cpus"] as? Int, 1, listed.out)
+
         let text = try String(contentsOfFile: file, encoding: .utf8)
         XCTAssertTrue(text.contains("phase=\"completed\"} 1.0"), text)
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/.migscope.prom.\(p.processIdentifier).tmp"))
