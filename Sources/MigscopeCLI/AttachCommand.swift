@@ -38,10 +38,12 @@ struct AttachCommand: AsyncParsableCommand {
             transform: ArgumentValue.seconds("--tail", in: ArgumentValue.longestRecording))
     var tail: Double = 15
 
-    @Flag(help: "Print the summary as JSON on stdout (progress still goes to stderr).")
+    @Flag(help: "Print the summary as JSON on stdout (the progress line still goes to stderr).")
     var json = false
 
     @OptionGroup(title: "Live metrics") var metrics: MetricsOptions
+
+    @OptionGroup(title: "Output") var output: OutputOptions
 
     func validate() throws {
         guard let source = DefaultHost.choose(on, flag: "--on") else { throw ValidationError("--on is missing (and LIBVIRT_DEFAULT_URI is not set): give the source host's libvirt URI") }
@@ -56,10 +58,10 @@ struct AttachCommand: AsyncParsableCommand {
         let recording = record ? Experiment.Recording(settings: RecorderSettings(baseline: .zero, tail: .milliseconds(Int64(tail * 1000)))) : nil
         let prepared = try await Experiment(backend: .libvirt, request: request, recording: recording, attach: true).prepare()
         let session = prepared.session
-        let printer = ProgressPrinter(domain: session.domainFacts.name)
+        let printer = ProgressPrinter(domain: session.domainFacts.name, output: output.resolved)
         let exporter = try await metrics.start()
         let (summary, run) = try await WatchedMigration.perform(prepared, store: store, pollInterval: .milliseconds(100), printer: printer, metrics: exporter)
-        if let run, let store { printNote("recorded run \(run.info.id ?? 0) into \(store.path) (a late start)") }
-        try WatchedMigration.finish(summary, domain: session.domainFacts, json: json)
+        if let run, let store { printer.note("recorded run \(run.info.id ?? 0) into \(store.path) (a late start)") }
+        try WatchedMigration.finish(summary, domain: session.domainFacts, json: json, output: output.resolved)
     }
 }

@@ -22,6 +22,8 @@ struct BatchCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Where the plan's report goes (default: results/PLAN-report).", valueName: "dir")) var out: UserPath?
     @OptionGroup var failures: BatchFailureOptions
     @OptionGroup(title: "Live metrics") var metrics: MetricsOptions
+    @OptionGroup(title: "Output") var output: OutputOptions
+    @Flag(help: "Print the result (runs, cells' statistics, tables, report) as JSON on stdout.") var json = false
 
     func run() async throws {
         // Checked before anything starts; every problem is reported at once (exit status 2).
@@ -35,7 +37,7 @@ struct BatchCommand: AsyncParsableCommand {
             })
         }
         try await BatchDriver.run(p, store: try database.openForWriting(), resume: resume, forceMix: forceMix, out: (out ?? BatchDriver.defaultReport(p)).path, paper: false,
-                                  policy: failures.policy, metrics: metrics)
+                                  policy: failures.policy, metrics: metrics, json: json, output: output.resolved)
     }
 }
 
@@ -55,24 +57,30 @@ enum BatchDriver {
     static func defaultReport(_ plan: Plan) -> UserPath { UserPath(BatchReport.defaultFolder(for: plan)) }
 
     static func run(_ plan: Plan, store: ResultsStore, resume: Bool, forceMix: Bool = false, out: String, paper: Bool,
-                    policy: BatchRunner.FailurePolicy = .init(), metrics: MetricsOptions) async throws {
+                    policy: BatchRunner.FailurePolicy = .init(), metrics: MetricsOptions, json: Bool = false,
+                    output: OutputOptions.Resolved = .init()) async throws {
         let signalled = OnceFlag()
-        let printer = ProgressPrinter(domain: "guest")
+        let printer = ProgressPrinter(domain: "guest", output: output)
         let exporter = try await metrics.start()
         let live = exporter?.metrics
         let runner = BatchRunner(plan: plan, store: store, observer: observers(printer, exporter)) { event in
             switch event {
             case .runStarting(let i, let n, let cell, let rep, let elapsed, let remaining):
                 let eta = remaining.map { ", about \(Format.seconds($0)) left" } ?? ""
+                printer.emit(["type": "run-starting", "index": i, "of": n, "cell": cell, "repetition": rep, "elapsed_s": elapsed.rounded(),
+                              "seconds_left": remaining.map { $0.rounded() } ?? NSNull()])
                 printer.note("run \(i) of \(n): \(cell), repetition \(rep) (\(Format.seconds(elapsed)) elapsed\(eta))")
                 live?.runStarting(plan: plan.name, cell: cell, index: i, of: n, secondsLeft: remaining)
             case .note(let text):
                 printer.note(text)
             case .runCouldNotStart(let id, let reason):
                 live?.runFinished(failed: true)
+                printer.emit(["type": "run-could-not-start", "id": id, "reason": reason])
                 printer.note("run \(id) failed before its migration started (\(reason)); going on (--keep-going)")
             case .runFinished(let id, let outcome, let s):
                 live?.runFinished(failed: outcome != .completed)
+                printer.emit(["type": "run-finished", "id": id, "status": outcome.rawValue, "migration_s": s.migrationSeconds ?? NSNull(),
+                              "rounds": s.rounds, "io_during_ratio": s.ioDuringRatio ?? NSNull()])
                 let ratio = s.ioDuringRatio.map { String(format: ", I/O during %.0f %% of before", $0 * 100) } ?? ""
                 let read = s.workloadSeconds.map { ", read done in \(Format.seconds($0))" } ?? ""
                 let window = s.workloadWindow.map { "; " + $0 } ?? ""
@@ -91,20 +99,24 @@ enum BatchDriver {
         await exporter?.stop()
         let result = try outcome.get()
         let stats = try runner.cellStats()
-        print(TextTable.render(header: BatchReport.cellRows(stats)[0], rows: Array(BatchReport.cellRows(stats).dropFirst())))
+        var summary = BatchResult(plan: plan.name, ran: result.ran, failed: result.failed, skipped: result.skipped, interrupted: result.interrupted,
+                                  guestLocation: result.guestLocation, cells: stats)
+        var human: [String] = [TextTable.render(header: BatchReport.cellRows(stats)[0], rows: Array(BatchReport.cellRows(stats).dropFirst()))]
         if !stats.isEmpty {
             let report = try BatchReport.write(plan: plan, store: store, stats: stats, to: out, paper: paper)
+            summary.report = report.page
+            summary.findings = report.findings.isEmpty ? nil : report.findings
+            summary.efficiency = report.efficiency.isEmpty ? nil : report.efficiency
             if paper {
-                print("")
-                print(TextTable.render(header: report.findings[0], rows: Array(report.findings.dropFirst())))
+                human += ["", TextTable.render(header: report.findings[0], rows: Array(report.findings.dropFirst()))]
             }
             if let header = report.efficiency.first {
-                print("")
-                print(TextTable.render(header: header, rows: Array(report.efficiency.dropFirst())))
+                human += ["", TextTable.render(header: header, rows: Array(report.efficiency.dropFirst()))]
             }
             if Gnuplot.executable == nil { printer.note("figures \(Gnuplot.missing)") }
-            print("report: \(report.page)")
+            human.append("report: \(report.page)")
         }
+        try ResultOutput.print(summary, json: json, output: output) { human.joined(separator: "\n") }
         if result.interrupted {
             let why = "batch stopped after \(result.ran.count) run(s); the guest is \(result.guestLocation ?? "unknown"); '--resume' continues the plan"
             // Interrupted (Ctrl-C, SIGTERM, SIGHUP) exits 130, as an interrupted migrate does.
@@ -115,6 +127,22 @@ enum BatchDriver {
             throw CLIFailure("batch finished with \(result.failed.count) of \(result.ran.count) run(s) failed and passed over (run\(result.failed.count == 1 ? "" : "s") \(ids); 'migscope runs' says why); the report covers the complete ones; '--resume' makes the failed ones again")
         }
     }
+}
+
+/// What a batch did, as `--json` prints it.
+struct BatchResult: Encodable {
+    var plan: String
+    var ran: [Int64]
+    var failed: [Int64]
+    var skipped: Int
+    var interrupted: Bool
+    var guestLocation: String?
+    var cells: [CellStats]
+    /// The HTML report, when any run completed.
+    var report: String?
+    /// The paper's findings next to ours (reproduce), and each cell's efficiency, as the tables print them.
+    var findings: [[String]]?
+    var efficiency: [[String]]?
 }
 
 /// Set once, from any thread.

@@ -61,6 +61,9 @@ struct LabUp: AsyncParsableCommand {
     @Flag(name: .customLong("storage-priority"), help: "Serve iSCSI traffic (TCP 3260) first on each shaped link; everything else gets what it leaves (both may use the whole rate).")
     var storagePriority = false
 
+    @Flag(help: "Print the lab's status as JSON (as 'lab status --json').") var json = false
+    @Flag(name: .shortAndLong, help: "Print only the result and errors, not each step.") var quiet = false
+
     var settings: LabSettings {
         LabSettings(
             bandwidth: linkRate, link: link, guestMemoryMiB: guestMemory,
@@ -77,7 +80,7 @@ struct LabUp: AsyncParsableCommand {
         do {
             let settings = self.settings
             let built = await Interrupts.cancellingOnCtrlC {
-                do { return Result<LabStatus, Error>.success(try await Lab.up(settings) { printNote($0) }) } catch { return .failure(error) }
+                do { return Result<LabStatus, Error>.success(try await Lab.up(settings) { if !quiet { printNote($0) } }) } catch { return .failure(error) }
             } onFirst: {
                 printNote("interrupted: stopping 'lab up' and removing what it built")
             }
@@ -85,10 +88,10 @@ struct LabUp: AsyncParsableCommand {
             do { status = try built.get() } catch is CancellationError {
                 throw CLIFailure("lab up interrupted; what it had built is removed", exitStatus: 130)
             }
-            print(LabStatusText.render(status))
+            print(json ? try JSONText.encode(status) : LabStatusText.render(status))
         } catch let e as LabAlreadyUp {
             printNote(e.description)
-            print(LabStatusText.render(e.status))
+            print(json ? try JSONText.encode(e.status) : LabStatusText.render(e.status))
         } catch let e as LabError {
             throw CLIFailure(e.message)
         }

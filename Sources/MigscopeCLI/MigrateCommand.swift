@@ -88,7 +88,7 @@ struct MigrateCommand: AsyncParsableCommand {
     @Flag(name: .customLong("allow-ext-transport"), help: "Accept URIs that make libvirt run a program (qemu+ext, command=, netcat=) or use a socket outside libvirt's folders.")
     var allowExternalTransport = false
 
-    @Flag(help: "Print the summary as JSON on stdout (progress still goes to stderr).")
+    @Flag(help: "Print the summary as JSON on stdout (the progress line still goes to stderr).")
     var json = false
 
     @Flag(help: "Record rounds, guest I/O, links and events into the results database.")
@@ -97,6 +97,8 @@ struct MigrateCommand: AsyncParsableCommand {
     @OptionGroup var database: DatabaseOption
 
     @OptionGroup(title: "Live metrics") var metrics: MetricsOptions
+
+    @OptionGroup(title: "Output") var output: OutputOptions
 
     @Option(parsing: .unconditional, help: ArgumentHelp("Seconds recorded before the migration starts (with --record).", valueName: "s"),
             transform: ArgumentValue.seconds("--baseline", in: ArgumentValue.longestRecording))
@@ -169,7 +171,7 @@ struct MigrateCommand: AsyncParsableCommand {
         let prepared: PreparedExperiment
         do { prepared = try await experiment.prepare() } catch { await exporter?.stop(); throw error }
         let session = prepared.session
-        let printer = ProgressPrinter(domain: session.domainFacts.name)
+        let printer = ProgressPrinter(domain: session.domainFacts.name, output: output.resolved)
         if let store {
             printer.note("recording into \(store.path) (baseline \(Format.seconds(baseline)), tail \(Format.seconds(tail)); \(prepared.linksDescription ?? "no link counters"))")
         }
@@ -179,12 +181,12 @@ struct MigrateCommand: AsyncParsableCommand {
             if let why = run.storageError {
                 storageFailure = "run \(run.info.id ?? 0) could not be finished in \(store.path) (\(why)); what was sampled before is there, listed \(run.info.status == .failed ? "failed" : "incomplete")"
             } else {
-                printNote("recorded run \(run.info.id ?? 0) into \(store.path): \(run.summary.rounds) round\(run.summary.rounds == 1 ? "" : "s"), 'migscope export \(run.info.id ?? 0) --out DIR' writes its CSV files")
+                printer.note("recorded run \(run.info.id ?? 0) into \(store.path): \(run.summary.rounds) round\(run.summary.rounds == 1 ? "" : "s"), 'migscope export \(run.info.id ?? 0) --out DIR' writes its CSV files")
             }
         }
         let afterwards = run.flatMap { r in
             r.info.status == .failed && summary.succeeded ? r.info.error.map { "\($0); run \(r.info.id ?? 0) keeps what was recorded until then" } : nil
         }
-        try WatchedMigration.finish(summary, domain: session.domainFacts, json: json, storageFailure: storageFailure, afterwards: afterwards)
+        try WatchedMigration.finish(summary, domain: session.domainFacts, json: json, output: output.resolved, storageFailure: storageFailure, afterwards: afterwards)
     }
 }

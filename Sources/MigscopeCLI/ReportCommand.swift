@@ -12,6 +12,16 @@ struct ReportCommand: AsyncParsableCommand {
     @Argument(help: "Run ids (see 'migscope runs').") var runs: [Int64]
     @Option(help: ArgumentHelp("Output folder (created if needed).", valueName: "dir")) var out: UserPath
     @OptionGroup var database: DatabaseOption
+    @Flag(help: "Print the report's page, folder and runs as JSON.") var json = false
+
+    struct Written: Encodable {
+        var page: String
+        var folder: String
+        var runs: [Int64]
+        var incomplete: [Int64]
+        /// False when gnuplot is missing: the page has its tables and says so, without pictures.
+        var figures: Bool
+    }
 
     func validate() throws {
         if runs.isEmpty { throw ValidationError("give at least one run id; 'migscope runs' lists them") }
@@ -28,7 +38,12 @@ struct ReportCommand: AsyncParsableCommand {
             }
             let page = try RunReport.write(inputs, to: out.path)
             if Gnuplot.executable == nil { printNote("figures \(Gnuplot.missing)") }
-            print(page)
+            if json {
+                print(try JSONText.encode(Written(page: page, folder: out.path, runs: runs,
+                                                  incomplete: inputs.filter { $0.info.isIncomplete }.compactMap(\.info.id), figures: Gnuplot.executable != nil)))
+            } else {
+                print(page)
+            }
         }
     }
 }

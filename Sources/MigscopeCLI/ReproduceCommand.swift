@@ -24,6 +24,8 @@ struct ReproduceCommand: AsyncParsableCommand {
     var forceMix = false
     @OptionGroup var failures: BatchFailureOptions
     @OptionGroup(title: "Live metrics") var metrics: MetricsOptions
+    @OptionGroup(title: "Output") var output: OutputOptions
+    @Flag(help: "Print the result (runs, cells' statistics, the paper's table, report) as JSON on stdout.") var json = false
 
     func run() async throws {
         let name = (mitigations ? "mitigations" : "paper") + (quick ? "-quick" : "")
@@ -31,6 +33,7 @@ struct ReproduceCommand: AsyncParsableCommand {
         plan.matrix.links = [link]
         if link != .shared { plan.name += "-" + link.rawValue }
         try await BatchDriver.run(plan, store: try database.openForWriting(), resume: true, forceMix: forceMix, out: (out ?? BatchDriver.defaultReport(plan)).path,
-                                  paper: !mitigations, policy: failures.policy, metrics: metrics)
+                                  paper: !mitigations, policy: failures.policy, metrics: metrics,
+                                  json: json, output: output.resolved)
     }
 }

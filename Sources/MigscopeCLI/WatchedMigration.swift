@@ -50,8 +50,9 @@ enum WatchedMigration {
     /// Prints the summary (as JSON with `json`), then throws the failure its outcome is, if any.
     /// `afterwards`: why the recorded run failed although its migration completed (the guest
     /// stopped running during the tail).
-    static func finish(_ summary: MigrationSummary, domain: DomainFacts, json: Bool, storageFailure: String? = nil, afterwards: String? = nil) throws {
-        print(json ? try JSONText.encode(summary) : SummaryText.render(summary, domain: domain))
+    static func finish(_ summary: MigrationSummary, domain: DomainFacts, json: Bool, output: OutputOptions.Resolved,
+                       storageFailure: String? = nil, afterwards: String? = nil) throws {
+        try ResultOutput.print(summary, json: json, output: output) { SummaryText.render(summary, domain: domain) }
         if let storageFailure {
             throw CLIFailure("\(storageFailure); the migration \(summary.succeeded ? "completed" : "did not complete") and domain '\(domain.name)' is \(summary.location)")
         }

@@ -1,5 +1,7 @@
 import Foundation
+import MigscopeCore
 import XCTest
+@testable import MigscopeCLI
 
 /// The `migscope` binary run as a user runs it: exit status, stdout, stderr.
 final class CLITests: XCTestCase {
@@ -273,5 +275,44 @@ final class CLITests: XCTestCase {
         let r = try migscope("migrate", "guest-on", "--from", Self.fixtureHost, "--to", "test:///default", "--p2p")
         XCTAssertEqual(r.status, 1, r.err)
         XCTAssertFalse(r.out.contains("completed"), r.out)
+    }
+
+    func testProgressJSONIsOneObjectPerLineEndingWithTheResultAndQuietSilencesNotes() throws {
+        let r = try migscope("migrate", "guest-on", "--from", Self.fixtureHost, "--to", "test:///default", "--p2p", "--progress", "json")
+        XCTAssertEqual(r.status, 1, r.err)
+        let lines = r.out.split(separator: "\n").map(String.init)
+        let objects = try lines.map { try XCTUnwrap(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any], "not one JSON object: \($0)") }
+        XCTAssertEqual(objects.first?["type"] as? String, "migration-started", r.out)
+        XCTAssertTrue(objects.contains { $0["type"] as? String == "migration-finished" && $0["status"] as? String == "failed" }, r.out)
+        let result = try XCTUnwrap(objects.last?["result"] as? [String: Any], r.out)
+        XCTAssertEqual(objects.last?["type"] as? String, "result")
+        XCTAssertEqual(result["outcome"] as? String, "failed")
+        XCTAssertEqual(result["location"] as? String, "source")
+
+        // Not a terminal, default style: no progress line, the notes and the error on stderr, the summary on stdout.
+        let plain = try migscope("migrate", "guest-on", "--from", Self.fixtureHost, "--to", "test:///default", "--p2p")
+        XCTAssertTrue(plain.err.contains("migscope: migrating 'guest-on'"), plain.err)
+        XCTAssertFalse(plain.err.contains(" | "), "no progress line when not a terminal: \(plain.err)")
+        XCTAssertTrue(plain.out.contains("migration of 'guest-on': failed"), plain.out)
+        // -q: the result and the error only.
+        let quiet = try migscope("migrate", "guest-on", "--from", Self.fixtureHost, "--to", "test:///default", "--p2p", "-q")
+        XCTAssertEqual(quiet.err.split(separator: "\n").count, 1, quiet.err)
+        XCTAssertTrue(quiet.err.hasPrefix("migscope: error: migration failed"), quiet.err)
+        XCTAssertEqual(quiet.out, plain.out)
+        assertOneLineError(try migscope("migrate", "guest-on", "--from", Self.fixtureHost, "--to", "test:///default", "-q", "-v"), status: 2, contains: "--quiet")
+        assertOneLineError(try migscope("migrate", "guest-on", "--from", Self.fixtureHost, "--to", "test:///default", "--progress", "bars"), status: 2, contains: "--progress")
+    }
+
+    func testTheProgressLineFitsTheTerminalLeavingOutTheLeastTellingPartsFirst() {
+        let p = JobProgress(iteration: 3, dirtyRatePagesPerSecond: 1200, pageSizeBytes: 4096, memoryTotalBytes: 1 << 30,
+                            memoryProcessedBytes: 1 << 29, memoryRemainingBytes: 1 << 29, memoryBytesPerSecond: 11_000_000)
+        let full = ProgressLine.render(p, elapsed: 12.3)
+        XCTAssertTrue(full.contains("stream ") && full.contains("dirty "), full)
+        XCTAssertEqual(ProgressLine.render(p, elapsed: 12.3, width: 200), full)
+        let narrow = ProgressLine.render(p, elapsed: 12.3, width: 50)
+        XCTAssertLessThanOrEqual(narrow.count, 50)
+        XCTAssertFalse(narrow.contains("stream "), narrow)
+        XCTAssertTrue(narrow.hasPrefix("round 3 | 50.0 %"), narrow)
+        XCTAssertEqual(ProgressLine.render(p, elapsed: 12.3, width: 10).count, 10)
     }
 }
