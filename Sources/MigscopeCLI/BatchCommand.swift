@@ -12,7 +12,7 @@ struct BatchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "batch",
         abstract: "Run a YAML plan (mode x bandwidth x link x options x repetitions), recording every run; resumable.")
-    @Argument(help: "The plan file.") var plan: UserPath
+    @Argument(help: "The plan file.", completion: .file(extensions: ["yaml", "yml"])) var plan: UserPath
     @OptionGroup var database: DatabaseOption
     @Flag(help: "Skip the runs already complete in the database.") var resume = false
     @Flag(name: .customLong("force-mix"), help: "Resume a plan whose settings changed since its runs were made, mixing old and new runs.")

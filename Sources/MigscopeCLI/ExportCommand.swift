@@ -9,7 +9,7 @@ struct ExportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "export",
         abstract: "Write a run's rounds, samples, links, events, job polls and summary as CSV (or JSON) files.")
-    @Argument(help: "The run's id (see 'migscope runs').") var run: Int64
+    @Argument(help: "The run's id (see 'migscope runs').", completion: DatabaseOption.runIDCompletion) var run: Int64
     @Option(help: ArgumentHelp("Output folder (created if needed).", valueName: "dir")) var out: UserPath
     @Option(help: ArgumentHelp("csv or json.", valueName: "format")) var format: RunExport.Format = .csv
     @OptionGroup var database: DatabaseOption

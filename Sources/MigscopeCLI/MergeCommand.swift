@@ -11,8 +11,8 @@ struct MergeCommand: AsyncParsableCommand {
             OUT is created if it does not exist. A run already in OUT (same UUID, same content) is passed over; \
             a UUID whose content differs refuses the whole merge before anything is written. The inputs are read, never changed.
             """)
-    @Argument(help: ArgumentHelp("The database to merge into.", valueName: "out.sqlite")) var output: UserPath
-    @Argument(help: ArgumentHelp("The databases to merge from.", valueName: "in.sqlite")) var inputs: [UserPath] = []
+    @Argument(help: ArgumentHelp("The database to merge into.", valueName: "out.sqlite"), completion: .file(extensions: ["sqlite"])) var output: UserPath
+    @Argument(help: ArgumentHelp("The databases to merge from.", valueName: "in.sqlite"), completion: .file(extensions: ["sqlite"])) var inputs: [UserPath] = []
     @Flag(help: "Print JSON.") var json = false
 
     func validate() throws {

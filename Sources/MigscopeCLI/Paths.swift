@@ -32,13 +32,24 @@ struct UserPath: ExpressibleByArgument, Sendable, Equatable, CustomStringConvert
 struct DatabaseOption: ParsableArguments {
     static let defaultRelativePath = "results/migscope-results.sqlite"
 
-    @Option(help: ArgumentHelp("Results database (default: $MIGSCOPE_DB, else \(DatabaseOption.defaultRelativePath)).", valueName: "file"))
+    @Option(help: ArgumentHelp("Results database (default: $MIGSCOPE_DB, else \(DatabaseOption.defaultRelativePath)).", valueName: "file"),
+            completion: .file(extensions: ["sqlite", "db"]))
     var db: UserPath?
 
-    var path: String {
-        if let db { return db.path }
+    var path: String { Self.path(given: db?.path) }
+
+    static func path(given: String?) -> String {
+        if let given { return given }
         if let env = ProcessInfo.processInfo.environment["MIGSCOPE_DB"], !env.isEmpty { return UserPath(env).path }
         return UserPath(Self.defaultRelativePath).path
+    }
+
+    /// Shell completion of a run id: the ids in the database the command line typed so far names
+    /// (`--db`), else the default one.
+    static let runIDCompletion = CompletionKind.custom { words, _, _ in
+        let given = words.firstIndex(of: "--db").flatMap { words.indices.contains($0 + 1) ? words[$0 + 1] : nil }
+        let path = path(given: given.map { UserPath($0).path })
+        return ResultsStore.runIDs(readingOnly: path).map(String.init)
     }
 
     /// For commands that read runs: the database must be there already.

@@ -9,7 +9,7 @@ struct ReportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "report",
         abstract: "Write figures (timeline, network, rounds; a comparison for several runs), tables and one HTML page.")
-    @Argument(help: "Run ids (see 'migscope runs').") var runs: [Int64]
+    @Argument(help: "Run ids (see 'migscope runs').", completion: DatabaseOption.runIDCompletion) var runs: [Int64]
     @Option(help: ArgumentHelp("Output folder (created if needed).", valueName: "dir")) var out: UserPath
     @OptionGroup var database: DatabaseOption
     @Flag(help: "Print the report's page, folder and runs as JSON.") var json = false

@@ -102,3 +102,14 @@ extension ResultsStore {
         }
     }
 }
+
+extension ResultsStore {
+    /// The run ids in `path`, read without writing anything (not even a schema upgrade): what shell
+    /// completion offers. Empty when there is no readable database there.
+    public static func runIDs(readingOnly path: String) -> [Int64] {
+        guard FileManager.default.fileExists(atPath: path) else { return [] }
+        var config = Configuration()
+        config.readonly = true
+        return (try? DatabaseQueue(path: path, configuration: config).read { try Int64.fetchAll($0, sql: "SELECT id FROM runs ORDER BY id") }) ?? []
+    }
+}
