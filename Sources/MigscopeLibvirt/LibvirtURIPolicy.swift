@@ -12,6 +12,7 @@ public enum LibvirtURIPolicy {
 
     /// Why `uri` is refused, or nil when migscope may open it.
     public static func problem(_ uri: String, allowExternal: Bool) -> String? {
+        if let bad = syntaxProblem(uri) { return bad }
         guard !allowExternal else { return nil }
         guard let c = URLComponents(string: uri.trimmingCharacters(in: .whitespaces)) else { return nil }
         if let scheme = c.scheme?.lowercased(), scheme.hasSuffix("+ext") {
@@ -29,6 +30,21 @@ public enum LibvirtURIPolicy {
                 }
             }
         }
+        return nil
+    }
+
+    /// What makes `uri` no URI libvirt could open: checked before any connection, so a typo is a
+    /// usage error, not a host that does not answer.
+    static func syntaxProblem(_ uri: String) -> String? {
+        let example = "give one like qemu:///system or qemu+ssh://host/system"
+        if uri.isEmpty { return "is empty; \(example)" }
+        if uri.unicodeScalars.contains(where: { $0.properties.generalCategory == .control || $0 == " " }) {
+            return "contains spaces or control characters; \(example)"
+        }
+        guard let c = URLComponents(string: uri), let scheme = c.scheme, !scheme.isEmpty, uri.contains(":") else {
+            return "is not a URI; \(example)"
+        }
+        if let port = c.port, !(1...65535).contains(port) { return "port \(port) is not from 1 to 65535" }
         return nil
     }
 }

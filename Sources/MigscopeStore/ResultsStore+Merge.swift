@@ -82,9 +82,9 @@ extension ResultsStore {
     /// migscope's schema there.
     static func privateCopy(of path: String) throws -> PrivateCopy {
         guard FileManager.default.fileExists(atPath: path) else {
-            throw StoreError("cannot merge \(path): no such file")
+            throw StoreError("cannot merge \(path): no such file", badInput: true)
         }
-        try refuseNewer(path)
+        do { try refuseNewer(path) } catch let e as StoreError { throw StoreError(e.message + " (is it a migscope results database?)", badInput: true) }
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("migscope-merge-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         let copy = folder + "/input.sqlite"
@@ -102,7 +102,7 @@ extension ResultsStore {
             throw e
         } catch {
             try? FileManager.default.removeItem(atPath: folder)
-            throw StoreError("cannot read \(path) to merge it: \(reason(error)) (is it a migscope results database?)")
+            throw StoreError("cannot read \(path) to merge it: \(reason(error)) (is it a migscope results database?)", badInput: true)
         }
     }
 }

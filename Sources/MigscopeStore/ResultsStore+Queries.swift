@@ -56,7 +56,7 @@ extension ResultsStore {
             guard let r = try Row.fetchOne(db, sql: "SELECT * FROM runs WHERE id = ?", arguments: [id]) else {
                 let ids = try Int64.fetchAll(db, sql: "SELECT id FROM runs ORDER BY id")
                 let known = ids.isEmpty ? "the database has no runs" : "runs are \(ids.first!)...\(ids.last!)"
-                throw StoreError("no run \(id) in \(path); \(known) ('migscope runs' lists them)")
+                throw StoreError("no run \(id) in \(path); \(known) ('migscope runs' lists them)", badInput: true)
             }
             var info = try JSONCoding.decode(RunInfo.self, r["info_json"])
             info.id = id

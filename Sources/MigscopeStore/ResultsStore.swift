@@ -201,7 +201,12 @@ public final class ResultsStore: TraceSink, @unchecked Sendable {
 
 public struct StoreError: UserFacingError, Sendable, Equatable {
     public var message: String
-    public init(_ m: String) { message = m }
+    /// 2 when the user named something that is not there or not a database (bad input).
+    public var exitStatus: Int32
+    public init(_ m: String, badInput: Bool = false) {
+        message = m
+        exitStatus = badInput ? 2 : 1
+    }
 }
 
 enum JSONCoding {

@@ -315,4 +315,29 @@ final class CLITests: XCTestCase {
         XCTAssertTrue(narrow.hasPrefix("round 3 | 50.0 %"), narrow)
         XCTAssertEqual(ProgressLine.render(p, elapsed: 12.3, width: 10).count, 10)
     }
+
+    func testEveryUsageErrorExits2WhicheverPartFindsIt() throws {
+        let dir = NSTemporaryDirectory() + "migscope-status-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let db = dir + "/r.sqlite"
+        let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("MigscopeStoreTests/Fixtures/schema-v1.sqlite").path
+        XCTAssertEqual(try migscope("merge", db, fixture).status, 0)
+        try Data("not a database".utf8).write(to: URL(fileURLWithPath: dir + "/notes.txt"))
+        let cases: [([String], String)] = [
+            (["migrate", "g", "--from", "qemu:///system", "--to", "notauri"], "--to notauri: is not a URI"),
+            (["migrate", "g", "--from", "qemu:///system", "--to", "qemu+tcp://h:99999/system"], "port 99999"),
+            (["version", "--on", "nota uri"], "--on nota uri"),
+            (["export", "99", "--out", dir + "/x", "--db", db], "no run 99"),
+            (["report", "99", "--out", dir + "/x", "--db", db], "no run 99"),
+            (["merge", dir + "/out.sqlite", dir + "/notes.txt"], "notes.txt"),
+            (["merge", dir + "/out.sqlite"], "at least one database"),
+            (["batch", dir + "/notes.txt"], "notes.txt"),
+            (["migrate", "g", "--backend", "libxl", "--to", "localhost", "--bandwidth", "5"], "--bandwidth"),
+        ]
+        for (args, words) in cases {
+            assertOneLineError(try migscope(args), status: 2, contains: words)
+        }
+    }
 }
