@@ -13,6 +13,7 @@ struct ExportCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Output folder (created if needed).", valueName: "dir")) var out: UserPath
     @Option(help: ArgumentHelp("csv or json.", valueName: "format")) var format: RunExport.Format = .csv
     @OptionGroup var database: DatabaseOption
+    @Flag(help: "Print the files written as JSON (their format is --format's).") var json = false
 
     func validate() throws { try database.requireExisting() }
 
@@ -23,7 +24,12 @@ struct ExportCommand: AsyncParsableCommand {
                 printNote("run \(run) is incomplete (its recorder stopped before the end); exporting what was committed")
             }
             let files = try RunExport.write(info: stored.info, trace: stored.trace, to: out.path, format: format)
-            for f in files { print(f) }
+            if json {
+                struct Written: Encodable { var run: Int64; var format: String; var files: [String] }
+                print(try JSONText.encode(Written(run: run, format: format.rawValue, files: files)))
+            } else {
+                for f in files { print(f) }
+            }
         }
     }
 }

@@ -22,8 +22,11 @@ final class LabBatchTests: XCTestCase {
     }
 
 
+    /// `migscope batch` as a script drives it: `--progress json` streams one object per line (which
+    /// run of how many, the migration's polls, each run's end) and ends with the result.
     func testATwoCellPlanRunsEndToEndThenResumeHasNothingLeft() async throws {
-        let plan = try PlanFile.parse("""
+        let planFile = dir + "/two-cells.yaml"
+        try """
             name: two-cells
             hosts: lab
             guest: {memory_mib: 256, disk_mib: 512}
@@ -32,35 +35,41 @@ final class LabBatchTests: XCTestCase {
             repetitions: 1
             baseline_s: 2
             tail_s: 2
-            """)
-        let store = try ResultsStore(path: dir + "/batch.sqlite")
-        let notes = NoteLog()
-        let runner = BatchRunner(plan: plan, store: store) { notes.add("\($0)") }
-        let first = try await runner.run(resume: false)
-        XCTAssertEqual(first.ran.count, 2)
-        XCTAssertFalse(first.interrupted)
+            """.write(toFile: planFile, atomically: true, encoding: .utf8)
+        let db = dir + "/batch.sqlite", report = dir + "/report"
+        let first = try ProcessRun.run(ProcessRun.migscope, ["batch", planFile, "--db", db, "--out", report, "--progress", "json"])
+        XCTAssertEqual(first.status, 0, first.err)
+        let lines = try first.out.split(separator: "\n").map { line in
+            try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], "not one JSON object per line: \(line)")
+        }
+        let kinds = lines.compactMap { $0["type"] as? String }
+        XCTAssertEqual(lines.filter { $0["type"] as? String == "run-starting" }.compactMap { $0["index"] as? Int }, [1, 2], "\(kinds)")
+        XCTAssertTrue(lines.contains { $0["type"] as? String == "run-starting" && $0["of"] as? Int == 2 })
+        XCTAssertTrue(lines.contains { $0["type"] as? String == "progress" && ($0["memory_remaining_bytes"] as? Int ?? -1) >= 0 }, "no poll streamed: \(kinds)")
+        XCTAssertEqual(lines.filter { $0["type"] as? String == "run-finished" }.compactMap { $0["status"] as? String }, ["completed", "completed"])
+        XCTAssertEqual(kinds.last, "result")
+        let result = try XCTUnwrap(lines.last?["result"] as? [String: Any])
+        XCTAssertEqual((result["ran"] as? [Int])?.count, 2, first.out)
+        XCTAssertEqual((result["cells"] as? [Any])?.count, 2)
+        XCTAssertEqual(result["report"] as? String, (report as NSString).standardizingPath + "/report.html")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: report + "/report.html"))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: report + "/cells.csv"))
+
+        let store = try ResultsStore(path: db)
         let runs = try store.runs()
         XCTAssertEqual(runs.map(\.status), [.completed, .completed])
-        XCTAssertEqual(Set(runs.compactMap(\.cell)), Set(plan.cells.map(\.key)))
         XCTAssertEqual(runs.compactMap(\.plan), ["two-cells", "two-cells"])
-        XCTAssertTrue(notes.all.contains { $0.contains("runStarting(index: 2, of: 2") }, "progress says which run of how many")
-        let stats = try runner.cellStats()
-        XCTAssertEqual(stats.count, 2)
-        XCTAssertTrue(stats.allSatisfy { $0.migrationSeconds != nil && $0.rounds != nil })
+        XCTAssertEqual(runs.compactMap(\.cell).count, 2)
 
-        // Resuming runs nothing; starting over without --resume is refused.
-        let again = try await runner.run(resume: true)
-        XCTAssertEqual(again.ran, [])
-        XCTAssertEqual(again.skipped, 2)
-        do {
-            _ = try await runner.run(resume: false)
-            XCTFail("a plan with complete runs was started over")
-        } catch let e as BatchError {
-            XCTAssertTrue(e.description.contains("--resume"), e.description)
-        }
-        let report = try BatchReport.write(plan: plan, store: store, stats: stats, to: dir + "/report", paper: false)
-        XCTAssertTrue(FileManager.default.fileExists(atPath: report.page))
-        XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/report/cells.csv"))
+        // Resuming runs nothing (--json: the result alone); starting over without --resume is refused.
+        let again = try ProcessRun.run(ProcessRun.migscope, ["batch", planFile, "--db", db, "--out", report, "--resume", "--json"])
+        XCTAssertEqual(again.status, 0, again.err)
+        let resumed = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(again.out.utf8)) as? [String: Any], again.out)
+        XCTAssertEqual(resumed["ran"] as? [Int], [])
+        XCTAssertEqual(resumed["skipped"] as? Int, 2)
+        let over = try ProcessRun.run(ProcessRun.migscope, ["batch", planFile, "--db", db, "--out", report])
+        XCTAssertNotEqual(over.status, 0)
+        XCTAssertTrue(over.err.contains("--resume"), over.err)
     }
 
     /// A lab guest whose kernel crashes after its migration (QEMU under TCG does that here, see
