@@ -94,6 +94,9 @@ struct MigrateCommand: AsyncParsableCommand {
     @Flag(help: "Record rounds, guest I/O, links and events into the results database.")
     var record = false
 
+    @Flag(help: "Predict the migration first (as 'migscope predict': the dirty rate measured in place, about 7 s) and, with --record, store the prediction with the run, which 'report' shows beside what was measured.")
+    var predict = false
+
     @OptionGroup var database: DatabaseOption
 
     @OptionGroup(title: "Live metrics") var metrics: MetricsOptions
@@ -149,27 +152,38 @@ struct MigrateCommand: AsyncParsableCommand {
                 do { _ = try XenPeerKey.load(from: key.path) } catch { throw ValidationError("--to \(to) needs the receiver's key (--key \(key.path)): \(error.message)") }
             }
         }
-        if let problem = experiment.problems().first { throw ValidationError(problem.message) }
-        if !record && (console != nil || !interfaces.isEmpty || linkRate != nil) { throw ValidationError("--console, --interface and --link-rate are for recording: add --record") }
+        if let problem = experiment().problems().first { throw ValidationError(problem.message) }
+        if !record && (console != nil || !interfaces.isEmpty) { throw ValidationError("--console and --interface are for recording: add --record") }
+        if !record && !predict && linkRate != nil { throw ValidationError("--link-rate is for recording or predicting: add --record or --predict") }
+        if predict && backend != .libvirt { throw ValidationError("--predict needs a libvirt host: libxl cannot measure a dirty rate in place") }
         if let console, !FileManager.default.fileExists(atPath: console.path) {
             throw ValidationError("--console: no file \(console); give the path of the guest's serial console log")
         }
     }
 
-    var experiment: Experiment {
+    func experiment(forecast: MigrationForecast? = nil) -> Experiment {
         let interval = Duration.milliseconds(Int64(pollInterval))
         let recording = record ? Experiment.Recording(
             settings: RecorderSettings(interval: interval, baseline: .milliseconds(Int64(baseline * 1000)), tail: .milliseconds(Int64(tail * 1000))),
             consolePath: console?.path, interfaces: interfaces, linkRate: linkRate) : nil
-        return Experiment(backend: backend, options: .init(progressLogPath: progressLog?.path, keyPath: key.path), request: request, recording: recording)
+        var recordingWithForecast = recording
+        recordingWithForecast?.forecast = forecast
+        return Experiment(backend: backend, options: .init(progressLogPath: progressLog?.path, keyPath: key.path), request: request, recording: recordingWithForecast)
     }
 
     func run() async throws {
         // Open the database before anything moves, so a bad --db costs nothing.
         let store = record ? try database.openForWriting() : nil
+        var forecast: MigrationForecast?
+        if predict {
+            let quiet = output.quiet
+            let f = try await Forecast.make(request, linkRate: linkRate) { if !quiet { printNote($0) } }
+            if !quiet { for line in ForecastText.render(f).split(separator: "\n") { printNote(String(line)) } }
+            forecast = f
+        }
         let exporter = try await metrics.start()
         let prepared: PreparedExperiment
-        do { prepared = try await experiment.prepare() } catch { await exporter?.stop(); throw error }
+        do { prepared = try await experiment(forecast: forecast).prepare() } catch { await exporter?.stop(); throw error }
         let session = prepared.session
         let printer = ProgressPrinter(domain: session.domainFacts.name, output: output.resolved)
         if let store {

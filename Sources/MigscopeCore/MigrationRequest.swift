@@ -189,6 +189,8 @@ public enum RequestLimits {
 public struct RequestProblem: UserFacingError, Sendable, Equatable {
     public var field: String
     public var message: String
+    /// Bad input: a usage error.
+    public var exitStatus: Int32 { 2 }
     public init(field: String, message: String) {
         self.field = field
         self.message = message

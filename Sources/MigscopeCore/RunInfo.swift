@@ -35,6 +35,8 @@ public struct RunInfo: Sendable, Equatable, Codable {
     /// migscope's, libvirt's, QEMU's or Xen's versions on each host and the kernels, as found
     /// when the run was prepared (nil in runs made before migscope stored them).
     public var software: SoftwareVersions?
+    /// What `migrate --predict` worked out before the migration started.
+    public var forecast: MigrationForecast?
 
     public init(id: Int64? = nil, backend: String, request: MigrationRequest, domain: DomainFacts? = nil, anchor: Date,
                 linkRate: String? = nil, linkModel: String? = nil, accelerator: String? = nil, workload: Workload? = nil,

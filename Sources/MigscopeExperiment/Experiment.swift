@@ -26,6 +26,8 @@ public struct Experiment: Sendable {
         /// The rate of the link the stream and the guest's storage share, as the user gives it for
         /// real hosts (the lab's is known): what the run's efficiency is measured against.
         public var linkRate: LinkRate?
+        /// What `--predict` worked out before the migration, stored with the run.
+        public var forecast: MigrationForecast?
         /// Called once recording has begun (the lab's read starts here, so all of it is on the record).
         public var onStart: (@Sendable () -> Void)?
 
@@ -100,6 +102,7 @@ public struct Experiment: Sendable {
             accelerator: lab?.accelerator ?? session.domainFacts.virtualizationType.map(Self.accelerator), workload: lab?.workload ?? plan?.workload,
             planName: plan?.name, cell: plan?.cell.key, repetition: plan?.repetition)
         info.planSettings = plan?.settings
+        info.forecast = recording.forecast
         if attach, let elapsed = (try? session.progress())??.timeElapsedMs {
             info.notes.append("late start: attached to a migration already running for \(Format.seconds(Double(elapsed) / 1000)); rounds and samples before that are not on the record")
         }

@@ -24,6 +24,41 @@ public enum LibvirtInventory {
         }
     }
 
+    /// Measures `domain`'s dirty rate in place over each window (seconds, 1 to 60), one after the
+    /// other, as QEMU's calc-dirty-rate does it; each window waits for its result (or fails after
+    /// its length plus 15 s).
+    public static func measureDirtyRate(_ domain: String, on uri: String, windows: [Int], method: DirtyRateMethod = .pageSampling,
+                                        timeout: Double = 20, progress: (Int, Int) -> Void = { _, _ in }) async throws -> DirtyRateMeasurement {
+        let conn: Connection
+        do { conn = try await Connection.open(uri: uri, timeout: timeout) } catch {
+            throw MigrationError(.unreachable, "cannot connect to \(uri): \((error as? LibvirtError)?.message ?? "\(error)")")
+        }
+        let d = try MigrationJobs.lookUp(domain, on: conn, host: uri)
+        var measured: [DirtyRateMeasurement.Window] = []
+        for (i, seconds) in windows.enumerated() {
+            progress(i + 1, seconds)
+            let before = (try? d.dirtyRate())?.startTime
+            do { try d.startDirtyRateCalculation(seconds: Int32(seconds), mode: DirtyRate.Mode(rawValue: method.rawValue) ?? .pageSampling) } catch {
+                throw MigrationError(.failed, "cannot measure the dirty rate of '\(domain)' on \(uri): \(error.message)")
+            }
+            let deadline = ContinuousClock.now + .seconds(seconds + 15)
+            var result: DirtyRate?
+            while ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(250))
+                try Task.checkCancellation()
+                let r: DirtyRate
+                do { r = try d.dirtyRate() } catch { throw MigrationError(.failed, "cannot read the dirty rate of '\(domain)': \(error.message)") }
+                // A measurement of this window: measured, and not the one left from before.
+                if r.status == .measured, r.mebibytesPerSecond != nil, r.startTime != before || before == nil { result = r; break }
+            }
+            guard let result, let rate = result.mebibytesPerSecond else {
+                throw MigrationError(.failed, "the dirty rate of '\(domain)' over \(seconds) s was not measured within \(seconds + 15) s")
+            }
+            measured.append(.init(seconds: Double(result.periodSeconds ?? Int64(seconds)), bytesPerSecond: Double(rate) * 1_048_576))
+        }
+        return DirtyRateMeasurement(domain: d.name, host: HostURI.redacted(uri), method: method.rawValue, windows: measured)
+    }
+
     /// The libvirt library migscope is linked with.
     public static var libraryVersion: String { Libvirt.version }
 

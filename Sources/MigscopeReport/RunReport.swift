@@ -287,7 +287,33 @@ public enum RunReport {
             ["workload during the migration", s.workloadWindow ?? "-"],
             ["guest console lines dropped (untrue or over-long)", s.guestLinesDropped.map(String.init) ?? "0"],
         ]
-        return rows + environmentRows(info) + info.notes.map { ["note", $0] }
+        return rows + forecastRows(info, s) + environmentRows(info) + info.notes.map { ["note", $0] }
+    }
+
+    /// What `--predict` said beside what happened, with the error of each figure.
+    static func forecastRows(_ info: RunInfo, _ s: RunSummary) -> [[String]] {
+        guard let f = info.forecast else { return [] }
+        let p = f.prediction
+        func pair(_ predicted: Double?, _ measured: Double?, _ unit: (Double) -> String) -> String {
+            let text = "\(predicted.map(unit) ?? "never ends") predicted / \(measured.map(unit) ?? "-") measured"
+            guard let a = predicted, let b = measured, b > 0 else { return text }
+            return text + String(format: " (%+.0f %%)", (a - b) / b * 100)
+        }
+        let ending: String = switch p.ending {
+        case .converged: "converges by itself"
+        case .hypervisorRoundLimit: "the hypervisor's round limit"
+        case .stopRule(let why): why
+        case .timeout: "the timeout"
+        case .nonLive: "non-live"
+        case .neverConverges: "does not converge"
+        }
+        return [
+            ["prediction", "\(ending); dirty rate \(Format.rate(f.inputs.dirtying.bytesPerSecond))\(f.inputs.dirtying.workingSetBytes.map { ", working set \(Format.bytes($0))" } ?? ""), stream \(Format.rate(f.inputs.streamBytesPerSecond)) (\(f.streamRateFrom))"],
+            ["migration time", pair(p.migrationSeconds, s.migrationSeconds) { String(format: "%.1f s", $0) }],
+            ["downtime", pair(p.downtimeMs, s.downtimeMs) { String(format: "%.0f ms", $0) }],
+            ["rounds", pair(p.completes ? Double(p.rounds.count) : nil, Double(s.rounds)) { String(format: "%.0f", $0) }],
+            ["bytes sent", pair(p.completes ? p.bytesSent : nil, s.bytesSent.map { Double($0) }) { Format.bytes($0) }],
+        ]
     }
 
     /// What the run ran on: the guest's settings, the accelerator, each host's software.

@@ -340,4 +340,17 @@ final class CLITests: XCTestCase {
             assertOneLineError(try migscope(args), status: 2, contains: words)
         }
     }
+
+    func testDirtyrateAndPredictRefuseWhatCannotBeMeasuredInOneLine() throws {
+        assertOneLineError(try migscope("dirtyrate", "test", "--on", "xen"), status: 2, contains: "cannot be measured in place on Xen")
+        assertOneLineError(try migscope("dirtyrate", "test", "--on", "test:///default", "--seconds", "0,2"), status: 2, contains: "--seconds")
+        assertOneLineError(try migscope("dirtyrate", "test", "--on", "test:///default", "--seconds", "1,2,3,4,5,6,7,8,9"), status: 2, contains: "--seconds")
+        // The test driver cannot measure: a runtime failure naming the call, not a made-up rate.
+        let r = try migscope("dirtyrate", "test", "--on", "test:///default", "--json")
+        XCTAssertEqual(r.status, 1, r.err)
+        XCTAssertTrue(r.err.contains("cannot measure the dirty rate of 'test'"), r.err)
+        XCTAssertEqual(r.out, "")
+        assertOneLineError(try migscope("predict", "test", "--from", "test:///default", "--to", "qemu:///system"), status: 2, contains: "--link-rate")
+        assertOneLineError(try migscope("migrate", "g", "--backend", "libxl", "--to", "localhost", "--predict"), status: 2, contains: "--predict")
+    }
 }

@@ -1,0 +1,94 @@
+import ArgumentParser
+import Foundation
+import MigscopeCore
+import MigscopeExperiment
+import MigscopeLibvirt
+
+/// `migscope predict GUEST --from URI --to URI ...`: will it converge, how long, how long a pause.
+struct PredictCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "predict",
+        abstract: "Predict a live migration before starting it: whether pre-copy converges, its rounds, bytes, time and downtime.",
+        discussion: """
+            Measures the guest's dirty rate in place over windows of several lengths (see 'migscope dirtyrate'), takes its \
+            memory from its host and the stream's rate from --bandwidth, --link-rate or the lab's link, and works pre-copy \
+            out round by round under QEMU's convergence test (max downtime) and the rules given (--pause-after-rounds, \
+            --stop-after, --timeout). On a link the guest's storage shares, the stream gets less than the link: give \
+            --bandwidth with what it gets. Not modelled: auto-converge, compression, post-copy.
+            """)
+
+    @Argument(help: "Name or UUID of the running domain.") var domain: String
+    @Option(help: ArgumentHelp("libvirt URI of the source host (default: LIBVIRT_DEFAULT_URI).", valueName: "uri")) var from: String?
+    @Option(help: ArgumentHelp("libvirt URI of the destination (the lab's link rate is known from it).", valueName: "uri")) var to: String
+    @Flag var mode: MigrationRequest.Mode = .live
+    @Option(parsing: .unconditional, help: ArgumentHelp("The stream's cap, as for migrate.", valueName: "MiB/s"),
+            transform: ArgumentValue.integer("--bandwidth", unit: "MiB/s", in: ArgumentValue.streamCap))
+    var bandwidth: UInt64?
+    @Option(name: .customLong("link-rate"), help: ArgumentHelp("The link the stream takes, e.g. 1gbit (the lab's is known).", valueName: "rate"))
+    var linkRate: LinkRate?
+    @Option(name: .customLong("max-downtime"), parsing: .unconditional, help: ArgumentHelp("As for migrate (QEMU's default: 300).", valueName: "ms"),
+            transform: ArgumentValue.integer("--max-downtime", unit: "milliseconds", in: ArgumentValue.downtime))
+    var maxDowntime: UInt64?
+    @Option(parsing: .unconditional, help: ArgumentHelp("As for migrate: the guest paused after this many seconds.", valueName: "s"),
+            transform: ArgumentValue.seconds("--timeout", in: ArgumentValue.longestMigration))
+    var timeout: Double?
+    @Option(name: .customLong("pause-after-rounds"), parsing: .unconditional, help: ArgumentHelp("As for migrate.", valueName: "N"),
+            transform: ArgumentValue.integer("--pause-after-rounds", unit: "rounds", in: ArgumentValue.rounds))
+    var pauseAfterRounds: UInt64?
+    @Option(name: .customLong("stop-after"), help: ArgumentHelp("As for migrate: rounds=N,sent=Kx or xen.", valueName: "policy"),
+            transform: TuningValue.parse("--stop-after", StopPolicy.init(parsing:)))
+    var stopAfter: StopPolicy?
+    @Option(help: ArgumentHelp("Dirty-rate windows, as for dirtyrate.", valueName: "s[,s...]"), transform: DirtyrateCommand.windows)
+    var seconds: [Int] = [1, 2, 4]
+    @Flag(help: "Print JSON.") var json = false
+    @Flag(name: .customLong("allow-ext-transport"), help: "Accept URIs that make libvirt run a program or use a socket outside libvirt's folders.")
+    var allowExternalTransport = false
+
+    var source: (uri: String, named: String)? { DefaultHost.choose(from, flag: "--from") }
+
+    var request: MigrationRequest {
+        var r = MigrationRequest(domain: domain, source: source?.uri ?? "", destination: to, mode: mode, bandwidthMiBps: bandwidth,
+                                 maxDowntimeMs: maxDowntime, pauseAfterSeconds: timeout, pauseAfterRounds: pauseAfterRounds.map { Int(clamping: $0) })
+        r.stopPolicy = stopAfter
+        return r
+    }
+
+    func validate() throws {
+        guard let source else { throw ValidationError("--from is missing (and LIBVIRT_DEFAULT_URI is not set): give the source host's libvirt URI") }
+        for (flag, uri) in [(source.named, source.uri), ("--to", to)] {
+            if let why = LibvirtURIPolicy.problem(uri, allowExternal: allowExternalTransport) { throw ValidationError("\(flag) \(uri): \(why)") }
+        }
+        if let p = request.problems().first { throw ValidationError(p.message) }
+    }
+
+    func run() async throws {
+        let quiet = json
+        let f = try await Forecast.make(request, linkRate: linkRate, windows: seconds) { if !quiet { printNote($0) } }
+        if json { print(try JSONText.encode(f)); return }
+        print(ForecastText.render(f))
+    }
+}
+
+enum ForecastText {
+    static func render(_ f: MigrationForecast) -> String {
+        let p = f.prediction, x = f.inputs
+        var lines = [DirtyRateText.render(f.dirtyRate), ""]
+        lines.append("memory \(Format.bytes(x.memoryBytes)); stream \(Format.rate(x.streamBytesPerSecond)) (\(f.streamRateFrom)); \(x.live ? "live" : "non-live")")
+        let ending: String = switch p.ending {
+        case .converged: "converges by itself"
+        case .hypervisorRoundLimit: "ends by the hypervisor's round limit"
+        case .stopRule(let why): "ends by a rule: \(why)"
+        case .timeout: "ends by --timeout (the guest paused mid-round)"
+        case .nonLive: "non-live: one copy with the guest paused"
+        case .neverConverges(let steady): "does not converge: each round leaves about \(Format.bytes(steady)), more than the max downtime lets through; add --timeout, --pause-after-rounds or --stop-after"
+        }
+        lines.append("prediction: \(ending)")
+        if p.completes {
+            lines.append("  rounds:      \(p.precopyRounds) pre-copy + stop-and-copy")
+            lines.append("  bytes sent:  \(Format.bytes(p.bytesSent))" + (x.memoryBytes > 0 ? String(format: " (%.2f x memory)", p.bytesSent / x.memoryBytes) : ""))
+            lines.append("  total time:  \(p.migrationSeconds.map { Format.seconds($0) } ?? "-")")
+            lines.append("  downtime:    \(p.downtimeMs.map { String(format: "%.0f ms", $0) } ?? "-") (memory only; device state adds some)")
+        }
+        return lines.joined(separator: "\n")
+    }
+}

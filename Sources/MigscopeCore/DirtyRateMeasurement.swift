@@ -1,0 +1,43 @@
+/// How a hypervisor measures a dirty rate in place (QEMU's calc-dirty-rate modes).
+public enum DirtyRateMethod: String, Sendable, Codable, CaseIterable {
+    /// Hashes of sampled pages compared over the window (QEMU's default; any accelerator).
+    case pageSampling = "page-sampling"
+    /// The dirty bitmap, every page.
+    case dirtyBitmap = "dirty-bitmap"
+    /// KVM's dirty ring.
+    case dirtyRing = "dirty-ring"
+}
+
+/// A guest's dirty rate measured in place, before any migration: one figure per window watched
+/// (the hypervisor counts the distinct pages changed over it), and the dirtying model they fit.
+public struct DirtyRateMeasurement: Sendable, Equatable, Codable {
+    public struct Window: Sendable, Equatable, Codable {
+        public var seconds: Double
+        /// Distinct bytes dirtied over the window, per second of it.
+        public var bytesPerSecond: Double
+        public init(seconds: Double, bytesPerSecond: Double) {
+            self.seconds = seconds
+            self.bytesPerSecond = bytesPerSecond
+        }
+        public var bytes: Double { seconds * bytesPerSecond }
+    }
+
+    public var domain: String
+    /// The host, without credentials.
+    public var host: String
+    /// How the hypervisor measured it (QEMU: page-sampling, dirty-bitmap, dirty-ring).
+    public var method: String
+    public var pageBytes: Double
+    public var windows: [Window]
+
+    public init(domain: String, host: String, method: String, pageBytes: Double = 4096, windows: [Window]) {
+        self.domain = domain
+        self.host = host
+        self.method = method
+        self.pageBytes = pageBytes
+        self.windows = windows
+    }
+
+    /// How the dirtied set grows with the window: what a prediction of pre-copy takes.
+    public var model: DirtyingModel? { DirtyingModel.fit(windows.map { .init(seconds: $0.seconds, bytes: $0.bytes) }) }
+}

@@ -1,0 +1,247 @@
+import Foundation
+
+/// How fast a guest dirties memory, as a function of the window it is watched over.
+///
+/// Over a short window the guest dirties distinct pages at `bytesPerSecond`; over longer ones it
+/// keeps rewriting the same pages, so the dirtied set saturates at its writable working set.
+/// Writes spread over a working set W cover it as 1 - e^(-x): dirtied(t) = W (1 - e^(-D t / W)),
+/// which has slope D at first and tends to W. Without a working set the set grows linearly.
+public struct DirtyingModel: Sendable, Equatable, Codable {
+    public var bytesPerSecond: Double
+    /// The most distinct memory the guest rewrites however long it is watched (nil: no limit seen).
+    public var workingSetBytes: Double?
+
+    public init(bytesPerSecond: Double, workingSetBytes: Double? = nil) {
+        self.bytesPerSecond = max(0, bytesPerSecond)
+        self.workingSetBytes = workingSetBytes.map { max(0, $0) }
+    }
+
+    public static let none = DirtyingModel(bytesPerSecond: 0)
+
+    /// Distinct bytes dirtied over `seconds`.
+    public func dirtied(over seconds: Double) -> Double {
+        let linear = bytesPerSecond * max(0, seconds)
+        guard let w = workingSetBytes else { return linear }
+        guard w > 0 else { return 0 }
+        return w * (1 - exp(-linear / w))
+    }
+
+    /// One measurement: so many distinct bytes found dirtied over a window of so many seconds.
+    public struct Window: Sendable, Equatable, Codable {
+        public var seconds: Double
+        public var bytes: Double
+        public init(seconds: Double, bytes: Double) {
+            self.seconds = seconds
+            self.bytes = bytes
+        }
+    }
+
+    /// The model that fits measured windows: linear when the dirtied set grows in proportion to
+    /// the window (within 5 %), else saturating, W found by a search over log W minimising the
+    /// squared relative error (D follows from the shortest window for each W). Nil without a
+    /// usable window.
+    public static func fit(_ windows: [Window]) -> DirtyingModel? {
+        let w = windows.filter { $0.seconds > 0 && $0.bytes >= 0 && $0.seconds.isFinite && $0.bytes.isFinite }.sorted { $0.seconds < $1.seconds }
+        guard let first = w.first else { return nil }
+        let slopes = w.map { $0.bytes / $0.seconds }
+        let meanSlope = slopes.reduce(0, +) / Double(slopes.count)
+        guard w.count >= 2, meanSlope > 0 else { return DirtyingModel(bytesPerSecond: meanSlope) }
+        if slopes.allSatisfy({ abs($0 - meanSlope) <= 0.05 * meanSlope }) { return DirtyingModel(bytesPerSecond: meanSlope) }
+        let largest = w.map(\.bytes).max() ?? 0
+        guard largest > 0, first.bytes > 0 else { return DirtyingModel(bytesPerSecond: meanSlope) }
+        func model(_ logW: Double) -> DirtyingModel {
+            let ws = exp(logW)
+            let d = -ws / first.seconds * log(1 - min(first.bytes / ws, 1 - 1e-12))
+            return DirtyingModel(bytesPerSecond: d, workingSetBytes: ws)
+        }
+        func error(_ logW: Double) -> Double {
+            let m = model(logW)
+            return w.reduce(0) { acc, x in
+                let r = (m.dirtied(over: x.seconds) - x.bytes) / max(x.bytes, 1)
+                return acc + r * r
+            }
+        }
+        // Golden-section search of log W between just above the largest window and 1000x it.
+        var lo = log(largest * 1.000001), hi = log(largest * 1000)
+        let g = (sqrt(5) - 1) / 2
+        var a = hi - g * (hi - lo), b = lo + g * (hi - lo)
+        for _ in 0..<200 {
+            if error(a) < error(b) { hi = b } else { lo = a }
+            a = hi - g * (hi - lo)
+            b = lo + g * (hi - lo)
+        }
+        return model((lo + hi) / 2)
+    }
+}
+
+/// A pre-copy migration worked out before it starts: from the guest's memory, how it dirties
+/// memory, the stream's rate and the rules that end pre-copy, the rounds it will take, what it
+/// sends, how long it lasts and how long the guest stops. Pure arithmetic, no hypervisor.
+///
+/// Round 1 sends all of memory; each next round sends what the guest dirtied while the round
+/// before was sent. Before each round the ending rules are asked, in the order the hypervisors
+/// ask them; the stop-and-copy then sends what is left with the guest paused. Not modelled: the
+/// stream's rate changing (a shared link whose other traffic varies), auto-converge's throttle,
+/// compression and post-copy.
+public enum PrecopyModel {
+    /// What ends pre-copy by itself.
+    public enum Convergence: Sendable, Equatable, Codable {
+        /// QEMU: stop when what is left can be sent within the max downtime at the stream's rate.
+        case qemu(maxDowntimeMs: Double)
+        /// Xen's libxenguest (4.x): stop after `rounds` rounds or when fewer than `pages` are dirty.
+        case libxenguest(rounds: Int, pages: Int)
+
+        /// QEMU's default max downtime is 300 ms.
+        public static let qemuDefault = Convergence.qemu(maxDowntimeMs: 300)
+        /// libxenguest's save: 5 iterations, 50 dirty pages.
+        public static let xen = Convergence.libxenguest(rounds: 5, pages: 50)
+    }
+
+    public struct Inputs: Sendable, Equatable, Codable {
+        public var memoryBytes: Double
+        public var pageBytes: Double
+        public var dirtying: DirtyingModel
+        /// What the migration stream moves per second.
+        public var streamBytesPerSecond: Double
+        public var live: Bool
+        public var convergence: Convergence
+        /// migscope's own rules: pause when round N + 1 would begin, a Xen-like stop policy, a timeout.
+        public var pauseAfterRounds: Int?
+        public var stopPolicy: StopPolicy?
+        public var pauseAfterSeconds: Double?
+        /// What every stop-and-copy costs besides the memory it sends (device state, switch-over).
+        public var fixedDowntimeMs: Double
+
+        public init(memoryBytes: Double, pageBytes: Double = 4096, dirtying: DirtyingModel, streamBytesPerSecond: Double, live: Bool = true,
+                    convergence: Convergence = .qemuDefault, pauseAfterRounds: Int? = nil, stopPolicy: StopPolicy? = nil,
+                    pauseAfterSeconds: Double? = nil, fixedDowntimeMs: Double = 0) {
+            self.memoryBytes = memoryBytes
+            self.pageBytes = pageBytes
+            self.dirtying = dirtying
+            self.streamBytesPerSecond = streamBytesPerSecond
+            self.live = live
+            self.convergence = convergence
+            self.pauseAfterRounds = pauseAfterRounds
+            self.stopPolicy = stopPolicy
+            self.pauseAfterSeconds = pauseAfterSeconds
+            self.fixedDowntimeMs = fixedDowntimeMs
+        }
+    }
+
+    /// Why pre-copy ended (or would not).
+    public enum Ending: Sendable, Equatable, Codable {
+        /// The hypervisor's own test passed: what was left fit the max downtime (or libxenguest's threshold).
+        case converged
+        /// libxenguest's round limit.
+        case hypervisorRoundLimit
+        /// migscope's `--pause-after-rounds` or the stop policy's rounds or sent multiple.
+        case stopRule(String)
+        /// `--timeout`: the guest paused at that second, mid-round.
+        case timeout
+        /// Not a non-live migration: everything is sent with the guest paused.
+        case nonLive
+        /// Nothing would end it: pre-copy settles at `steadyRemainingBytes` per round, more than
+        /// the max downtime allows.
+        case neverConverges(steadyRemainingBytes: Double)
+    }
+
+    public struct Round: Sendable, Equatable, Codable {
+        public var number: Int
+        public var startSeconds: Double
+        public var seconds: Double
+        public var bytes: Double
+        public var stopAndCopy: Bool
+    }
+
+    public struct Prediction: Sendable, Equatable, Codable {
+        public var ending: Ending
+        /// Every round, the stop-and-copy last (none when it never converges).
+        public var rounds: [Round]
+        public var bytesSent: Double
+        /// Nil when it never ends.
+        public var migrationSeconds: Double?
+        public var downtimeMs: Double?
+        /// Whether the migration ends at all (by itself or by a rule).
+        public var completes: Bool { if case .neverConverges = ending { false } else { true } }
+        /// Pre-copy rounds (not counting the stop-and-copy).
+        public var precopyRounds: Int { rounds.filter { !$0.stopAndCopy }.count }
+    }
+
+    /// Pre-copy is given up as never converging after this many rounds without an end in sight.
+    static let roundCap = 100_000
+
+    public static func predict(_ x: Inputs) -> Prediction {
+        let r = max(x.streamBytesPerSecond, 1e-9)
+        let memory = max(x.memoryBytes, 0)
+        func stop(_ rounds: [Round], at t: Double, left: Double, sent: Double, ending: Ending) -> Prediction {
+            let copy = left / r
+            var all = rounds
+            all.append(Round(number: rounds.count + 1, startSeconds: t, seconds: copy, bytes: left, stopAndCopy: true))
+            return Prediction(ending: ending, rounds: all, bytesSent: sent + left, migrationSeconds: t + copy, downtimeMs: copy * 1000 + x.fixedDowntimeMs)
+        }
+        guard x.live else { return stop([], at: 0, left: memory, sent: 0, ending: .nonLive) }
+
+        var rounds: [Round] = []
+        var remaining = memory, sent = 0.0, t = 0.0
+        var previous = Double.infinity
+        var steadyFor = 0
+        while rounds.count < roundCap {
+            let done = rounds.count
+            // The hypervisor's own test first, as QEMU asks it before each pass; then migscope's rules.
+            switch x.convergence {
+            case .qemu(let ms):
+                if remaining <= r * ms / 1000 { return stop(rounds, at: t, left: remaining, sent: sent, ending: .converged) }
+            case .libxenguest(let limit, let pages):
+                if done > 0 && remaining < Double(pages) * x.pageBytes { return stop(rounds, at: t, left: remaining, sent: sent, ending: .converged) }
+                if done >= limit { return stop(rounds, at: t, left: remaining, sent: sent, ending: .hypervisorRoundLimit) }
+            }
+            if let n = x.pauseAfterRounds, done >= n { return stop(rounds, at: t, left: remaining, sent: sent, ending: .stopRule("paused after \(n) rounds")) }
+            if let p = x.stopPolicy {
+                if let n = p.rounds, done >= n { return stop(rounds, at: t, left: remaining, sent: sent, ending: .stopRule("stop policy: \(n) rounds")) }
+                if let k = p.sentMultiple, memory > 0, sent >= k * memory {
+                    return stop(rounds, at: t, left: remaining, sent: sent, ending: .stopRule("stop policy: \(String(format: "%g", k))x memory sent"))
+                }
+            }
+            let seconds = remaining / r
+            if let limit = x.pauseAfterSeconds, t + seconds > limit {
+                // Paused mid-round: the rest of this round and what was dirtied so far go in the stop-and-copy.
+                let into = max(0, limit - t)
+                let sentHere = r * into
+                let left = min(memory, remaining - sentHere + x.dirtying.dirtied(over: into))
+                if sentHere > 0 { rounds.append(Round(number: done + 1, startSeconds: t, seconds: into, bytes: sentHere, stopAndCopy: false)) }
+                return stop(rounds, at: limit, left: left, sent: sent + sentHere, ending: .timeout)
+            }
+            rounds.append(Round(number: done + 1, startSeconds: t, seconds: seconds, bytes: remaining, stopAndCopy: false))
+            sent += remaining
+            t += seconds
+            let next = min(memory, x.dirtying.dirtied(over: seconds))
+            // A pre-copy whose rounds no longer shrink never ends by QEMU's test; only a rule
+            // that counts rounds, bytes or seconds still could, so those go on being worked out.
+            if next >= previous * 0.999 { steadyFor += 1 } else { steadyFor = 0 }
+            previous = next
+            remaining = next
+            let aRuleWillEnd = x.pauseAfterRounds != nil || x.stopPolicy != nil || x.pauseAfterSeconds != nil
+            if case .qemu = x.convergence, steadyFor >= 3, !aRuleWillEnd {
+                return Prediction(ending: .neverConverges(steadyRemainingBytes: remaining), rounds: rounds, bytesSent: sent, migrationSeconds: nil, downtimeMs: nil)
+            }
+        }
+        return Prediction(ending: .neverConverges(steadyRemainingBytes: remaining), rounds: rounds, bytesSent: sent, migrationSeconds: nil, downtimeMs: nil)
+    }
+}
+
+/// A prediction as it is printed and stored with a run: what went in, the dirty rate measured,
+/// and what came out.
+public struct MigrationForecast: Sendable, Equatable, Codable {
+    public var inputs: PrecopyModel.Inputs
+    public var dirtyRate: DirtyRateMeasurement
+    /// Where the stream's rate came from (the cap, the link given, the lab's link).
+    public var streamRateFrom: String
+    public var prediction: PrecopyModel.Prediction
+
+    public init(inputs: PrecopyModel.Inputs, dirtyRate: DirtyRateMeasurement, streamRateFrom: String, prediction: PrecopyModel.Prediction) {
+        self.inputs = inputs
+        self.dirtyRate = dirtyRate
+        self.streamRateFrom = streamRateFrom
+        self.prediction = prediction
+    }
+}

@@ -1,0 +1,113 @@
+import Foundation
+import XCTest
+@testable import MigscopeCore
+
+/// The pre-copy model against cases worked out by hand (MB = 10^6 bytes, to keep the arithmetic plain).
+final class PrecopyModelTests: XCTestCase {
+    let mb = 1e6
+
+    func testAGuestThatDirtiesNothingSendsItsMemoryOnceAndStopsAtOnce() {
+        let p = PrecopyModel.predict(.init(memoryBytes: 1000 * mb, dirtying: .none, streamBytesPerSecond: 100 * mb, fixedDowntimeMs: 20))
+        XCTAssertEqual(p.ending, .converged)
+        XCTAssertEqual(p.precopyRounds, 1)
+        XCTAssertEqual(p.rounds.last?.stopAndCopy, true)
+        XCTAssertEqual(p.rounds.last?.bytes, 0)
+        XCTAssertEqual(p.bytesSent, 1000 * mb)
+        XCTAssertEqual(p.migrationSeconds ?? -1, 10, accuracy: 1e-9)
+        XCTAssertEqual(p.downtimeMs ?? -1, 20, accuracy: 1e-9, "only the fixed cost")
+    }
+
+    /// 1000 MB at 100 MB/s, dirtied at 50 MB/s, max downtime 300 ms (30 MB): rounds of 1000, 500,
+    /// 250, 125, 62.5, 31.25 MB; 15.625 MB fits, so it goes in a stop-and-copy of 156.25 ms.
+    func testGeometricRoundsEndWhenWhatIsLeftFitsTheMaxDowntime() {
+        let p = PrecopyModel.predict(.init(memoryBytes: 1000 * mb, dirtying: .init(bytesPerSecond: 50 * mb), streamBytesPerSecond: 100 * mb))
+        XCTAssertEqual(p.ending, .converged)
+        XCTAssertEqual(p.rounds.map { ($0.bytes / mb * 1000).rounded() / 1000 }, [1000, 500, 250, 125, 62.5, 31.25, 15.625])
+        XCTAssertEqual(p.precopyRounds, 6)
+        XCTAssertEqual(p.bytesSent / mb, 1984.375, accuracy: 1e-6)
+        XCTAssertEqual(p.migrationSeconds ?? -1, 19.84375, accuracy: 1e-9)
+        XCTAssertEqual(p.downtimeMs ?? -1, 156.25, accuracy: 1e-6)
+        XCTAssertEqual(p.rounds[3].startSeconds, 17.5, accuracy: 1e-9)
+    }
+
+    func testADirtyRateAboveTheStreamNeverConverges() {
+        let p = PrecopyModel.predict(.init(memoryBytes: 1000 * mb, dirtying: .init(bytesPerSecond: 150 * mb), streamBytesPerSecond: 100 * mb))
+        guard case .neverConverges(let steady) = p.ending else { return XCTFail("\(p.ending)") }
+        XCTAssertEqual(steady, 1000 * mb, "every round re-sends all of memory")
+        XCTAssertFalse(p.completes)
+        XCTAssertNil(p.downtimeMs)
+        XCTAssertNil(p.migrationSeconds)
+        // A working set the stream cannot outrun settles at its fixed point, above what 300 ms allows.
+        let ws = PrecopyModel.predict(.init(memoryBytes: 1000 * mb, dirtying: .init(bytesPerSecond: 300 * mb, workingSetBytes: 200 * mb),
+                                            streamBytesPerSecond: 100 * mb))
+        guard case .neverConverges(let settled) = ws.ending else { return XCTFail("\(ws.ending)") }
+        XCTAssertGreaterThan(settled, 30 * mb)
+        XCTAssertLessThan(settled, 200 * mb)
+    }
+
+    /// The same non-converging guest under the Xen-like stop (3 rounds, or 3x memory sent): rounds
+    /// of 1000 MB each (10 s), then a 10 s stop-and-copy of all of it.
+    func testTheXenLikeStopEndsWhatWouldNotConverge() {
+        let base = PrecopyModel.Inputs(memoryBytes: 1000 * mb, dirtying: .init(bytesPerSecond: 150 * mb), streamBytesPerSecond: 100 * mb)
+        var byRounds = base
+        byRounds.stopPolicy = StopPolicy(rounds: 3)
+        let p = PrecopyModel.predict(byRounds)
+        XCTAssertEqual(p.ending, .stopRule("stop policy: 3 rounds"))
+        XCTAssertEqual(p.precopyRounds, 3)
+        XCTAssertEqual(p.bytesSent / mb, 4000, accuracy: 1e-6)
+        XCTAssertEqual(p.migrationSeconds ?? -1, 40, accuracy: 1e-9)
+        XCTAssertEqual(p.downtimeMs ?? -1, 10_000, accuracy: 1e-6)
+        var bySent = base
+        bySent.stopPolicy = StopPolicy(sentMultiple: 3)
+        let q = PrecopyModel.predict(bySent)
+        XCTAssertEqual(q.ending, .stopRule("stop policy: 3x memory sent"))
+        XCTAssertEqual(q.bytesSent, p.bytesSent)
+        // libxenguest's own limit: 5 rounds.
+        var xen = base
+        xen.convergence = .xen
+        let x = PrecopyModel.predict(xen)
+        XCTAssertEqual(x.ending, .hypervisorRoundLimit)
+        XCTAssertEqual(x.precopyRounds, 5)
+    }
+
+    /// --timeout 12 s on the guest above: round 2 is 2 s in (200 MB of it sent) when the guest is
+    /// paused; the 800 MB it had left plus the 300 MB dirtied in those 2 s exceed memory, so the
+    /// stop-and-copy sends all 1000 MB: 10 s, ending at 22 s.
+    func testATimeoutPausesMidRound() {
+        var x = PrecopyModel.Inputs(memoryBytes: 1000 * mb, dirtying: .init(bytesPerSecond: 150 * mb), streamBytesPerSecond: 100 * mb)
+        x.pauseAfterSeconds = 12
+        let p = PrecopyModel.predict(x)
+        XCTAssertEqual(p.ending, .timeout)
+        XCTAssertEqual(p.rounds.map { ($0.bytes / mb).rounded() }, [1000, 200, 1000])
+        XCTAssertEqual(p.rounds.map(\.stopAndCopy), [false, false, true])
+        XCTAssertEqual(p.migrationSeconds ?? -1, 22, accuracy: 1e-9)
+        XCTAssertEqual(p.downtimeMs ?? -1, 10_000, accuracy: 1e-6)
+        // A slower dirtier: round 2 is 500 MB, 200 of it sent by 12 s, 100 MB dirtied meanwhile.
+        x.dirtying = .init(bytesPerSecond: 50 * mb)
+        x.convergence = .qemu(maxDowntimeMs: 1)
+        XCTAssertEqual((PrecopyModel.predict(x).rounds.last?.bytes ?? 0) / mb, 400, accuracy: 1e-6, "round 2 is 500 MB: 300 of it left + 100 dirtied")
+    }
+
+    func testNonLiveIsOneStopAndCopyOfAllMemory() {
+        let p = PrecopyModel.predict(.init(memoryBytes: 1000 * mb, dirtying: .init(bytesPerSecond: 150 * mb), streamBytesPerSecond: 100 * mb, live: false))
+        XCTAssertEqual(p.ending, .nonLive)
+        XCTAssertEqual(p.rounds.count, 1)
+        XCTAssertEqual(p.downtimeMs ?? -1, 10_000, accuracy: 1e-6)
+        XCTAssertEqual(p.migrationSeconds ?? -1, 10, accuracy: 1e-9)
+    }
+
+    func testTheDirtyingModelIsFittedFromWindows() {
+        // Linear: twice the window, twice the pages.
+        let linear = DirtyingModel.fit([.init(seconds: 1, bytes: 10 * mb), .init(seconds: 2, bytes: 20.2 * mb)])
+        XCTAssertNil(linear?.workingSetBytes)
+        XCTAssertEqual(linear?.bytesPerSecond ?? 0, 10.05 * mb, accuracy: 1e3)
+        // Saturating: made by a 100 MB working set dirtied at 100 MB/s, found back.
+        let truth = DirtyingModel(bytesPerSecond: 100 * mb, workingSetBytes: 100 * mb)
+        let fitted = DirtyingModel.fit([1.0, 2, 4].map { .init(seconds: $0, bytes: truth.dirtied(over: $0)) })
+        XCTAssertEqual(fitted?.workingSetBytes ?? 0, 100 * mb, accuracy: 1 * mb)
+        XCTAssertEqual(fitted?.bytesPerSecond ?? 0, 100 * mb, accuracy: 2 * mb)
+        XCTAssertEqual(truth.dirtied(over: 1) / mb, 63.212, accuracy: 0.001)
+        XCTAssertNil(DirtyingModel.fit([]))
+        XCTAssertEqual(DirtyingModel.fit([.init(seconds: 1, bytes: 0)])?.bytesPerSecond, 0, "an idle guest")
+    }
+}
