@@ -63,6 +63,24 @@ public enum BatchReport {
         }
     }
 
+    /// Every complete run's pre-copy rounds, grouped by reader (and link rate where a plan has several).
+    static func dirtyingGroups(_ stats: [CellStats], cells: [String: PlanCell], store: ResultsStore) throws -> [DirtyingFigure.Group] {
+        var byName: [String: [IODirtying.Round]] = [:]
+        var order: [String] = []
+        let rates = Set(stats.compactMap { cells[$0.cell]?.bandwidth.description })
+        for c in stats {
+            for id in c.runs {
+                let r = try store.run(id)
+                guard let d = RunAnalysis(trace: r.trace).ioDirtying else { continue }
+                let reader = (cells[c.cell]?.readMode ?? r.info.workload?.mode)?.rawValue ?? "unknown"
+                let name = "\(reader) reader" + (rates.count > 1 ? ", \(cells[c.cell]?.bandwidth.description ?? r.info.linkRate ?? "?")" : "")
+                if byName[name] == nil { order.append(name) }
+                byName[name, default: []] += d.rounds
+            }
+        }
+        return order.map { DirtyingFigure.Group(name: $0, rounds: byName[$0] ?? []) }
+    }
+
     public static func findingRows(_ f: [PaperComparison.Finding]) -> [[String]] {
         [["finding", "paper", "ours", "verdict"]] + f.map { [$0.claim, $0.paper, $0.ours, $0.verdict] }
     }
@@ -100,8 +118,9 @@ public enum BatchReport {
             let r = try store.run(id)
             return RunReport.Input(info: r.info, trace: r.trace)
         }
+        let dirtying = try dirtyingGroups(stats, cells: cellsByKey, store: store)
         let page = try RunReport.write(inputs, to: directory, title: "migscope: plan '\(plan.name)'", tables: tables) { dir in
-            [try TradeoffFigure.write(points, in: dir)]
+            [try TradeoffFigure.write(points, in: dir), try DirtyingFigure.write(dirtying, in: dir)]
         }
         return (page, cells, findings, efficiency)
     }

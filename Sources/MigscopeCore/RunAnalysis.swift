@@ -49,6 +49,8 @@ public struct RunAnalysis: Sendable, Equatable, Codable {
     /// The longest the guest went without a rate line during the migration, less its usual interval:
     /// the downtime the guest itself saw.
     public var guestGapMs: Double?
+    /// How much of what pre-copy re-sent the guest's reads explain (nil without re-sent rounds).
+    public var ioDirtying: IODirtying?
 
     public struct PhaseStats: Sendable, Equatable, Codable {
         public var samples: Int
@@ -91,6 +93,7 @@ public struct RunAnalysis: Sendable, Equatable, Codable {
             after = Self.stats(series, from: e + 1, to: max(last, e + 1))
             guestGapMs = Self.longestGap(guest, from: s, to: e).map { $0 * 1000 }
         }
+        ioDirtying = IODirtying(rounds: trace.rounds, reads: series)
     }
 
     /// One continuous host-side series: the source's counters until the handover, the destination's after.

@@ -29,6 +29,9 @@ public struct RunSummary: Sendable, Equatable, Codable {
     public var convergence: String?
     /// How close the run came to what its link allows (g/C + T0/T), where the link's rate is known.
     public var efficiency: LinkEfficiency?
+    /// The share of re-sent bytes the guest's reads explain, and re-sent bytes per byte read (IODirtying).
+    public var ioExplainedResentShare: Double?
+    public var resentPerByteRead: Double?
     /// The tuning options the run used, in words ("none" without any).
     public var tuning: String?
 
@@ -55,6 +58,8 @@ public struct RunSummary: Sendable, Equatable, Codable {
         if let b = bytesSent, let m = info.domain?.memoryBytes, m > 0 { bytesSentOverMemory = Double(b) / Double(m) }
         convergence = Self.convergence(mode: info.request.mode, outcome: outcome, trace: trace)
         efficiency = LinkEfficiency(info: info, trace: trace, analysis: analysis)
+        ioExplainedResentShare = analysis.ioDirtying?.explainedShare
+        resentPerByteRead = analysis.ioDirtying?.slope
         tuning = info.storagePriority == true
             ? (info.request.tuningWords == "none" ? "storage priority" : "storage priority, " + info.request.tuningWords)
             : info.request.tuningWords

@@ -286,6 +286,8 @@ public enum RunReport {
             ["workload's total time", s.workloadSeconds.map { String(format: "%.1f s", $0) } ?? "- (it reads forever)"],
             ["workload during the migration", s.workloadWindow ?? "-"],
             ["guest console lines dropped (untrue or over-long)", s.guestLinesDropped.map(String.init) ?? "0"],
+            ["re-sent bytes the guest's reads explain", s.ioExplainedResentShare.map { String(format: "%.0f %%", $0 * 100) } ?? "- (nothing re-sent)"],
+            ["re-sent per byte read", s.resentPerByteRead.map { String(format: "%.2f", $0) } ?? "-"],
         ]
         return rows + forecastRows(info, s) + environmentRows(info) + info.notes.map { ["note", $0] }
     }
