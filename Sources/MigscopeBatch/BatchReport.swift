@@ -63,6 +63,22 @@ public enum BatchReport {
         }
     }
 
+    /// One row per cell with re-sent rounds: what was re-sent, the reads' share of it, the slope.
+    static func dirtyingRows(_ stats: [CellStats], cells: [String: PlanCell], store: ResultsStore) throws -> [[String]] {
+        var rows = [["reader", "block KiB", "link", "runs", "re-sent MiB (mean)", "explained by reads", "re-sent per byte read"]]
+        for c in stats {
+            let found = try c.runs.compactMap { try RunAnalysis(trace: store.run($0).trace).ioDirtying }
+            guard !found.isEmpty else { continue }
+            let all = IODirtying(rounds: found.flatMap(\.rounds))
+            let cell = cells[c.cell]
+            rows.append([cell?.readMode?.rawValue ?? "-", cell?.blockSizeKiB.map(String.init) ?? "-",
+                         cell.map { "\($0.bandwidth) \($0.link.rawValue)" } ?? "-", "\(found.count)",
+                         String(format: "%.0f", found.map(\.resentBytes).reduce(0, +) / Double(found.count) / 1_048_576),
+                         all.explainedShare.map { String(format: "%.0f %%", $0 * 100) } ?? "-", all.slope.map { String(format: "%.2f", $0) } ?? "-"])
+        }
+        return rows
+    }
+
     /// Every complete run's pre-copy rounds, grouped by reader (and link rate where a plan has several).
     static func dirtyingGroups(_ stats: [CellStats], cells: [String: PlanCell], store: ResultsStore) throws -> [DirtyingFigure.Group] {
         var byName: [String: [IODirtying.Round]] = [:]
@@ -119,6 +135,13 @@ public enum BatchReport {
             return RunReport.Input(info: r.info, trace: r.trace)
         }
         let dirtying = try dirtyingGroups(stats, cells: cellsByKey, store: store)
+        let dirtyingTable = try dirtyingRows(stats, cells: cellsByKey, store: store)
+        if dirtyingTable.count > 1, plan.cells.contains(where: { $0.readMode != nil }) {
+            tables.append(RunReport.ExtraTable(
+                name: "dirtying", title: "How much of what pre-copy re-sent the guest's reads dirtied",
+                note: "Per cell, over its complete runs: the bytes the pre-copy rounds after the first re-sent, the share of them the guest's reads during the round before can explain (a byte read dirties at most a byte of page cache: min(read, re-sent) per round), and the bytes re-sent per byte read (least squares through the origin over all the cell's rounds).",
+                rows: dirtyingTable))
+        }
         let page = try RunReport.write(inputs, to: directory, title: "migscope: plan '\(plan.name)'", tables: tables) { dir in
             [try TradeoffFigure.write(points, in: dir), try DirtyingFigure.write(dirtying, in: dir)]
         }

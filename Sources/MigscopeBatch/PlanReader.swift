@@ -261,7 +261,7 @@ struct Reader {
         if let m = top["matrix"] {
             if let mm = m.value.mapping {
                 let me = entries(mm, allowed: ["mode", "link_rate", "bandwidth", "link", "max_downtime_ms", "bandwidth_cap_mibps", "timeout_s", "pause_after_rounds",
-                                                 "mitigation", "read_mode"], in: "matrix")
+                                                 "mitigation", "read_mode", "block_size_kib"], in: "matrix")
                 let modes = list(me, "mode") { r, n -> MigrationRequest.Mode? in
                     if let s = n.scalar?.string, let x = MigrationRequest.Mode(rawValue: s) { return x }
                     r.problem(n, "mode must be live or non-live, got '\(n.scalar?.string ?? "?")'"); return nil
@@ -329,6 +329,11 @@ struct Reader {
                     if let s = n.scalar?.string, let x = Workload.ReadMode(rawValue: s) { return .some(x) }
                     r.problem(n, "read_mode must be buffered or direct, got '\(n.scalar?.string ?? "?")'"); return nil
                 }
+                let blockSizes = list(me, "block_size_kib") { r, n -> Int?? in
+                    let range = LabSettings.blockSizeRange
+                    if let s = n.scalar?.string, let v = Int(s), range.contains(v), v & (v - 1) == 0 { return .some(v) }
+                    r.problem(n, "block_size_kib must be a power of two of KiB from \(range.lowerBound) to \(range.upperBound), got '\(n.scalar?.string ?? "?")'"); return nil
+                }
                 if me["mode"] == nil { problem(m.key, "matrix: missing 'mode' (live, non-live)") }
                 if me["link_rate"] == nil && me["bandwidth"] == nil { problem(m.key, "matrix: missing 'link_rate' (e.g. [100mbit, 10mbit])") }
                 if let modes, let rates {
@@ -337,6 +342,7 @@ struct Reader {
                         bandwidthCapMiBps: caps ?? [nil], timeoutSeconds: timeouts ?? [nil], pauseAfterRounds: roundLimits ?? [nil])
                     matrix?.mitigations = mitigations ?? [nil]
                     matrix?.readModes = readModes ?? [nil]
+                    matrix?.blockSizesKiB = blockSizes ?? [nil]
                     matrix?.mitigationReaders = readersOf
                 }
             } else { problem(m.value, "'matrix' must be a mapping of knobs to lists of values") }
@@ -353,8 +359,8 @@ struct Reader {
         if matrix.mitigations.contains(where: { $0?.storagePriority == true }) {
             problem(top["matrix"]?.key, "matrix: mitigation storage-priority shapes the embedded lab's links only; on real hosts apply the README's tc recipe to the NIC and leave it out")
         }
-        if matrix.readModes.contains(where: { $0 != nil }) {
-            problem(top["matrix"]?.key, "matrix: read_mode sets the lab guest's reader; a real domain runs its own workload, so leave it out")
+        if matrix.readModes.contains(where: { $0 != nil }) || matrix.blockSizesKiB.contains(where: { $0 != nil }) {
+            problem(top["matrix"]?.key, "matrix: read_mode and block_size_kib set the lab guest's reader; a real domain runs its own workload, so leave them out")
         }
         if matrix.bandwidths.contains(where: { $0.bitsPerSecond != nil }) || matrix.links.count > 1 {
             problem(top["matrix"]?.key, "matrix: link_rate and link are shaped only in the embedded lab; with real hosts use link_rate: [none] (or bandwidth_cap_mibps to cap the migration)")

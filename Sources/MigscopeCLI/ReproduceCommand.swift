@@ -17,7 +17,9 @@ struct ReproduceCommand: AsyncParsableCommand {
             """)
     @Flag(help: "The faithful miniature (96 MiB guest, reads sized per link rate): about 20 minutes, not hours.") var quick = false
     @Flag(help: "The mitigations plan instead of the paper's (with --quick: its six-cell miniature, about 8 minutes).") var mitigations = false
-    @Option(help: ArgumentHelp("shared (the paper's contention, default) or full-duplex.", valueName: "model")) var link: LinkModel = .shared
+    @Flag(name: .customLong("dirty-io"), help: "The paper's first question instead: how much of what pre-copy re-sends the guest's reads dirty (buffered vs direct reader, two block sizes, two link rates; 24 runs).")
+    var dirtyIO = false
+    @Option(help: ArgumentHelp("shared (the paper's contention, the default) or full-duplex (the default of --dirty-io, whose reads and stream then do not compete).", valueName: "model")) var link: LinkModel?
     @OptionGroup var database: DatabaseOption
     @Option(help: ArgumentHelp("Where the report goes (default: results/PLAN-report).", valueName: "dir")) var out: UserPath?
     @Flag(name: .customLong("force-mix"), help: "Continue with runs made under other settings of the plan (an older migscope's), mixing them.")
@@ -27,13 +29,21 @@ struct ReproduceCommand: AsyncParsableCommand {
     @OptionGroup(title: "Output") var output: OutputOptions
     @Flag(help: "Print the result (runs, cells' statistics, the paper's table, report) as JSON on stdout.") var json = false
 
+    func validate() throws {
+        if mitigations && dirtyIO { throw ValidationError("--mitigations and --dirty-io are two plans; give one") }
+        if dirtyIO && quick { throw ValidationError("--dirty-io has no quick version; run 'migscope batch' on a copy of its plan with fewer repetitions") }
+    }
+
     func run() async throws {
-        let name = (mitigations ? "mitigations" : "paper") + (quick ? "-quick" : "")
+        let name = dirtyIO ? "dirty-io" : (mitigations ? "mitigations" : "paper") + (quick ? "-quick" : "")
         var plan = try PlanFile.load(path: BuiltinPlans.path(name))
-        plan.matrix.links = [link]
-        if link != .shared { plan.name += "-" + link.rawValue }
+        // A link other than the plan's own makes another plan (its runs are not mixed with the plan's).
+        if let link, plan.matrix.links != [link] {
+            plan.matrix.links = [link]
+            plan.name += "-" + link.rawValue
+        }
         try await BatchDriver.run(plan, store: try database.openForWriting(), resume: true, forceMix: forceMix, out: (out ?? BatchDriver.defaultReport(plan)).path,
-                                  paper: !mitigations, policy: failures.policy, metrics: metrics,
+                                  paper: !mitigations && !dirtyIO, policy: failures.policy, metrics: metrics,
                                   json: json, output: output.resolved)
     }
 }

@@ -67,6 +67,8 @@ public struct Plan: Sendable, Equatable {
         public var mitigations: [Mitigation?] = [nil]
         /// The guest's read modes (nil: the plan's workload's).
         public var readModes: [Workload.ReadMode?] = [nil]
+        /// The guest's read block sizes, KiB (nil: the plan's workload's).
+        public var blockSizesKiB: [Int?] = [nil]
         /// Mitigations run only with some readers (a plan's `{use: ..., read_mode: ...}` items).
         public var mitigationReaders: [Mitigation: [Workload.ReadMode]] = [:]
 
@@ -121,6 +123,13 @@ public struct Plan: Sendable, Equatable {
         // Read modes, then mitigations, vary fastest; a live-only mitigation means nothing to a
         // non-live migration (nor do a timeout or a round limit): such cells collapse into one.
         out = out.flatMap { base in
+            matrix.blockSizesKiB.map { size in
+                var c = base
+                c.blockSizeKiB = size
+                return c
+            }
+        }
+        out = out.flatMap { base in
             matrix.readModes.flatMap { read in
                 matrix.mitigations.compactMap { m -> PlanCell? in
                     if let only = matrix.mitigationReaders[m ?? .none], let read, !only.contains(read) { return nil }
@@ -164,6 +173,7 @@ public struct Plan: Sendable, Equatable {
         var w = workload
         if let amount = readMiBByLinkRate[cell.bandwidth] { w.amountMiB = amount }
         if let mode = cell.readMode { w.mode = mode }
+        if let size = cell.blockSizeKiB { w.blockSizeKiB = size }
         return w
     }
 

@@ -21,6 +21,8 @@ public struct PlanCell: Sendable, Hashable, Codable {
     public var mitigation: Mitigation?
     /// The guest's read mode in this cell (nil: the plan's workload's).
     public var readMode: Workload.ReadMode?
+    /// The guest's read block size in this cell, KiB (nil: the plan's workload's): how fast it reads.
+    public var blockSizeKiB: Int?
 
     public init(mode: MigrationRequest.Mode, bandwidth: LinkRate, link: LinkModel, maxDowntimeMs: UInt64? = nil, bandwidthCapMiBps: UInt64? = nil,
                 timeoutSeconds: Double? = nil, pauseAfterRounds: Int? = nil, mitigation: Mitigation? = nil, readMode: Workload.ReadMode? = nil) {
@@ -43,6 +45,7 @@ public struct PlanCell: Sendable, Hashable, Codable {
         if let t = timeoutSeconds { parts.append("timeout_s=\(t == t.rounded() ? String(Int(t)) : String(t))") }
         if let r = pauseAfterRounds { parts.append("pause_after_rounds=\(r)") }
         if let m = readMode { parts.append("read=\(m.rawValue)") }
+        if let b = blockSizeKiB { parts.append("block_size_kib=\(b)") }
         if let m = mitigation { parts.append("mitigation=\(m.text)") }
         return parts.joined(separator: " ")
     }

@@ -158,6 +158,26 @@ final class PlanFileTests: XCTestCase {
         }
     }
 
+    /// The dirty-pages plan: readers x block sizes x link rates, each cell's reader set from its cell.
+    func testTheDirtyIOPlanVariesTheReaderItsBlockSizeAndTheLinkAndBadBlockSizesAreRefused() throws {
+        let p = try PlanFile.load(path: BuiltinPlans.path("dirty-io"))
+        XCTAssertEqual(p.cells.count, 8)
+        XCTAssertEqual(Set(p.cells.map { p.workload(for: $0).blockSizeKiB }), [64, 1024])
+        XCTAssertEqual(Set(p.cells.map { p.workload(for: $0).mode }), [.buffered, .direct])
+        XCTAssertTrue(p.cells.allSatisfy { $0.key.contains("block_size_kib=") && $0.pauseAfterRounds == 8 }, "\(p.cells.map(\.key))")
+        let bad = """
+            name: b
+            hosts: lab
+            workload: {mode: buffered, read_mib: 0}
+            matrix: {mode: [live], link_rate: [100mbit], block_size_kib: [1000, 2]}
+            """
+        XCTAssertThrowsError(try PlanFile.parse(bad, file: "b.yaml")) { error in
+            let text = "\(error)"
+            XCTAssertTrue(text.contains("b.yaml:4:") && text.contains("block_size_kib must be a power of two of KiB from 4 to 65536, got '1000'"), text)
+            XCTAssertTrue(text.contains("got '2'"), text)
+        }
+    }
+
     /// A plan is data: a host URI that makes libvirt run a program, or a Xen ssh destination that
     /// ssh would read as an option, is refused at its line unless the user allows it.
     func testHostsThatWouldRunAProgramAreRefusedAtTheirLine() throws {
