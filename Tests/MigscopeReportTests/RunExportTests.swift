@@ -141,6 +141,28 @@ final class RunReportTests: XCTestCase {
         XCTAssertFalse(script.contains("dirty rate"), script)
     }
 
+    /// The dirty-pages figure: two readers' rounds, each with its slope line, drawn by gnuplot; a
+    /// group name with quotes stays a title.
+    func testTheDirtyingFigureDrawsEachReadersRoundsAndSlope() throws {
+        guard Gnuplot.executable != nil else { throw XCTSkip("gnuplot is not installed (scripts/install-deps.sh installs gnuplot-nox)") }
+        let dir = NSTemporaryDirectory() + "/migscope-dirtying-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let mib = 1_048_576.0
+        let html = try DirtyingFigure.write([
+            .init(name: "buffered reader", rounds: [.init(number: 1, readBytes: 90 * mib, dirtiedBytes: 80 * mib), .init(number: 2, readBytes: 40 * mib, dirtiedBytes: 38 * mib)]),
+            .init(name: "direct 'reader'", rounds: [.init(number: 1, readBytes: 90 * mib, dirtiedBytes: 2 * mib)]),
+            .init(name: "no rounds", rounds: []),
+        ], in: dir)
+        XCTAssertTrue(html.contains("data:image/png;base64,"), "drawn and embedded")
+        let png = try XCTUnwrap(FileManager.default.contents(atPath: dir + "/dirtying.png"))
+        XCTAssertEqual(Array(png.prefix(4)), [0x89, 0x50, 0x4E, 0x47])
+        let script = try String(contentsOfFile: dir + "/dirtying.gp", encoding: .utf8)
+        XCTAssertTrue(script.contains("slope 0.9"), script)
+        XCTAssertFalse(script.contains("no rounds"), "a group without rounds is left out")
+        XCTAssertEqual(try DirtyingFigure.write([], in: dir), "")
+    }
+
     /// Folder names and titles are text to gnuplot, never code: quotes, semicolons, backquotes and
     /// system() in a path or a label neither break the figure nor run anything.
     func testNoFolderNameOrLabelReachesGnuplotAsCode() throws {
