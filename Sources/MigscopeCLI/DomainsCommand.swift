@@ -26,7 +26,10 @@ struct DomainsCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard let host = DefaultHost.choose(on, flag: "--on") else { throw ValidationError("--on is missing (and LIBVIRT_DEFAULT_URI is not set): give the host's libvirt URI, e.g. qemu:///system") }
-        if let why = LibvirtURIPolicy.problem(host.uri, allowExternal: allowExternalTransport) { throw ValidationError("\(host.named) \(host.uri): \(why)") }
+        // 'xen' names this dom0 through libxl, not a libvirt URI.
+        if BackendChoice.forHost(host.uri) == .libvirt, let why = LibvirtURIPolicy.problem(host.uri, allowExternal: allowExternalTransport) {
+            throw ValidationError("\(host.named) \(host.uri): \(why)")
+        }
     }
 
     func run() async throws {

@@ -339,6 +339,10 @@ final class CLITests: XCTestCase {
         for (args, words) in cases {
             assertOneLineError(try migscope(args), status: 2, contains: words)
         }
+        // 'xen' is no URI but a host name (this dom0 through libxl): outside a dom0 that is a runtime failure, not bad usage.
+        let xen = try migscope("domains", "--on", "xen")
+        XCTAssertEqual(xen.status, 1, xen.err)
+        XCTAssertFalse(xen.err.contains("is not a URI"), xen.err)
     }
 
     func testDirtyrateAndPredictRefuseWhatCannotBeMeasuredInOneLine() throws {
