@@ -163,6 +163,11 @@ public final class BatchRunner: @unchecked Sendable {
                 progress(.note("run \(run.info.id ?? 0): the lab guest's kernel crashed after the migration ('\(crash)'; QEMU under TCG, see the README); the cell runs again with a new guest (try \(crashTries) of \(Self.labGuestCrashTries))"))
                 continue
             }
+            if crashTries < Self.labGuestCrashTries, case .lab = plan.hosts, run.info.status == .failed, let stall = run.trace.firstEvent(.workloadStalled) {
+                crashTries += 1
+                progress(.note("run \(run.info.id ?? 0): the lab guest's read hung on the destination after the migration (\(stall.detail)); the cell runs again with a new guest (try \(crashTries) of \(Self.labGuestCrashTries))"))
+                continue
+            }
             if retriesLeft > 0, run.info.status == .failed, !run.trace.jobSamples.contains(where: { ($0.progress.memoryProcessedBytes ?? 0) > 0 }) {
                 retriesLeft -= 1
                 progress(.note("run \(run.info.id ?? 0) failed before any memory was sent (\(run.info.error ?? "no reason given")); trying again in 10 s (\(retriesLeft) retr\(retriesLeft == 1 ? "y" : "ies") left)"))
@@ -296,7 +301,7 @@ public final class BatchRunner: @unchecked Sendable {
         let settings = RecorderSettings(
             interval: .milliseconds(Int64(plan.pollIntervalMs)), baseline: .milliseconds(Int64(plan.baselineSeconds * 1000)),
             tail: .milliseconds(Int64(plan.tailSeconds * 1000)), untilWorkloadDone: plan.untilWorkloadDone,
-            maxTail: .milliseconds(Int64(plan.maxTailSeconds * 1000)))
+            maxTail: .milliseconds(Int64(plan.maxTailSeconds * 1000)), readStall: plan.isLab ? Self.labReadStall : nil)
         let run = Experiment.PlanRun(name: plan.name, cell: cell, repetition: planned.repetition, settings: plan.definingSettings,
                                      workload: plan.workload(for: cell))
         return Experiment(backend: backend, request: request, recording: .init(settings: settings, plan: run, onStart: onStart))
@@ -318,6 +323,9 @@ public final class BatchRunner: @unchecked Sendable {
         let s = await MigrationRunner().run(session)
         if !s.succeeded { throw BatchError("could not move '\(domain)' back to \(source): \(s.outcome); it is \(s.location)", stopsTheBatch: true) }
     }
+
+    /// How long a lab guest may read nothing after its migration before its read is called hung.
+    static let labReadStall: Duration = .seconds(60)
 
     /// A lab run is made again this many times in all when its guest crashed after the migration.
     static let labGuestCrashTries = 3

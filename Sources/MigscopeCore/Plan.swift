@@ -168,6 +168,9 @@ public struct Plan: Sendable, Equatable {
         return s
     }
 
+    /// Whether the plan runs in the embedded lab.
+    public var isLab: Bool { if case .lab = hosts { true } else { false } }
+
     /// What the guest does in a run of `cell`: the plan's workload, its read sized for the cell's link.
     public func workload(for cell: PlanCell) -> Workload {
         var w = workload

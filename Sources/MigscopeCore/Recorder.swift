@@ -13,9 +13,14 @@ public struct RecorderSettings: Sendable, Equatable {
     /// for at most `maxTail`: the total time of the read is a figure of its own.
     public var untilWorkloadDone: Bool
     public var maxTail: Duration
+    /// With `untilWorkloadDone`: the tail ends early, the run failed, when the guest's own reports
+    /// say it read nothing for this long after the migration (a read hung on the destination would
+    /// otherwise hold the run for `maxTail` and leave it without its read time). Nil: never.
+    public var readStall: Duration?
 
     public init(interval: Duration = .milliseconds(100), baseline: Duration = .seconds(15), tail: Duration = .seconds(15),
-                flushEvery: Duration = .seconds(1), untilWorkloadDone: Bool = false, maxTail: Duration = .seconds(3600)) {
+                flushEvery: Duration = .seconds(1), untilWorkloadDone: Bool = false, maxTail: Duration = .seconds(3600), readStall: Duration? = nil) {
+        self.readStall = readStall
         self.interval = interval
         self.baseline = baseline
         self.tail = tail
@@ -149,6 +154,9 @@ public final class Recorder: @unchecked Sendable {
                 // The migration did its part; the run did not: the guest's measurements end early.
                 info.status = .failed
                 info.error = "the guest stopped running \(String(format: "%.0f", gone.t - done.t)) s after its migration completed (it runs \(gone.detail))"
+            } else if let stalled = finished.firstEvent(.workloadStalled) {
+                info.status = .failed
+                info.error = "the guest's read stalled on the destination: \(stalled.detail); its read time is unknown"
             }
         case .failed(let m)?: info.status = .failed; info.error = m
         case .aborted(let why)?: info.status = .aborted; info.error = why.description
@@ -187,11 +195,33 @@ public final class Recorder: @unchecked Sendable {
         }
         // A guest that died after arriving never says its read is done: the tail ends with it.
         if settings.untilWorkloadDone {
-            let done = { self.lock.withLock { self.trace.firstEvent(.workloadDone) } != nil }
+            let arrived = t(clock.now)
+            let done = { self.lock.withLock { self.trace.firstEvent(.workloadDone) } != nil || self.readStalled(since: arrived) }
             guard await waitWhileTheGuestRuns(session, until: clock.now + settings.maxTail, or: done) else { return migration }
+            if lock.withLock({ trace.firstEvent(.workloadStalled) }) != nil { return migration }
         }
         _ = await waitWhileTheGuestRuns(session, until: clock.now + settings.tail, or: { false })
         return migration
+    }
+
+    /// Whether the guest has reported reading nothing for `settings.readStall` since `arrived` (the
+    /// migration's end) or its last read after it; records a `workloadStalled` event once.
+    private func readStalled(since arrived: Double) -> Bool {
+        guard let limit = settings.readStall else { return false }
+        let now = t(clock.now)
+        return lock.withLock {
+            if trace.firstEvent(.workloadStalled) != nil { return true }
+            let guest = trace.samples.lazy.filter { $0.series == .guest && $0.t > arrived }
+            // Only a guest that still reports: a silent one is the guest-gone check's business.
+            guard let latest = guest.last, now - latest.t < 5 else { return false }
+            let lastRead = trace.samples.last { $0.series == .guest && $0.t > arrived && $0.readBytesPerSecond > 0 }?.t ?? arrived
+            let quiet = now - lastRead
+            guard quiet >= limit.secondsDouble else { return false }
+            let e = EventRecord(t: now, kind: .workloadStalled, detail: String(format: "the guest read nothing for %.0f s after its migration", quiet))
+            trace.events.append(e)
+            pending.events.append(e)
+            return true
+        }
     }
 
     /// Waits until `deadline` or `done()`, asking every 2 s where the guest runs; false, with a

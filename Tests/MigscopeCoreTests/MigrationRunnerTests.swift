@@ -274,3 +274,50 @@ final class ScriptedSession: MigrationSession, @unchecked Sendable {
         return DomainLocation(place: done ? .destination : .source, sourceURI: "test:///a", destinationURI: "test:///b")
     }
 }
+
+/// A guest console that reports every call: reading at `rate` until `stopsAfter` lines, then nothing read.
+final class ReportingConsole: GuestReportSource, @unchecked Sendable {
+    private let lock = NSLock()
+    private var seq = 0
+    private let start = Date()
+    let stopsAfter: Int
+    init(stopsAfter: Int) { self.stopsAfter = stopsAfter }
+    var description: String { "a scripted console" }
+    var droppedLines: Int { 0 }
+    func newLines() -> [Substring] {
+        lock.withLock {
+            seq += 1
+            let rate = seq <= stopsAfter ? 5_000_000 : 0
+            let up = String(format: "%.2f", Date().timeIntervalSince(start) + 1)
+            return [Substring("MIGSCOPE rate seq=\(seq) up=\(up) read_bps=\(rate) write_bps=0 read_total=\(min(seq, stopsAfter) * 500_000)")]
+        }
+    }
+}
+
+final class RecorderReadStallTests: XCTestCase {
+    /// A read that hangs after the migration ends the tail once the guest has reported reading
+    /// nothing for the stall limit, long before the tail's limit, and the run fails saying so.
+    func testAReadThatHangsAfterTheMigrationEndsTheTailAndFailsTheRun() async throws {
+        let settings = RecorderSettings(interval: .milliseconds(50), baseline: .milliseconds(50), tail: .milliseconds(50),
+                                        untilWorkloadDone: true, maxTail: .seconds(60), readStall: .milliseconds(600))
+        let recorder = Recorder(settings: settings, sink: CollectingSink(), console: ReportingConsole(stopsAfter: 3))
+        let session = ScriptedSession(duration: .milliseconds(200), rounds: 1, final: JobProgress(iteration: 1, memoryProcessedBytes: 100))
+        let started = ContinuousClock.now
+        let run = try await recorder.record(session, info: RunInfo(backend: "test", request: session.request, anchor: Date()))
+        XCTAssertLessThan(ContinuousClock.now - started, .seconds(20), "the tail did not wait for its 60 s limit")
+        XCTAssertNotNil(run.trace.firstEvent(.workloadStalled))
+        XCTAssertEqual(run.info.status, .failed)
+        XCTAssertTrue(run.info.error?.contains("the guest's read stalled on the destination") == true, run.info.error ?? "")
+        XCTAssertEqual(run.migration?.outcome, .completed, "the migration itself completed")
+    }
+
+    func testWithoutAStallLimitAReadingGuestsTailRunsToItsLimit() async throws {
+        let settings = RecorderSettings(interval: .milliseconds(50), baseline: .milliseconds(50), tail: .milliseconds(50),
+                                        untilWorkloadDone: true, maxTail: .seconds(2))
+        let recorder = Recorder(settings: settings, sink: CollectingSink(), console: ReportingConsole(stopsAfter: 3))
+        let session = ScriptedSession(duration: .milliseconds(200), rounds: 1, final: JobProgress(iteration: 1, memoryProcessedBytes: 100))
+        let run = try await recorder.record(session, info: RunInfo(backend: "test", request: session.request, anchor: Date()))
+        XCTAssertNil(run.trace.firstEvent(.workloadStalled))
+        XCTAssertEqual(run.info.status, .completed)
+    }
+}
