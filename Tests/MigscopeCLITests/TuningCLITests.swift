@@ -27,7 +27,7 @@ extension CLITests {
             (["--downtime-steps", "max=500,steps=5,delay=2", "--max-downtime", "300"], "drop --max-downtime"),
             (["--postcopy", "--parallel", "4"], "QEMU cannot switch a multi-connection migration to post-copy"),
             (["--non-live", "--auto-converge"], "--auto-converge tunes a live migration's pre-copy"),
-            (["--link-rate", "1gbit"], "--link-rate are for recording: add --record"),
+            (["--link-rate", "1gbit"], "--link-rate is for recording or predicting: add --record or --predict"),
         ] {
             assertOneLineError(try migscope(["migrate", "g", "--from", "test:///default", "--to", "qemu:///system"] + args), status: 2, contains: expected)
         }
