@@ -58,14 +58,7 @@ extension Domain {
     /// `virDomainBlockStats` waits for the migration's job lock (up to 30 s); with NOWAIT libvirt
     /// returns at once with what it can read. Nil when it reports no disks.
     public func blockStatsNoWait() throws(LibvirtError) -> BlockStats? {
-        var doms: [virDomainPtr?] = [handle, nil]
-        var records: UnsafeMutablePointer<virDomainStatsRecordPtr?>? = nil
-        let flags = UInt32(VIR_CONNECT_GET_ALL_DOMAINS_STATS_NOWAIT.rawValue)
-        let n = virDomainListGetStats(&doms, UInt32(VIR_DOMAIN_STATS_BLOCK.rawValue), &records, flags)
-        try check(n, "read statistics of '\(name)'")
-        defer { virDomainStatsRecordListFree(records) }
-        guard n > 0, let record = records?[0] else { return nil }
-        let p = TypedParameters(decoding: record.pointee.params, count: record.pointee.nparams)
+        guard let p = try statsNoWait(UInt32(VIR_DOMAIN_STATS_BLOCK.rawValue), "read statistics of '\(name)'") else { return nil }
         guard let count = p["block.count"]?.unsigned, count > 0 else { return nil }
         var sum = BlockStats(readRequests: 0, readBytes: 0, writeRequests: 0, writeBytes: 0, errors: 0)
         var any = false
@@ -79,5 +72,19 @@ extension Domain {
             sum.errors += Int64(p["block.\(i).errors"]?.unsigned ?? 0)
         }
         return any ? sum : nil
+    }
+}
+
+extension Domain {
+    /// One group of the domain's bulk statistics (`virDomainListGetStats` with NOWAIT, so a running
+    /// job's lock is not waited for); nil when libvirt returns no record.
+    func statsNoWait(_ group: UInt32, _ operation: @autoclosure () -> String) throws(LibvirtError) -> TypedParameters? {
+        var doms: [virDomainPtr?] = [handle, nil]
+        var records: UnsafeMutablePointer<virDomainStatsRecordPtr?>? = nil
+        let n = virDomainListGetStats(&doms, group, &records, UInt32(VIR_CONNECT_GET_ALL_DOMAINS_STATS_NOWAIT.rawValue))
+        try check(n, operation())
+        defer { virDomainStatsRecordListFree(records) }
+        guard n > 0, let record = records?[0] else { return nil }
+        return TypedParameters(decoding: record.pointee.params, count: record.pointee.nparams)
     }
 }

@@ -60,13 +60,6 @@ extension Domain {
 
     /// The last dirty-rate measurement, from the domain's statistics (without waiting for a job).
     public func dirtyRate() throws(LibvirtError) -> DirtyRate {
-        var doms: [virDomainPtr?] = [handle, nil]
-        var records: UnsafeMutablePointer<virDomainStatsRecordPtr?>? = nil
-        let flags = UInt32(VIR_CONNECT_GET_ALL_DOMAINS_STATS_NOWAIT.rawValue)
-        let n = virDomainListGetStats(&doms, UInt32(VIR_DOMAIN_STATS_DIRTYRATE.rawValue), &records, flags)
-        try check(n, "read the dirty rate of '\(name)'")
-        defer { virDomainStatsRecordListFree(records) }
-        guard n > 0, let record = records?[0] else { return DirtyRate(TypedParameters()) }
-        return DirtyRate(TypedParameters(decoding: record.pointee.params, count: record.pointee.nparams))
+        DirtyRate(try statsNoWait(UInt32(VIR_DOMAIN_STATS_DIRTYRATE.rawValue), "read the dirty rate of '\(name)'") ?? TypedParameters())
     }
 }
