@@ -93,7 +93,7 @@ let package = Package(
             ]),
         .executableTarget(name: "migscope", dependencies: ["MigscopeCLI"]),
         // Benchmarks that print figures (the recorder's cost and sampling fidelity in the lab).
-        .executableTarget(name: "migscope-bench", dependencies: ["MigscopeCore", "MigscopeProbes", "MigscopeLab", "MigscopeLibvirt", "MigscopeStore", "MigscopeReport"]),
+        .executableTarget(name: "migscope-bench", dependencies: ["MigscopeCore", "MigscopeProbes", "MigscopeLab", "MigscopeLibvirt", "MigscopeExperiment", "MigscopeStore", "MigscopeReport"]),
 
         .testTarget(name: "MigscopeCoreTests", dependencies: ["MigscopeCore"]),
         .testTarget(name: "MigscopeProbesTests", dependencies: ["MigscopeProbes", "MigscopeCore"]),

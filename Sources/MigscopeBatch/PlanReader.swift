@@ -111,6 +111,9 @@ struct Reader {
         if untilDone && workload.amountMiB == 0 {
             problem(top["tail_until_workload_done"]?.value, "tail_until_workload_done needs a workload that ends: set workload read_mib")
         }
+        if untilDone && (workload.mode == .idle || matrix?.readModes.contains(.idle) == true) {
+            problem(top["tail_until_workload_done"]?.value, "tail_until_workload_done cannot wait for an idle guest (it reads nothing): drop it or the idle reader")
+        }
         checkWorkload(workload, top: top)
         if case .lab? = hosts { checkLab(guest: guest, workload: workload, matrix: matrix, top: top) }
         guard let hosts, let matrix, let repetitions, problems.isEmpty else { return nil }
@@ -230,7 +233,7 @@ struct Reader {
             if let wm = w.value.mapping {
                 let we = entries(wm, allowed: ["mode", "block_size_kib", "read_mib"], in: "workload")
                 if let m = string(we, "mode") {
-                    if let mode = Workload.ReadMode(rawValue: m) { workload.mode = mode } else { problem(we["mode"]?.value, "workload mode must be buffered or direct, got '\(m)'") }
+                    if let mode = Workload.ReadMode(rawValue: m) { workload.mode = mode } else { problem(we["mode"]?.value, "workload mode must be buffered, direct or idle, got '\(m)'") }
                 }
                 // Checked with the lab's own rule (checkWorkload).
                 workload.blockSizeKiB = int(we, "block_size_kib", range: Int.min...Int.max, unit: "KiB") ?? workload.blockSizeKiB
@@ -314,7 +317,7 @@ struct Reader {
                         words = r.string(e, "use")
                         only = r.list(e, "read_mode") { r, n -> Workload.ReadMode? in
                             if let s = n.scalar?.string, let x = Workload.ReadMode(rawValue: s) { return x }
-                            r.problem(n, "read_mode must be buffered or direct, got '\(n.scalar?.string ?? "?")'"); return nil
+                            r.problem(n, "read_mode must be buffered, direct or idle, got '\(n.scalar?.string ?? "?")'"); return nil
                         }
                         if words == nil { r.problem(n, "a mitigation item needs 'use:' (e.g. use: stop:xen)"); return nil }
                     }
@@ -327,7 +330,7 @@ struct Reader {
                 }
                 let readModes = list(me, "read_mode") { r, n -> Workload.ReadMode?? in
                     if let s = n.scalar?.string, let x = Workload.ReadMode(rawValue: s) { return .some(x) }
-                    r.problem(n, "read_mode must be buffered or direct, got '\(n.scalar?.string ?? "?")'"); return nil
+                    r.problem(n, "read_mode must be buffered, direct or idle, got '\(n.scalar?.string ?? "?")'"); return nil
                 }
                 let blockSizes = list(me, "block_size_kib") { r, n -> Int?? in
                     let range = LabSettings.blockSizeRange

@@ -38,6 +38,16 @@ enum ArgumentValue {
         }
     }
 
+    /// A decimal number of `unit` in `range`.
+    static func decimal(_ what: String, unit: String, in range: ClosedRange<Double>) -> @Sendable (String) throws -> Double {
+        { text in
+            guard let v = Double(text.trimmingCharacters(in: .whitespaces)), v.isFinite, range.contains(v) else {
+                throw ValidationError("\(what) must be a number of \(unit) from \(Self.plain(range.lowerBound)) to \(Self.plain(range.upperBound)), got '\(text)'")
+            }
+            return v
+        }
+    }
+
     static func plain(_ x: Double) -> String { x == x.rounded() ? String(Int64(x)) : String(x) }
 
     // The request's ranges live in core (RequestLimits); the recorder's here, where its flags are.

@@ -34,7 +34,7 @@ struct LabUp: AsyncParsableCommand {
             transform: ArgumentValue.count("--guest-memory", unit: "MiB", in: LabSettings.guestMemoryRange))
     var guestMemory: Int = 1024
 
-    @Option(help: ArgumentHelp("buffered (through the page cache) or direct (O_DIRECT).", valueName: "mode"))
+    @Option(help: ArgumentHelp("buffered (through the page cache), direct (O_DIRECT) or idle (reads nothing).", valueName: "mode"))
     var workload: Workload.ReadMode = .buffered
 
     @Option(name: .customLong("block-size"), help: ArgumentHelp("Read block size.", valueName: "KiB"),
@@ -147,7 +147,7 @@ struct LabStartGuest: AsyncParsableCommand {
     @Option(help: ArgumentHelp("hostA or hostB.", valueName: "host")) var on: String = "hostA"
     @Option(name: .customLong("guest-memory"), help: ArgumentHelp("Guest memory.", valueName: "MiB"),
             transform: ArgumentValue.count("--guest-memory", unit: "MiB", in: LabSettings.guestMemoryRange)) var guestMemory: Int?
-    @Option(help: ArgumentHelp("buffered or direct.", valueName: "mode")) var workload: Workload.ReadMode?
+    @Option(help: ArgumentHelp("buffered, direct or idle (reads nothing).", valueName: "mode")) var workload: Workload.ReadMode?
     @Option(name: .customLong("block-size"), help: ArgumentHelp("Read block size.", valueName: "KiB"),
             transform: ArgumentValue.count("--block-size", unit: "KiB", in: LabSettings.blockSizeRange)) var blockSize: Int?
     @Option(name: .customLong("read-amount"), help: ArgumentHelp("How much to read; 0 forever.", valueName: "MiB"),

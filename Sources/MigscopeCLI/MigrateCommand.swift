@@ -97,6 +97,8 @@ struct MigrateCommand: AsyncParsableCommand {
     @Flag(help: "Predict the migration first (as 'migscope predict': the dirty rate measured in place, about 7 s) and, with --record, store the prediction with the run, which 'report' shows beside what was measured.")
     var predict = false
 
+    @OptionGroup(title: "Prediction (with --predict)") var forecastOptions: ForecastOptions
+
     @OptionGroup var database: DatabaseOption
 
     @OptionGroup(title: "Live metrics") var metrics: MetricsOptions
@@ -155,7 +157,10 @@ struct MigrateCommand: AsyncParsableCommand {
         if let problem = experiment().problems().first { throw ValidationError(problem.message) }
         if !record && (console != nil || !interfaces.isEmpty) { throw ValidationError("--console and --interface are for recording: add --record") }
         if !record && !predict && linkRate != nil { throw ValidationError("--link-rate is for recording or predicting: add --record or --predict") }
-        if predict && backend != .libvirt { throw ValidationError("--predict needs a libvirt host: libxl cannot measure a dirty rate in place") }
+        if predict && backend != .libvirt && forecastOptions.dirtyRate == nil {
+            throw ValidationError("--predict on Xen needs --dirty-rate MiB/s: libxl cannot measure a dirty rate in place")
+        }
+        if !predict && (forecastOptions.dirtyRate != nil || forecastOptions.probeStream) { throw ValidationError("--dirty-rate and --probe-stream are for --predict: add it") }
         if let console, !FileManager.default.fileExists(atPath: console.path) {
             throw ValidationError("--console: no file \(console); give the path of the guest's serial console log")
         }
@@ -177,7 +182,7 @@ struct MigrateCommand: AsyncParsableCommand {
         var forecast: MigrationForecast?
         if predict {
             let quiet = output.quiet
-            let f = try await Forecast.make(request, linkRate: linkRate) { if !quiet { printNote($0) } }
+            let f = try await Forecast.make(request, options: forecastOptions.options(linkRate: linkRate)) { if !quiet { printNote($0) } }
             if !quiet { for line in ForecastText.render(f).split(separator: "\n") { printNote(String(line)) } }
             forecast = f
         }

@@ -40,6 +40,7 @@ struct PredictCommand: AsyncParsableCommand {
     var stopAfter: StopPolicy?
     @Option(help: ArgumentHelp("Dirty-rate windows, as for dirtyrate.", valueName: "s[,s...]"), transform: DirtyrateCommand.windows)
     var seconds: [Int] = [1, 2, 4]
+    @OptionGroup(title: "Dirty rate and stream") var forecast: ForecastOptions
     @Flag(help: "Print JSON.") var json = false
     @Flag(name: .customLong("allow-ext-transport"), help: "Accept URIs that make libvirt run a program or use a socket outside libvirt's folders.")
     var allowExternalTransport = false
@@ -55,27 +56,66 @@ struct PredictCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard let source else { throw ValidationError("--from is missing (and LIBVIRT_DEFAULT_URI is not set): give the source host's libvirt URI") }
-        for (flag, uri) in [(source.named, source.uri), ("--to", to)] {
-            if let why = LibvirtURIPolicy.problem(uri, allowExternal: allowExternalTransport) { throw ValidationError("\(flag) \(uri): \(why)") }
+        if BackendChoice.forHost(source.uri) == .libxl {
+            // libxenguest's rules and the domain's memory come from this dom0; the destination is not asked.
+            if forecast.dirtyRate == nil { throw ValidationError("on Xen the dirty rate cannot be measured in place (libxenguest counts dirty pages only while it migrates): give --dirty-rate MiB/s (a recorded run's rounds show the guest's)") }
+            if bandwidth != nil { throw ValidationError("--bandwidth: libxl has no speed cap for a migration; give the link with --link-rate") }
+            if forecast.probeStream { throw ValidationError("--probe-stream runs between the embedded lab's libvirt hosts; on Xen give --link-rate") }
+        } else {
+            for (flag, uri) in [(source.named, source.uri), ("--to", to)] {
+                if let why = LibvirtURIPolicy.problem(uri, allowExternal: allowExternalTransport) { throw ValidationError("\(flag) \(uri): \(why)") }
+            }
         }
         if let p = request.problems().first { throw ValidationError(p.message) }
     }
 
     func run() async throws {
         let quiet = json
-        let f = try await Forecast.make(request, linkRate: linkRate, windows: seconds) { if !quiet { printNote($0) } }
+        let f = try await Forecast.make(request, options: forecast.options(linkRate: linkRate, windows: seconds)) { if !quiet { printNote($0) } }
         if json { print(try JSONText.encode(f)); return }
         print(ForecastText.render(f))
+    }
+}
+
+/// What a prediction takes besides the request, shared by `predict` and `migrate --predict`.
+struct ForecastOptions: ParsableArguments {
+    @Option(name: .customLong("dirty-rate"), help: ArgumentHelp("The guest's dirty rate, instead of measuring it (needed on Xen).", valueName: "MiB/s"),
+            transform: ArgumentValue.decimal("--dirty-rate", unit: "MiB/s", in: 0...1_048_576))
+    var dirtyRate: Double?
+    @Option(name: .customLong("working-set"), help: ArgumentHelp("With --dirty-rate: the most memory the guest rewrites (default: no limit).", valueName: "MiB"),
+            transform: ArgumentValue.decimal("--working-set", unit: "MiB", in: 1...16_777_216))
+    var workingSet: Double?
+    @Option(name: .customLong("setup-seconds"), help: ArgumentHelp("What a migration between these hosts costs besides moving memory: an idle guest's migration time minus memory/stream (default 0).", valueName: "s"),
+            transform: ArgumentValue.decimal("--setup-seconds", unit: "seconds", in: 0...3600))
+    var setupSeconds: Double = 0
+    @Option(name: .customLong("switchover-ms"), help: ArgumentHelp("What every stop costs besides the memory it sends (device state, resuming on the destination): an idle guest's downtime (default 0).", valueName: "ms"),
+            transform: ArgumentValue.decimal("--switchover-ms", unit: "milliseconds", in: 0...600_000))
+    var switchoverMs: Double = 0
+    @Flag(name: .customLong("probe-stream"), help: "In the lab: measure the stream's rate with a 3 s TCP probe between the hosts (on a shared link it gets what the guest's storage leaves).")
+    var probeStream = false
+
+    func validate() throws {
+        if workingSet != nil && dirtyRate == nil { throw ValidationError("--working-set goes with --dirty-rate: give both, or neither to measure the dirty rate") }
+    }
+
+    func options(linkRate: LinkRate?, windows: [Int] = [1, 2, 4]) -> Forecast.Options {
+        let given = dirtyRate.map { DirtyingModel(bytesPerSecond: $0 * 1_048_576, workingSetBytes: workingSet.map { $0 * 1_048_576 }) }
+        return Forecast.Options(linkRate: linkRate, windows: windows, dirtying: given, probeStream: probeStream, setupSeconds: setupSeconds, switchoverMs: switchoverMs)
     }
 }
 
 enum ForecastText {
     static func render(_ f: MigrationForecast) -> String {
         let p = f.prediction, x = f.inputs
-        var lines = [DirtyRateText.render(f.dirtyRate), ""]
+        let given = f.inputs.dirtying
+        var lines = f.dirtyRate.method == DirtyRateMeasurement.given
+            ? ["dirty rate given: \(Format.rate(given.bytesPerSecond))" + (given.workingSetBytes.map { ", saturating at a working set of \(Format.bytes($0))" } ?? ""), ""]
+            : [DirtyRateText.render(f.dirtyRate), ""]
+        if let from = f.zeroBytesFrom { lines.append("zero pages: about \(Format.bytes(x.zeroBytes)) never written (\(from)); QEMU sends them as markers") }
         lines.append("memory \(Format.bytes(x.memoryBytes)); stream \(Format.rate(x.streamBytesPerSecond)) (\(f.streamRateFrom)); \(x.live ? "live" : "non-live")")
         let ending: String = switch p.ending {
-        case .converged: "converges by itself"
+        case .converged:
+            if case .qemu = x.convergence { "converges by itself (what is left fits the max downtime)" } else { "converges by itself (fewer dirty pages left than libxenguest's threshold)" }
         case .hypervisorRoundLimit: "ends by the hypervisor's round limit"
         case .stopRule(let why): "ends by a rule: \(why)"
         case .timeout: "ends by --timeout (the guest paused mid-round)"
@@ -86,8 +126,8 @@ enum ForecastText {
         if p.completes {
             lines.append("  rounds:      \(p.precopyRounds) pre-copy + stop-and-copy")
             lines.append("  bytes sent:  \(Format.bytes(p.bytesSent))" + (x.memoryBytes > 0 ? String(format: " (%.2f x memory)", p.bytesSent / x.memoryBytes) : ""))
-            lines.append("  total time:  \(p.migrationSeconds.map { Format.seconds($0) } ?? "-")")
-            lines.append("  downtime:    \(p.downtimeMs.map { String(format: "%.0f ms", $0) } ?? "-") (memory only; device state adds some)")
+            lines.append("  total time:  \(p.migrationSeconds.map { Format.seconds($0) } ?? "-")" + (x.setupSeconds > 0 ? "" : " (moving memory only; see --setup-seconds)"))
+            lines.append("  downtime:    \(p.downtimeMs.map { String(format: "%.0f ms", $0) } ?? "-")" + (x.fixedDowntimeMs > 0 ? "" : " (memory only; device state adds some: see --switchover-ms)"))
         }
         return lines.joined(separator: "\n")
     }

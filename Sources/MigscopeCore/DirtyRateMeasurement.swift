@@ -38,6 +38,9 @@ public struct DirtyRateMeasurement: Sendable, Equatable, Codable {
         self.windows = windows
     }
 
+    /// The method of a dirty rate the user gave rather than measured (`--dirty-rate`).
+    public static let given = "given"
+
     /// How the dirtied set grows with the window: what a prediction of pre-copy takes.
     public var model: DirtyingModel? { DirtyingModel.fit(windows.map { .init(seconds: $0.seconds, bytes: $0.bytes) }) }
 }

@@ -78,7 +78,7 @@ public struct DirtyingModel: Sendable, Equatable, Codable {
 /// memory, the stream's rate and the rules that end pre-copy, the rounds it will take, what it
 /// sends, how long it lasts and how long the guest stops. Pure arithmetic, no hypervisor.
 ///
-/// Round 1 sends all of memory; each next round sends what the guest dirtied while the round
+/// Round 1 sends all of memory but its zero pages; each next round sends what the guest dirtied while the round
 /// before was sent. Before each round the ending rules are asked, in the order the hypervisors
 /// ask them; the stop-and-copy then sends what is left with the guest paused. Not modelled: the
 /// stream's rate changing (a shared link whose other traffic varies), auto-converge's throttle,
@@ -111,10 +111,16 @@ public enum PrecopyModel {
         public var pauseAfterSeconds: Double?
         /// What every stop-and-copy costs besides the memory it sends (device state, switch-over).
         public var fixedDowntimeMs: Double
+        /// Memory the guest never wrote: zero pages, which QEMU sends as a marker each, so the
+        /// first round (or a non-live copy) sends only the rest. 0 when unknown.
+        public var zeroBytes: Double
+        /// What a migration between these hosts costs before memory moves and after it has (the
+        /// connection, the destination's process, the switch-over), seconds. 0 when unknown.
+        public var setupSeconds: Double
 
         public init(memoryBytes: Double, pageBytes: Double = 4096, dirtying: DirtyingModel, streamBytesPerSecond: Double, live: Bool = true,
                     convergence: Convergence = .qemuDefault, pauseAfterRounds: Int? = nil, stopPolicy: StopPolicy? = nil,
-                    pauseAfterSeconds: Double? = nil, fixedDowntimeMs: Double = 0) {
+                    pauseAfterSeconds: Double? = nil, fixedDowntimeMs: Double = 0, zeroBytes: Double = 0, setupSeconds: Double = 0) {
             self.memoryBytes = memoryBytes
             self.pageBytes = pageBytes
             self.dirtying = dirtying
@@ -125,6 +131,29 @@ public enum PrecopyModel {
             self.stopPolicy = stopPolicy
             self.pauseAfterSeconds = pauseAfterSeconds
             self.fixedDowntimeMs = fixedDowntimeMs
+            self.zeroBytes = zeroBytes
+            self.setupSeconds = setupSeconds
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case memoryBytes, pageBytes, dirtying, streamBytesPerSecond, live, convergence, pauseAfterRounds, stopPolicy, pauseAfterSeconds, fixedDowntimeMs, zeroBytes, setupSeconds
+        }
+
+        // Forecasts stored before zero pages were counted have no zeroBytes: they assumed none.
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            memoryBytes = try c.decode(Double.self, forKey: .memoryBytes)
+            pageBytes = try c.decode(Double.self, forKey: .pageBytes)
+            dirtying = try c.decode(DirtyingModel.self, forKey: .dirtying)
+            streamBytesPerSecond = try c.decode(Double.self, forKey: .streamBytesPerSecond)
+            live = try c.decode(Bool.self, forKey: .live)
+            convergence = try c.decode(Convergence.self, forKey: .convergence)
+            pauseAfterRounds = try c.decodeIfPresent(Int.self, forKey: .pauseAfterRounds)
+            stopPolicy = try c.decodeIfPresent(StopPolicy.self, forKey: .stopPolicy)
+            pauseAfterSeconds = try c.decodeIfPresent(Double.self, forKey: .pauseAfterSeconds)
+            fixedDowntimeMs = try c.decode(Double.self, forKey: .fixedDowntimeMs)
+            zeroBytes = try c.decodeIfPresent(Double.self, forKey: .zeroBytes) ?? 0
+            setupSeconds = try c.decodeIfPresent(Double.self, forKey: .setupSeconds) ?? 0
         }
     }
 
@@ -173,16 +202,18 @@ public enum PrecopyModel {
     public static func predict(_ x: Inputs) -> Prediction {
         let r = max(x.streamBytesPerSecond, 1e-9)
         let memory = max(x.memoryBytes, 0)
+        let written = max(0, memory - min(max(x.zeroBytes, 0), memory))
         func stop(_ rounds: [Round], at t: Double, left: Double, sent: Double, ending: Ending) -> Prediction {
             let copy = left / r
             var all = rounds
             all.append(Round(number: rounds.count + 1, startSeconds: t, seconds: copy, bytes: left, stopAndCopy: true))
-            return Prediction(ending: ending, rounds: all, bytesSent: sent + left, migrationSeconds: t + copy, downtimeMs: copy * 1000 + x.fixedDowntimeMs)
+            return Prediction(ending: ending, rounds: all, bytesSent: sent + left, migrationSeconds: t + copy + max(0, x.setupSeconds),
+                              downtimeMs: copy * 1000 + x.fixedDowntimeMs)
         }
-        guard x.live else { return stop([], at: 0, left: memory, sent: 0, ending: .nonLive) }
+        guard x.live else { return stop([], at: 0, left: written, sent: 0, ending: .nonLive) }
 
         var rounds: [Round] = []
-        var remaining = memory, sent = 0.0, t = 0.0
+        var remaining = written, sent = 0.0, t = 0.0
         var previous = Double.infinity
         var steadyFor = 0
         while rounds.count < roundCap {
@@ -236,6 +267,8 @@ public struct MigrationForecast: Sendable, Equatable, Codable {
     public var dirtyRate: DirtyRateMeasurement
     /// Where the stream's rate came from (the cap, the link given, the lab's link).
     public var streamRateFrom: String
+    /// Where the estimate of never-written (zero) memory came from; nil: none, all of memory is sent.
+    public var zeroBytesFrom: String?
     public var prediction: PrecopyModel.Prediction
 
     public init(inputs: PrecopyModel.Inputs, dirtyRate: DirtyRateMeasurement, streamRateFrom: String, prediction: PrecopyModel.Prediction) {

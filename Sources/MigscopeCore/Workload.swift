@@ -5,6 +5,8 @@ public struct Workload: Sendable, Hashable, Codable {
         case buffered
         /// O_DIRECT: bypasses the page cache, so reading dirties almost no memory.
         case direct
+        /// Reads nothing: a guest that only reports its (zero) rate, for dirty rates and drains.
+        case idle
     }
     public var mode: ReadMode
     public var blockSizeKiB: Int

@@ -2,33 +2,107 @@ import Foundation
 import MigscopeCore
 import MigscopeLab
 import MigscopeLibvirt
+import MigscopeLibxl
 
 /// Works a migration out before it starts (`migscope predict`, `migrate --predict`): the guest's
-/// memory from its host, its dirty rate measured in place, the stream's rate, and the rules the
-/// request sets, through the pre-copy model in core.
+/// memory from its host, its dirty rate (measured in place, or given), the stream's rate, and the
+/// rules that will end pre-copy, through the pre-copy model in core.
 public enum Forecast {
-    /// libvirt hosts (QEMU's convergence test against max downtime, 300 ms unless the request sets it).
-    /// `linkRate`: the link the stream takes, as the user gives it for real hosts (the lab's is known).
-    public static func make(_ request: MigrationRequest, linkRate: LinkRate?, windows: [Int] = [1, 2, 4],
-                            progress: @escaping (String) -> Void = { _ in }) async throws -> MigrationForecast {
-        let guest = try await LibvirtInventory.domain(request.domain, on: request.source)
+    public struct Options: Sendable {
+        /// The link the stream takes, as the user gives it for real hosts (the lab's is known).
+        public var linkRate: LinkRate?
+        /// Dirty-rate windows to measure, in seconds.
+        public var windows: [Int]
+        /// The guest's dirtying as the user gives it (`--dirty-rate`): nothing is measured.
+        public var dirtying: DirtyingModel?
+        /// In the lab: measure what a TCP stream between the two hosts gets now (iperf3 in their
+        /// namespaces, alongside whatever the guest's storage sends over the same link).
+        public var probeStream: Bool
+        /// The fixed costs of a migration between these hosts (see PrecopyModel.Inputs).
+        public var setupSeconds: Double
+        public var switchoverMs: Double
+
+        public init(linkRate: LinkRate? = nil, windows: [Int] = [1, 2, 4], dirtying: DirtyingModel? = nil, probeStream: Bool = false,
+                    setupSeconds: Double = 0, switchoverMs: Double = 0) {
+            self.setupSeconds = setupSeconds
+            self.switchoverMs = switchoverMs
+            self.linkRate = linkRate
+            self.windows = windows
+            self.dirtying = dirtying
+            self.probeStream = probeStream
+        }
+    }
+
+    /// How long the stream probe runs (its first second, TCP's slow start, is left out).
+    public static let probeSeconds = 3
+
+    /// libvirt hosts run QEMU's convergence test against max downtime (300 ms unless the request
+    /// sets it); the libxl backend runs libxenguest's rules (5 rounds or fewer than 50 dirty pages).
+    public static func make(_ request: MigrationRequest, options: Options, progress: @escaping (String) -> Void = { _ in }) async throws -> MigrationForecast {
+        let backend = BackendChoice.forHost(request.source)
+        if backend == .libxl && options.dirtying == nil {
+            throw RequestProblem(field: "--dirty-rate", message: "on Xen the dirty rate cannot be measured in place (libxenguest counts dirty pages only while it migrates): give --dirty-rate (a recorded run's rounds show the guest's)")
+        }
+        let memoryBytes: UInt64
+        var unused: (bytes: UInt64, from: String)? = nil
+        switch backend {
+        case .libxl:
+            guard let d = try LibxlInventory.domains(named: request.domain).first else {
+                throw MigrationError(.noSuchDomain, "no domain '\(request.domain)' on this Xen host")
+            }
+            memoryBytes = d.memoryBytes
+        case .libvirt:
+            memoryBytes = try await LibvirtInventory.domain(request.domain, on: request.source).memoryBytes
+            // Free memory stands in for the pages never written, which QEMU sends as zero pages:
+            // the lab guest says it on its console, other guests through a balloon driver.
+            if Lab.recordingContext(source: request.source, destination: request.destination) != nil,
+               let free = LabChecks.reportedFreeMemory(atMost: memoryBytes) {
+                unused = (free, "the lab guest's free memory")
+            } else if let free = try? await LibvirtInventory.unusedMemory(request.domain, on: request.source), free <= memoryBytes {
+                unused = (free, "the guest's balloon statistics")
+            }
+        }
+        let stream = try streamRate(request, options: options, progress: progress)
+        let measured: DirtyRateMeasurement
+        if options.dirtying != nil {
+            measured = DirtyRateMeasurement(domain: request.domain, host: HostURI.redacted(request.source), method: DirtyRateMeasurement.given, windows: [])
+        } else {
+            let windows = options.windows
+            measured = try await LibvirtInventory.measureDirtyRate(request.domain, on: request.source, windows: windows) { i, s in
+                progress("measuring the dirty rate of '\(request.domain)': window \(i) of \(windows.count) (\(s) s)")
+            }
+        }
+        let convergence: PrecopyModel.Convergence = backend == .libxl ? .xen : .qemu(maxDowntimeMs: Double(request.maxDowntimeMs ?? 300))
+        let inputs = PrecopyModel.Inputs(
+            memoryBytes: Double(memoryBytes), pageBytes: measured.pageBytes, dirtying: options.dirtying ?? measured.model ?? .none,
+            streamBytesPerSecond: stream.bytesPerSecond, live: request.mode == .live, convergence: convergence,
+            pauseAfterRounds: request.pauseAfterRounds, stopPolicy: request.stopPolicy, pauseAfterSeconds: request.pauseAfterSeconds,
+            fixedDowntimeMs: options.switchoverMs, zeroBytes: backend == .libvirt ? Double(unused?.bytes ?? 0) : 0, setupSeconds: options.setupSeconds)
+        var f = MigrationForecast(inputs: inputs, dirtyRate: measured, streamRateFrom: stream.from, prediction: PrecopyModel.predict(inputs))
+        f.zeroBytesFrom = unused?.from
+        return f
+    }
+
+    /// The slowest of what caps the stream: the request's own cap, and the link (given, probed, or the lab's).
+    static func streamRate(_ request: MigrationRequest, options: Options, progress: (String) -> Void) throws -> (bytesPerSecond: Double, from: String) {
         var rates: [(Double, String)] = []
         if let cap = request.bandwidthMiBps { rates.append((Double(cap) * 1_048_576, "--bandwidth \(cap) MiB/s")) }
         let lab = Lab.recordingContext(source: request.source, destination: request.destination)
-        if let bits = (linkRate ?? lab.flatMap { LinkRate($0.linkRate) })?.bitsPerSecond {
-            rates.append((Double(bits) / 8, linkRate != nil ? "--link-rate \(linkRate!)" : "the lab's link, \(lab!.linkRate)"))
+        if options.probeStream {
+            guard let lab, let a = LabMachine(rawValue: lab.sourceLink), let b = LabMachine(rawValue: lab.destinationLink) else {
+                throw RequestProblem(field: "--probe-stream", message: "--probe-stream: the stream probe runs only between the embedded lab's hosts (iperf3 in their namespaces); for real hosts give --link-rate (the link between them)")
+            }
+            progress("probing the stream's rate from \(a.rawValue) to \(b.rawValue) for \(probeSeconds) s (iperf3)")
+            let bits = try LabChecks.throughput(from: a, to: b, seconds: probeSeconds).forward
+            rates.append((bits / 8, String(format: "a %d s TCP probe between the lab's hosts, %.1f Mbit/s", probeSeconds, bits / 1e6)))
+        } else if let given = options.linkRate, let bits = given.bitsPerSecond {
+            rates.append((Double(bits) / 8, "--link-rate \(given)"))
+        } else if let lab, let bits = LinkRate(lab.linkRate)?.bitsPerSecond {
+            rates.append((Double(bits) / 8, "the lab's link, \(lab.linkRate)"))
         }
-        guard let stream = rates.min(by: { $0.0 < $1.0 }) else {
+        guard let slowest = rates.min(by: { $0.0 < $1.0 }) else {
             throw RequestProblem(field: "--link-rate", message: "the stream's rate is unknown: give --link-rate (the link between the hosts, e.g. 1gbit) or --bandwidth (a cap, MiB/s)")
         }
-        let measured = try await LibvirtInventory.measureDirtyRate(request.domain, on: request.source, windows: windows) { i, s in
-            progress("measuring the dirty rate of '\(request.domain)': window \(i) of \(windows.count) (\(s) s)")
-        }
-        let inputs = PrecopyModel.Inputs(
-            memoryBytes: Double(guest.memoryBytes), pageBytes: measured.pageBytes, dirtying: measured.model ?? .none,
-            streamBytesPerSecond: stream.0, live: request.mode == .live,
-            convergence: .qemu(maxDowntimeMs: Double(request.maxDowntimeMs ?? 300)),
-            pauseAfterRounds: request.pauseAfterRounds, stopPolicy: request.stopPolicy, pauseAfterSeconds: request.pauseAfterSeconds)
-        return MigrationForecast(inputs: inputs, dirtyRate: measured, streamRateFrom: stream.1, prediction: PrecopyModel.predict(inputs))
+        return slowest
     }
 }

@@ -42,6 +42,20 @@ public enum LabChecks {
         return (f, r)
     }
 
+    /// What the guest last said of its free memory (its "MIGSCOPE mem" lines, every 5 s), in
+    /// bytes, from the end of its report log; nil when it said nothing believable (more than its
+    /// memory, or not a number: a guest's words are bounded like any input).
+    public static func reportedFreeMemory(atMost memoryBytes: UInt64) -> UInt64? {
+        let end = LabGuest.reportSize()
+        guard let text = LabGuest.text(of: LabLayout.reportLog, from: end > 65_536 ? end - 65_536 : 0) else { return nil }
+        for line in text.split(whereSeparator: \.isNewline).reversed() where line.contains("MIGSCOPE mem ") {
+            guard let field = line.split(separator: " ").first(where: { $0.hasPrefix("free_kib=") }),
+                  let kib = UInt64(field.dropFirst("free_kib=".count).filter { !$0.isWhitespace }), kib <= memoryBytes / 1024 else { return nil }
+            return kib * 1024
+        }
+        return nil
+    }
+
     /// The addresses of the initiators logged in to the iSCSI target now.
     public static func iscsiInitiatorAddresses() -> [String] {
         guard let out = try? StorageTarget.tgtadm(["--mode", "target", "--op", "show"], check: false) else { return [] }

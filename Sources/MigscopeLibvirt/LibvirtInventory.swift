@@ -69,6 +69,14 @@ public enum LibvirtInventory {
                             hypervisorVersion: conn.hypervisorVersion, libvirtVersion: conn.daemonVersion)
     }
 
+    /// The memory a running guest says it leaves unused (its balloon driver's statistics), in
+    /// bytes; nil when it has no balloon driver that reports them.
+    public static func unusedMemory(_ domain: String, on uri: String, timeout: Double = 20) async throws -> UInt64? {
+        let conn = try await connect(uri, timeout: timeout)
+        let d = try MigrationJobs.lookUp(domain, on: conn, host: uri)
+        return (try? d.memoryStats())?.unusedKiB.map { $0 * 1024 }
+    }
+
     private static func connect(_ uri: String, timeout: Double) async throws -> Connection {
         do { return try await Connection.open(uri: uri, readOnly: true, timeout: timeout) } catch {
             throw MigrationError(.unreachable, "cannot connect to \(uri): \((error as? LibvirtError)?.message ?? "\(error)")")

@@ -9,6 +9,7 @@ import MigscopeLibvirt
 //
 //   swift run -c release migscope-bench recorder [pairs]   (root: uses the embedded lab)
 //   swift run -c release migscope-bench report [minutes]
+//   swift run -c release migscope-bench predict [repetitions]  (root: the lab; see PredictionBenchmark)
 //
 // recorder:
 // 1. Cost: live migrations A -> B with and without recording, alternating, `pairs` times each
@@ -23,8 +24,15 @@ if args.first == "report" {
     try ReportBenchmark.run(minutes: args.dropFirst().first.flatMap(Int.init) ?? 60)
     exit(0)
 }
+if args.first == "predict" {
+    do { try await PredictionBenchmark.run(repetitions: args.dropFirst().first.flatMap(Int.init) ?? 1) } catch {
+        print("migscope-bench: \(error)")
+        exit(1)
+    }
+    exit(0)
+}
 guard args.first == "recorder" else {
-    print("usage: migscope-bench recorder [pairs] | report [minutes]")
+    print("usage: migscope-bench recorder [pairs] | report [minutes] | predict [repetitions]")
     exit(2)
 }
 let pairs = args.dropFirst().first.flatMap(Int.init) ?? 4
