@@ -31,7 +31,7 @@ final class MitigationPlanTests: XCTestCase {
         let cases: [(String, String)] = [
             ("hosts: lab\nmatrix:\n  mode: [live]\n  link_rate: [100mbit]\n  mitigation: [turbo]", "p.yaml:5:16: mitigation: unknown mitigation 'turbo'"),
             ("hosts: lab\nmatrix:\n  mode: [live]\n  link_rate: [100mbit]\n  mitigation: [io-floor:120]", "io-floor takes a percentage from 1 to 99"),
-            ("hosts: lab\nmatrix:\n  mode: [live]\n  link_rate: [100mbit]\n  read_mode: [sideways]", "read_mode must be buffered or direct"),
+            ("hosts: lab\nmatrix:\n  mode: [live]\n  link_rate: [100mbit]\n  read_mode: [sideways]", "read_mode must be buffered, direct or idle"),
             ("hosts: lab\nmatrix:\n  mode: [live]\n  link_rate: [100mbit]\n  mitigation: [{read_mode: [direct]}]", "needs 'use:'"),
             ("hosts: {source: 'qemu+ssh://a/system', destination: 'qemu+ssh://b/system', domain: w}\nmatrix: {mode: [live], link_rate: [none], mitigation: [storage-priority]}",
              "storage-priority shapes the embedded lab's links only"),

@@ -356,5 +356,38 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(r.out, "")
         assertOneLineError(try migscope("predict", "test", "--from", "test:///default", "--to", "qemu:///system"), status: 2, contains: "--link-rate")
         assertOneLineError(try migscope("migrate", "g", "--backend", "libxl", "--to", "localhost", "--predict"), status: 2, contains: "--predict")
+        assertOneLineError(try migscope("migrate", "g", "--from", "test:///default", "--to", "qemu:///system", "--dirty-rate", "3"), status: 2, contains: "--predict")
+        assertOneLineError(try migscope("predict", "test", "--from", "test:///default", "--to", "qemu:///system", "--working-set", "64"), status: 2, contains: "--dirty-rate")
+        assertOneLineError(try migscope("predict", "test", "--from", "test:///default", "--to", "qemu:///system", "--dirty-rate", "-1"), status: 2, contains: "--dirty-rate")
+        assertOneLineError(try migscope("predict", "test", "--from", "xen", "--to", "hostb", "--link-rate", "1gbit"), status: 2, contains: "--dirty-rate")
+        assertOneLineError(try migscope("predict", "test", "--from", "xen", "--to", "hostb", "--dirty-rate", "1", "--bandwidth", "10"), status: 2, contains: "--bandwidth")
+        assertOneLineError(try migscope("predict", "test", "--from", "test:///default", "--to", "qemu:///system", "--probe-stream", "--dirty-rate", "1"), status: 2, contains: "--probe-stream")
+    }
+
+    /// A prediction through libvirt's test driver, end to end, with the dirty rate given (the test
+    /// driver cannot measure one): its domain's memory, the link given, QEMU's rules.
+    func testPredictWithAGivenDirtyRateOnTheTestDriver() throws {
+        let r = try migscope("predict", "test", "--from", "test:///default", "--to", "qemu:///system", "--link-rate", "1gbit",
+                             "--dirty-rate", "10", "--setup-seconds", "1.5", "--switchover-ms", "40", "--json")
+        XCTAssertEqual(r.status, 0, r.err)
+        let json = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [String: Any], r.out)
+        let inputs = try XCTUnwrap(json["inputs"] as? [String: Any])
+        let memory = try XCTUnwrap(inputs["memory_bytes"] as? Double)
+        XCTAssertGreaterThan(memory, 0, "the test driver's domain has memory")
+        XCTAssertEqual(inputs["stream_bytes_per_second"] as? Double, 125e6)
+        XCTAssertEqual((inputs["dirtying"] as? [String: Any])?["bytes_per_second"] as? Double, 10 * 1_048_576)
+        XCTAssertEqual((json["dirty_rate"] as? [String: Any])?["method"] as? String, "given")
+        XCTAssertEqual(json["stream_rate_from"] as? String, "--link-rate 1gbit")
+        let p = try XCTUnwrap(json["prediction"] as? [String: Any])
+        let seconds = try XCTUnwrap(p["migration_seconds"] as? Double)
+        // 10 MiB/s against 125 MB/s converges; at least the written memory over the link plus the
+        // setup (the test driver's balloon statistics say how much it leaves unused).
+        let zero = inputs["zero_bytes"] as? Double ?? 0
+        XCTAssertLessThan(zero, memory)
+        XCTAssertGreaterThanOrEqual(seconds, (memory - zero) / 125e6 + 1.5)
+        XCTAssertGreaterThanOrEqual(try XCTUnwrap(p["downtime_ms"] as? Double), 40)
+        let text = try migscope("predict", "test", "--from", "test:///default", "--to", "qemu:///system", "--link-rate", "1gbit", "--dirty-rate", "10")
+        XCTAssertEqual(text.status, 0, text.err)
+        XCTAssertTrue(text.out.contains("dirty rate given: 10.0 MiB/s") && text.out.contains("prediction: converges by itself"), text.out)
     }
 }

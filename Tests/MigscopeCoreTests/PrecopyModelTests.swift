@@ -17,6 +17,28 @@ final class PrecopyModelTests: XCTestCase {
         XCTAssertEqual(p.downtimeMs ?? -1, 20, accuracy: 1e-9, "only the fixed cost")
     }
 
+    /// 1000 MB of which 600 never written: round 1 sends 400 MB (4 s); the setup adds 2 s; the
+    /// non-live copy sends the same 400 MB with the guest paused.
+    func testZeroPagesAreNotSentAndTheSetupIsAdded() {
+        let live = PrecopyModel.predict(.init(memoryBytes: 1000 * mb, dirtying: .none, streamBytesPerSecond: 100 * mb, zeroBytes: 600 * mb, setupSeconds: 2))
+        XCTAssertEqual(live.rounds.first?.bytes ?? 0, 400 * mb, accuracy: 1e-6)
+        XCTAssertEqual(live.migrationSeconds ?? -1, 6, accuracy: 1e-9)
+        let nonLive = PrecopyModel.predict(.init(memoryBytes: 1000 * mb, dirtying: .none, streamBytesPerSecond: 100 * mb, live: false, zeroBytes: 600 * mb))
+        XCTAssertEqual(nonLive.downtimeMs ?? -1, 4000, accuracy: 1e-6)
+        // More "free" than memory (an untrue guest) sends nothing in round 1, never a negative amount.
+        let none = PrecopyModel.predict(.init(memoryBytes: 1000 * mb, dirtying: .none, streamBytesPerSecond: 100 * mb, zeroBytes: 5000 * mb))
+        XCTAssertEqual(none.bytesSent, 0)
+    }
+
+    /// Forecasts stored before zero pages and setup were modelled still read, as assuming neither.
+    func testAnOlderStoredForecastStillDecodes() throws {
+        let json = #"{"memoryBytes":1e9,"pageBytes":4096,"dirtying":{"bytesPerSecond":0},"streamBytesPerSecond":1e8,"live":true,"convergence":{"qemu":{"maxDowntimeMs":300}},"fixedDowntimeMs":0}"#
+        let x = try JSONDecoder().decode(PrecopyModel.Inputs.self, from: Data(json.utf8))
+        XCTAssertEqual(x.zeroBytes, 0)
+        XCTAssertEqual(x.setupSeconds, 0)
+        XCTAssertEqual(x.convergence, .qemu(maxDowntimeMs: 300))
+    }
+
     /// 1000 MB at 100 MB/s, dirtied at 50 MB/s, max downtime 300 ms (30 MB): rounds of 1000, 500,
     /// 250, 125, 62.5, 31.25 MB; 15.625 MB fits, so it goes in a stop-and-copy of 156.25 ms.
     func testGeometricRoundsEndWhenWhatIsLeftFitsTheMaxDowntime() {
