@@ -21,7 +21,6 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
-        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
@@ -35,6 +34,9 @@ let package = Package(
         .systemLibrary(
             name: "CLibxl", path: "CLibxl", pkgConfig: "xenlight",
             providers: [.apt(["libxen-dev"])]),
+        .systemLibrary(
+            name: "CLibcrypto", path: "CLibcrypto", pkgConfig: "libcrypto",
+            providers: [.apt(["libssl-dev"])]),
 
         // The experiment's vocabulary, pure Swift on Foundation: requests, rounds, samples, traces,
         // plans, analysis, statistics. Knows no hypervisor, no C, no files.
@@ -55,7 +57,7 @@ let package = Package(
 
         // The libxl backend: migscope's own Xen migration protocol over libxl's stream.
         .target(name: "MigscopeLibxl", dependencies: [
-            "MigscopeCore", "MigscopeProbes", "Libxl", "BlockingCall", .product(name: "Crypto", package: "swift-crypto"),
+            "MigscopeCore", "MigscopeProbes", "Libxl", "BlockingCall", "CLibcrypto",
             .product(name: "SystemPackage", package: "swift-system"),
         ]),
 

@@ -11,7 +11,7 @@ fi
 
 packages=(
   # build
-  pkg-config libvirt-dev libxen-dev libsqlite3-dev
+  pkg-config libvirt-dev libxen-dev libsqlite3-dev libssl-dev
   # lab: hypervisor, daemons, iSCSI target, guest, network
   qemu-system-x86 qemu-block-extra qemu-utils libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients
   tgt busybox-static iproute2 kmod cpio iperf3 util-linux procps psmisc

@@ -264,7 +264,7 @@ struct Reader {
         if let m = top["matrix"] {
             if let mm = m.value.mapping {
                 let me = entries(mm, allowed: ["mode", "link_rate", "bandwidth", "link", "max_downtime_ms", "bandwidth_cap_mibps", "timeout_s", "pause_after_rounds",
-                                                 "mitigation", "read_mode", "block_size_kib"], in: "matrix")
+                                                 "mitigation", "read_mode", "block_size_kib", "exclude"], in: "matrix")
                 let modes = list(me, "mode") { r, n -> MigrationRequest.Mode? in
                     if let s = n.scalar?.string, let x = MigrationRequest.Mode(rawValue: s) { return x }
                     r.problem(n, "mode must be live or non-live, got '\(n.scalar?.string ?? "?")'"); return nil
@@ -347,12 +347,41 @@ struct Reader {
                     matrix?.readModes = readModes ?? [nil]
                     matrix?.blockSizesKiB = blockSizes ?? [nil]
                     matrix?.mitigationReaders = readersOf
+                    if let ex = me["exclude"], matrix != nil { exclusions(ex, into: &matrix!) }
                 }
             } else { problem(m.value, "'matrix' must be a mapping of knobs to lists of values") }
         } else {
             problem(first, "missing 'matrix': the knobs to vary (mode, link_rate, link, ...)")
         }
         return matrix
+    }
+
+    /// `exclude: [{mode: non-live, link_rate: 10mbit}, ...]`: combinations of the matrix left out.
+    /// Each entry names matrix keys and values; one that leaves out nothing is a mistake.
+    mutating func exclusions(_ e: (key: Node, value: Node), into matrix: inout Plan.Matrix) {
+        guard let items = e.value.sequence else { problem(e.value, "exclude must be a list of mappings, e.g. [{mode: non-live, link_rate: 10mbit}]"); return }
+        for item in items {
+            guard let map = item.mapping, !map.isEmpty else { problem(item, "each exclude entry is a mapping of matrix keys to values, e.g. {mode: non-live, link_rate: 10mbit}"); continue }
+            var entry: [String: String] = [:]
+            for (k, v) in map {
+                guard let key = k.scalar?.string, PlanCell.excludableKeys.contains(key) else {
+                    problem(k, "exclude can name \(PlanCell.excludableKeys.joined(separator: ", ")), not '\(k.scalar?.string ?? "?")'"); continue
+                }
+                guard let raw = v.scalar?.string else { problem(v, "exclude: \(key) takes one value"); continue }
+                // Rates are compared as the cells write them (10Mbit and 10mbit are one rate).
+                entry[key] = key == "link_rate" ? (LinkRate(raw)?.description ?? raw) : raw
+            }
+            let before = matrix.exclusions
+            matrix.exclusions.append(entry)
+            var all = matrix
+            all.exclusions = before
+            if !all.cells.contains(where: { c in entry.allSatisfy { c.value(ofPlanKey: $0.key) == $0.value } }) {
+                problem(item, "this exclude entry leaves out no cell of the matrix: check its values against the matrix's")
+            }
+        }
+        if matrix.cells.isEmpty {
+            problem(e.key, "exclude leaves out every cell of the matrix")
+        }
     }
 
     /// What the hosts cannot do with this matrix: shaping outside the lab, and the features the

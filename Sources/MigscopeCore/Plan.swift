@@ -71,6 +71,9 @@ public struct Plan: Sendable, Equatable {
         public var blockSizesKiB: [Int?] = [nil]
         /// Mitigations run only with some readers (a plan's `{use: ..., read_mode: ...}` items).
         public var mitigationReaders: [Mitigation: [Workload.ReadMode]] = [:]
+        /// Combinations left out (a plan's `exclude:` entries): a cell is left out when it has
+        /// every value one entry names, by plan key (PlanCell.value(ofPlanKey:)).
+        public var exclusions: [[String: String]] = []
 
         public init(modes: [MigrationRequest.Mode], bandwidths: [LinkRate], links: [LinkModel], maxDowntimeMs: [UInt64?] = [nil],
                     bandwidthCapMiBps: [UInt64?] = [nil], timeoutSeconds: [Double?] = [nil], pauseAfterRounds: [Int?] = [nil]) {
@@ -102,7 +105,13 @@ public struct Plan: Sendable, Equatable {
     }
 
     /// Every combination of the matrix, in a stable order.
+    public var cells: [PlanCell] { matrix.cells }
+}
+
+extension Plan.Matrix {
+    /// Every combination, in a stable order, less the exclusions.
     public var cells: [PlanCell] {
+        let matrix = self
         var out: [PlanCell] = []
         for mode in matrix.modes {
             for bw in matrix.bandwidths {
@@ -141,8 +150,13 @@ public struct Plan: Sendable, Equatable {
             }
         }
         var seen = Set<String>()
-        return out.filter { seen.insert($0.key).inserted }
+        return out.filter { c in
+            !matrix.exclusions.contains { ex in ex.allSatisfy { c.value(ofPlanKey: $0.key) == $0.value } } && seen.insert(c.key).inserted
+        }
     }
+}
+
+extension Plan {
 
     /// Everything besides the cell that defines what a run measures, as text by name: runs made
     /// under other settings must not be mixed with new ones when a plan is resumed.

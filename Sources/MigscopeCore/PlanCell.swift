@@ -37,6 +37,22 @@ public struct PlanCell: Sendable, Hashable, Codable {
         self.pauseAfterRounds = pauseAfterRounds
     }
 
+    /// The matrix keys a plan's `exclude` entries may name.
+    public static let excludableKeys = ["mode", "link_rate", "link", "read_mode", "block_size_kib", "mitigation"]
+
+    /// The value a matrix key has in this cell, as a plan writes it (nil: the cell leaves it unset).
+    public func value(ofPlanKey key: String) -> String? {
+        switch key {
+        case "mode": mode.rawValue
+        case "link_rate": bandwidth.description
+        case "link": link.rawValue
+        case "read_mode": readMode?.rawValue
+        case "block_size_kib": blockSizeKiB.map { String($0) }
+        case "mitigation": mitigation?.text ?? "none"
+        default: nil
+        }
+    }
+
     /// A stable, readable name: stored with each run, used to resume and to group.
     public var key: String {
         var parts = ["mode=\(mode.rawValue)", "bandwidth=\(bandwidth)", "link=\(link.rawValue)"]

@@ -34,6 +34,12 @@ public enum LibvirtInventory {
             throw MigrationError(.unreachable, "cannot connect to \(uri): \((error as? LibvirtError)?.message ?? "\(error)")")
         }
         let d = try MigrationJobs.lookUp(domain, on: conn, host: uri)
+        // Seen here (QEMU 7.2, 2026-12-03): calc-dirty-rate in dirty-bitmap mode crashed a TCG guest
+        // at once ("shutting down, reason=crashed"); dirty-ring is KVM's own. Under TCG only
+        // page sampling is asked for, so measuring never costs the guest.
+        if method != .pageSampling, (try? d.virtualizationType()) == "qemu" {
+            throw MigrationError(.unsupported, "--method \(method.rawValue) is refused for '\(domain)', which runs under TCG: QEMU 7.2 crashed such a guest measuring that way here; use page-sampling (the default)")
+        }
         var measured: [DirtyRateMeasurement.Window] = []
         for (i, seconds) in windows.enumerated() {
             progress(i + 1, seconds)

@@ -1,4 +1,4 @@
-import Crypto
+import CLibcrypto
 import Foundation
 import SystemPackage
 import Glibc
@@ -11,7 +11,6 @@ import MigscopeCore
 public struct XenPeerKey: Sendable {
     public static let defaultPath = "/etc/migscope/xen-migration.key"
     private let bytes: [UInt8]
-    var key: SymmetricKey { SymmetricKey(data: bytes) }
 
     init(bytes: [UInt8]) { self.bytes = bytes }
 
@@ -42,21 +41,44 @@ public struct XenPeerKey: Sendable {
             throw MigrationError(.failed, errno == EEXIST ? "a key exists at \(path) already; remove it first to make a new one" : "cannot create \(path): \(Errno(rawValue: errno))")
         }
         defer { close(fd) }
-        let text = Self.hex(SymmetricKey(size: .bits256).withUnsafeBytes { Array($0) }) + "\n"
+        let text = Self.hex(try Self.random(32)) + "\n"
         guard text.withCString({ write(fd, $0, strlen($0)) }) == text.utf8.count else {
             throw MigrationError(.failed, "cannot write \(path): \(Errno(rawValue: errno))")
         }
     }
 
+    /// HMAC-SHA256 of the role's label and both nonces, under the key (libcrypto's one-shot HMAC).
     func proof(_ role: String, _ first: [UInt8], _ second: [UInt8]) -> [UInt8] {
-        Array(HMAC<SHA256>.authenticationCode(for: Array("migscope-xen \(role)\n".utf8) + first + second, using: key))
+        Self.hmacSHA256(key: bytes, message: Array("migscope-xen \(role)\n".utf8) + first + second)
     }
 
+    static func hmacSHA256(key: [UInt8], message: [UInt8]) -> [UInt8] {
+        var mac = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
+        var length: UInt32 = 0
+        let done = key.withUnsafeBufferPointer { k in
+            message.withUnsafeBufferPointer { m in
+                HMAC(EVP_sha256(), k.baseAddress, Int32(k.count), m.baseAddress, m.count, &mac, &length) != nil
+            }
+        }
+        // HMAC fails only without memory; an empty proof then matches nothing.
+        return done ? Array(mac.prefix(Int(length))) : []
+    }
+
+    /// Whether `mac` is the role's proof, compared in constant time.
     func matches(_ mac: [UInt8], _ role: String, _ first: [UInt8], _ second: [UInt8]) -> Bool {
-        HMAC<SHA256>.isValidAuthenticationCode(mac, authenticating: Array("migscope-xen \(role)\n".utf8) + first + second, using: key)
+        let expected = proof(role, first, second)
+        guard !expected.isEmpty, mac.count == expected.count else { return false }
+        return CRYPTO_memcmp(mac, expected, mac.count) == 0
     }
 
-    static func nonce() -> [UInt8] { SymmetricKey(size: .bits256).withUnsafeBytes { Array($0) } }
+    /// `count` bytes from libcrypto's CSPRNG.
+    static func random(_ count: Int) throws(MigrationError) -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: count)
+        guard RAND_bytes(&out, Int32(count)) == 1 else { throw MigrationError(.failed, "the system's random generator (libcrypto RAND_bytes) failed") }
+        return out
+    }
+
+    static func nonce() throws(MigrationError) -> [UInt8] { try random(32) }
 
     static func hex(_ bytes: [UInt8]) -> String { bytes.map { String(format: "%02x", $0) }.joined() }
 
@@ -86,7 +108,7 @@ public enum XenAuthentication {
 
     /// The receiver's half; throws (having told the peer) when the peer does not hold the key.
     public static func prove(asReceiver key: XenPeerKey, over wire: XenWire) throws(MigrationError) {
-        let mine = XenPeerKey.nonce()
+        let mine = try XenPeerKey.nonce()
         do {
             try wire.send(line: "\(banner) \(XenPeerKey.hex(mine))")
             let answer = try wire.receiveLine(limit: 256).split(separator: " ")
@@ -108,7 +130,7 @@ public enum XenAuthentication {
             guard challenge.hasPrefix(banner + " "), let theirs = XenPeerKey.hexBytes(String(challenge.dropFirst(banner.count + 1))), theirs.count == 32 else {
                 throw MigrationError(.unreachable, "the receiver did not ask for the migration key (it said '\(challenge.prefix(60))'); is it 'migscope xen-receive --listen' of this version?")
             }
-            let mine = XenPeerKey.nonce()
+            let mine = try XenPeerKey.nonce()
             try wire.send(line: "auth \(XenPeerKey.hex(mine)) \(XenPeerKey.hex(key.proof("sender", theirs, mine)))")
             let answer = try wire.receiveLine(limit: 256).split(separator: " ")
             guard answer.count == 2, answer[0] == "auth", let mac = XenPeerKey.hexBytes(String(answer[1])), key.matches(mac, "receiver", mine, theirs) else {

@@ -62,7 +62,8 @@ enum PredictionBenchmark {
         let timeErrors = both.compactMap { r in r.predicted.migrationSeconds.map { abs($0 - r.measured.elapsedSeconds) / r.measured.elapsedSeconds } }
         let rightEnding = rows.filter { $0.convergedByItself == $0.predictedByItself }.count
         let downtimeOK = rows.filter { r in
-            guard let p = r.predicted.downtimeMs, let m = r.measured.final?.downtimeMs.map(Double.init) else { return false }
+            guard let p = r.predicted.downtimeMs, let ms = r.measured.final?.downtimeMs else { return false }
+            let m = Double(ms)
             return abs(p - m) <= max(100, 0.3 * m)
         }.count
         print(String(format: "  target: migration time within 15 %% where both converge: worst %.1f %%, %d of %d within -> %@",

@@ -42,6 +42,34 @@ final class PlanFileTests: XCTestCase {
         XCTAssertTrue(p.cells.filter { $0.mode == .nonLive }.allSatisfy { $0.timeoutSeconds == nil })
     }
 
+    func testExcludeLeavesOutTheCombinationsItNamesAndRefusesOnesThatMatchNothing() throws {
+        let base = """
+            name: x
+            hosts: lab
+            matrix:
+              mode: [live, non-live]
+              link_rate: [100mbit, 10mbit]
+              read_mode: [direct, idle]
+            """
+        let p = try PlanFile.parse(base + "\n  exclude: [{mode: non-live, link_rate: 10Mbit}, {read_mode: idle, mode: live}]\nrepetitions: 1\n")
+        XCTAssertEqual(p.cells.count, 8 - 2 - 2 + 1, "\(p.cells.map(\.key))")
+        XCTAssertFalse(p.cells.contains { $0.mode == .nonLive && $0.bandwidth == .mbit(10) })
+        XCTAssertFalse(p.cells.contains { $0.mode == .live && $0.readMode == .idle })
+        XCTAssertTrue(p.cells.contains { $0.mode == .nonLive && $0.bandwidth == .mbit(100) && $0.readMode == .idle })
+        XCTAssertThrowsError(try PlanFile.parse(base + "\n  exclude: [{link_rate: 1gbit}, {colour: red}]\nrepetitions: 1\n", file: "e.yaml")) { error in
+            let text = "\(error)"
+            XCTAssertTrue(text.contains("leaves out no cell"), text)
+            XCTAssertTrue(text.contains("exclude can name mode, link_rate"), text)
+        }
+        XCTAssertThrowsError(try PlanFile.parse(base + "\n  exclude: [{mode: live}, {mode: non-live}]\nrepetitions: 1\n")) { error in
+            XCTAssertTrue("\(error)".contains("leaves out every cell"), "\(error)")
+        }
+        // An idle guest reads nothing, so a tail cannot wait for its read to end.
+        XCTAssertThrowsError(try PlanFile.parse(base + "\nrepetitions: 1\nworkload: {read_mib: 64}\ntail_until_workload_done: true\n")) { error in
+            XCTAssertTrue("\(error)".contains("cannot wait for an idle guest"), "\(error)")
+        }
+    }
+
     func testAPlansStallLimitsReachEveryRunAndBadOnesAreRefusedAtTheirLine() throws {
         let p = try PlanFile.parse(good + "\nstall: {progress_timeout_s: 60, completion_timeout_per_gib_s: 800, action: pause}\n")
         XCTAssertEqual(p.stall, StallLimits(progressTimeoutSeconds: 60, completionSecondsPerGiB: 800, action: .pause))

@@ -13,6 +13,14 @@ final class XenSafetyTests: XCTestCase {
     let key = XenPeerKey(bytes: Array(repeating: 7, count: 32))
     let otherKey = XenPeerKey(bytes: Array(repeating: 9, count: 32))
 
+    /// The keyed proof is HMAC-SHA256 as RFC 4231 defines it (its test cases 1 and 2).
+    func testTheProofIsHMACSHA256() {
+        XCTAssertEqual(XenPeerKey.hex(XenPeerKey.hmacSHA256(key: Array(repeating: 0x0b, count: 20), message: Array("Hi There".utf8))),
+                       "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7")
+        XCTAssertEqual(XenPeerKey.hex(XenPeerKey.hmacSHA256(key: Array("Jefe".utf8), message: Array("what do ya want for nothing?".utf8))),
+                       "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843")
+    }
+
     func testPeersHoldingTheKeyMigrate() throws {
         let source = FakeToolstack(domains: [7: "guest"])
         let destination = FakeToolstack(domains: [:])
