@@ -30,6 +30,17 @@ final class PrecopyModelTests: XCTestCase {
         XCTAssertEqual(none.bytesSent, 0)
     }
 
+    /// Most windows seeing nothing means an idle guest; one window's catch is not fitted as a rate.
+    func testMostlyEmptyWindowsMeanNothingIsDirtied() {
+        let idle = DirtyRateMeasurement(domain: "g", host: "h", method: "page-sampling", windows: [
+            .init(seconds: 1, bytesPerSecond: 0), .init(seconds: 2, bytesPerSecond: 2 * 1_048_576), .init(seconds: 4, bytesPerSecond: 0)])
+        XCTAssertEqual(idle.model, DirtyingModel.none)
+        let busy = DirtyRateMeasurement(domain: "g", host: "h", method: "page-sampling", windows: [
+            .init(seconds: 1, bytesPerSecond: 0), .init(seconds: 2, bytesPerSecond: 2 * 1_048_576), .init(seconds: 4, bytesPerSecond: 1_048_576)])
+        XCTAssertNotEqual(busy.model?.bytesPerSecond ?? 0, 0, "one empty window of three is a measurement, not idleness")
+        XCTAssertNil(DirtyRateMeasurement(domain: "g", host: "h", method: "given", windows: []).model)
+    }
+
     /// Forecasts stored before zero pages and setup were modelled still read, as assuming neither.
     func testAnOlderStoredForecastStillDecodes() throws {
         let json = #"{"memoryBytes":1e9,"pageBytes":4096,"dirtying":{"bytesPerSecond":0},"streamBytesPerSecond":1e8,"live":true,"convergence":{"qemu":{"maxDowntimeMs":300}},"fixedDowntimeMs":0}"#
