@@ -188,6 +188,7 @@ final class PlanFileTests: XCTestCase {
 
     /// The dirty-pages plan: readers x block sizes x link rates, each cell's reader set from its cell.
     func testTheDirtyIOPlanVariesTheReaderItsBlockSizeAndTheLinkAndBadBlockSizesAreRefused() throws {
+        XCTAssertEqual(try PlanFile.load(path: BuiltinPlans.path("dirty-io-quick")).cells.count, 4)
         let p = try PlanFile.load(path: BuiltinPlans.path("dirty-io"))
         XCTAssertEqual(p.cells.count, 8)
         XCTAssertEqual(Set(p.cells.map { p.workload(for: $0).blockSizeKiB }), [64, 1024])
