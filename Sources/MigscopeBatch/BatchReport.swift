@@ -97,6 +97,33 @@ public enum BatchReport {
         return order.map { DirtyingFigure.Group(name: $0, rounds: byName[$0] ?? []) }
     }
 
+    /// Per cell, over its complete runs that were predicted (`predict: true`): the predictions'
+    /// mean beside the runs' mean, and the error of the means. Only the header when none was.
+    public static func predictionRows(_ stats: [CellStats], store: ResultsStore) throws -> [[String]] {
+        var rows = [["cell", "predicted runs", "migration s predicted / measured", "error", "downtime ms predicted / measured", "error", "ends by itself predicted / measured"]]
+        for c in stats {
+            var pt: [Double] = [], mt: [Double] = [], pd: [Double] = [], md: [Double] = []
+            var byItself = (predicted: 0, measured: 0), n = 0
+            for id in c.runs {
+                let r = try store.run(id)
+                guard let f = r.info.forecast, let s = r.summary else { continue }
+                n += 1
+                if f.prediction.ending == .converged { byItself.predicted += 1 }
+                if s.convergence?.hasPrefix("converged") == true { byItself.measured += 1 }
+                if let p = f.prediction.migrationSeconds, let m = s.migrationSeconds { pt.append(p); mt.append(m) }
+                if let p = f.prediction.downtimeMs, let m = s.downtimeMs { pd.append(p); md.append(m) }
+            }
+            guard n > 0 else { continue }
+            func pair(_ p: [Double], _ m: [Double], _ format: String) -> (String, String) {
+                guard let a = Statistics.mean(p), let b = Statistics.mean(m) else { return ("- / -", "-") }
+                return (String(format: "\(format) / \(format)", a, b), b > 0 ? String(format: "%+.0f %%", (a - b) / b * 100) : "-")
+            }
+            let time = pair(pt, mt, "%.1f"), down = pair(pd, md, "%.0f")
+            rows.append([c.cell, "\(n)", time.0, time.1, down.0, down.1, "\(byItself.predicted) / \(byItself.measured) of \(n)"])
+        }
+        return rows
+    }
+
     public static func findingRows(_ f: [PaperComparison.Finding]) -> [[String]] {
         [["finding", "paper", "ours", "verdict"]] + f.map { [$0.claim, $0.paper, $0.ours, $0.verdict] }
     }
@@ -141,6 +168,13 @@ public enum BatchReport {
                 name: "dirtying", title: "How much of what pre-copy re-sent the guest's reads dirtied",
                 note: "Per cell, over its complete runs: the bytes the pre-copy rounds after the first re-sent, the share of them the guest's reads during the round before can explain (a byte read dirties at most a byte of page cache: min(read, re-sent) per round), and the bytes re-sent per byte read (least squares through the origin over all the cell's rounds).",
                 rows: dirtyingTable))
+        }
+        let predictions = try predictionRows(stats, store: store)
+        if predictions.count > 1 {
+            tables.append(RunReport.ExtraTable(
+                name: "predictions", title: "Predicted before each migration, beside what it did",
+                note: "Each run was predicted during its baseline, with its workload running (the plan's predict: true; see 'migscope predict'). Means over the cell's complete predicted runs; the error is the predicted mean's against the measured mean. 'Ends by itself': pre-copy converging by the hypervisor's own test, as predicted and as the run's convergence says.",
+                rows: predictions))
         }
         let page = try RunReport.write(inputs, to: directory, title: "migscope: plan '\(plan.name)'", tables: tables) { dir in
             [try TradeoffFigure.write(points, in: dir), try DirtyingFigure.write(dirtying, in: dir)]

@@ -304,7 +304,9 @@ public final class BatchRunner: @unchecked Sendable {
             maxTail: .milliseconds(Int64(plan.maxTailSeconds * 1000)), readStall: plan.isLab ? Self.labReadStall : nil)
         let run = Experiment.PlanRun(name: plan.name, cell: cell, repetition: planned.repetition, settings: plan.definingSettings,
                                      workload: plan.workload(for: cell))
-        return Experiment(backend: backend, request: request, recording: .init(settings: settings, plan: run, onStart: onStart))
+        var recording = Experiment.Recording(settings: settings, plan: run, onStart: onStart)
+        if plan.predict { recording.predictDuringBaseline = Forecast.Options() }
+        return Experiment(backend: backend, request: request, recording: recording)
     }
 
     /// Starts the lab guest's read; a failure is noted (the run then records a guest that does not read).

@@ -79,7 +79,7 @@ struct Reader {
 
     mutating func plan(_ map: Node.Mapping, fileName: String) -> Plan? {
         let top = entries(map, allowed: ["name", "hosts", "guest", "workload", "matrix", "repetitions", "baseline_s", "tail_s",
-                                         "tail_until_workload_done", "max_tail_s", "p2p", "persistent", "undefine_source", "poll_interval_ms", "reset", "stall"], in: "the plan")
+                                         "tail_until_workload_done", "max_tail_s", "p2p", "persistent", "undefine_source", "poll_interval_ms", "reset", "stall", "predict"], in: "the plan")
         let name = string(top, "name") ?? (fileName as NSString).deletingPathExtension
         let guest = self.guest(top)
         let hosts = self.hosts(top, first: map.first?.key, lab: .lab(guestMemoryMiB: guest.memoryMiB, diskSizeMiB: guest.diskMiB, accelerator: guest.accelerator))
@@ -124,6 +124,7 @@ struct Reader {
         plan.persistent = persistent
         plan.undefineSource = undefineSource
         plan.stall = stall
+        plan.predict = bool(top, "predict") ?? false
         return plan
     }
 

@@ -31,6 +31,8 @@ public struct Plan: Sendable, Equatable {
     public var undefineSource = false
     /// Stall detection for every run (`stall:` progress_timeout_s, completion_timeout_per_gib_s, action).
     public var stall: StallLimits?
+    /// Predict each run during its baseline (`predict: true`): the report sets predicted beside measured per cell.
+    public var predict = false
     public var pollIntervalMs: Int
     /// What is reset between runs.
     public var reset: Reset
@@ -179,6 +181,8 @@ extension Plan {
         s["reset"] = "restart_guest=\(reset.restartGuest) drop_caches=\(reset.dropCaches) reshape=\(reset.reshape)"
         // Only when set: plans without it keep the settings their runs were made under.
         if let stall { s["stall"] = "\(stall)" }
+        // A prediction lengthens the baseline to its windows (about 8 s): not mixed with runs made without.
+        if predict { s["predict"] = "true" }
         return s
     }
 

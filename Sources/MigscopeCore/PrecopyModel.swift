@@ -278,3 +278,9 @@ public struct MigrationForecast: Sendable, Equatable, Codable {
         self.prediction = prediction
     }
 }
+
+/// Why a prediction could not be made (the dirty rate could not be measured, the stream's rate is unknown).
+public struct ForecastFailure: Error, Sendable, Equatable {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+}

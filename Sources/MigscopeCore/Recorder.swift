@@ -77,10 +77,17 @@ public final class Recorder: @unchecked Sendable {
     /// Called once recording has begun (the batch starts the guest's read here, so the whole read
     /// is on the record).
     private let onStart: (@Sendable () -> Void)?
+    /// Works the migration out while the baseline runs (a plan's `predict: true`): the guest's
+    /// workload is going by then, so its dirty rate is the one the migration will meet. It gives
+    /// the forecast, or why there is none.
+    public typealias BaselineForecast = @Sendable () async -> Result<MigrationForecast, ForecastFailure>
+    private let forecastDuringBaseline: BaselineForecast?
+    private var baselineForecast: MigrationForecast?
 
     public init(settings: RecorderSettings = RecorderSettings(), sink: (any TraceSink)?, console: (any GuestReportSource)? = nil, links: (any LinkCounterSource)? = nil,
-                onStart: (@Sendable () -> Void)? = nil) {
+                onStart: (@Sendable () -> Void)? = nil, forecastDuringBaseline: BaselineForecast? = nil) {
         self.onStart = onStart
+        self.forecastDuringBaseline = forecastDuringBaseline
         self.settings = settings
         self.sink = sink
         self.console = console
@@ -131,6 +138,7 @@ public final class Recorder: @unchecked Sendable {
         // On the run clock's grid too: a slow commit does not push the next one later.
         let flusher = Task { _ = await self.onGrid(every: self.settings.flushEvery) { _ in self.flush() } }
         let migration = await migrate(session, info: info, runner: runner, observer: observer)
+        if let f = lock.withLock({ baselineForecast }) { info.forecast = f }
         hypervisorSampler.cancel()
         localSampler.cancel()
         // A hypervisor call cannot be cancelled: one that never returns (a daemon stuck on its
@@ -179,7 +187,18 @@ public final class Recorder: @unchecked Sendable {
             try? await Task.sleep(for: settings.interval)
             onStart()
         }
+        let forecasting = forecastDuringBaseline.map { f in Task { await f() } }
         try? await Task.sleep(for: settings.baseline)
+        if let forecasting {
+            // The baseline lasts as long as the prediction needs (a few seconds of dirty-rate windows).
+            switch await forecasting.value {
+            case .success(let f):
+                lock.withLock { baselineForecast = f }
+                add(EventRecord(t: t(clock.now), kind: .note, detail: "predicted during the baseline: " + (f.prediction.migrationSeconds.map { String(format: "%.1f s migration", $0) } ?? "pre-copy does not converge")))
+            case .failure(let why):
+                add(EventRecord(t: t(clock.now), kind: .note, detail: "no prediction: \(why.message)"))
+            }
+        }
         if Task.isCancelled {
             add(EventRecord(t: t(clock.now), kind: .migrationAborted, detail: AbortReason.interruptedBeforeStart.description))
             return nil

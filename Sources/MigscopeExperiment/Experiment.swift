@@ -30,6 +30,8 @@ public struct Experiment: Sendable {
         public var forecast: MigrationForecast?
         /// Called once recording has begun (the lab's read starts here, so all of it is on the record).
         public var onStart: (@Sendable () -> Void)?
+        /// Predict the migration during the baseline, with the workload running (a plan's `predict: true`).
+        public var predictDuringBaseline: Forecast.Options?
 
         public init(settings: RecorderSettings, consolePath: String? = nil, interfaces: [String] = [], plan: PlanRun? = nil,
                     linkRate: LinkRate? = nil, onStart: (@Sendable () -> Void)? = nil) {
@@ -92,8 +94,13 @@ public struct Experiment: Sendable {
             ? LibxlBackend.consoleLogs(domain: request.domain, destination: request.destination, given: recording.consolePath)
             : (recording.consolePath ?? lab?.consolePath).map { [$0] } ?? []
         let console = consolePaths.isEmpty ? nil : ConsoleTailer(paths: consolePaths)
+        let request = self.request
+        let baselineForecast: Recorder.BaselineForecast? = recording.predictDuringBaseline.map { options in
+            { @Sendable in await Self.forecast(request, options) }
+        }
         let makeRecorder: @Sendable (any TraceSink) -> Recorder = { sink in
-            Recorder(settings: recording.settings, sink: sink, console: console, links: links, onStart: recording.onStart)
+            Recorder(settings: recording.settings, sink: sink, console: console, links: links, onStart: recording.onStart,
+                     forecastDuringBaseline: baselineForecast)
         }
         let plan = recording.plan
         var info = RunInfo(
@@ -118,6 +125,17 @@ public struct Experiment: Sendable {
 }
 
 extension Experiment {
+    /// A forecast, or why there is none, in one line.
+    static func forecast(_ request: MigrationRequest, _ options: Forecast.Options) async -> Result<MigrationForecast, ForecastFailure> {
+        do { return .success(try await Forecast.make(request, options: options)) } catch let e as RequestProblem {
+            return .failure(ForecastFailure(e.message))
+        } catch let e as MigrationError {
+            return .failure(ForecastFailure(e.message))
+        } catch {
+            return .failure(ForecastFailure("\(error)"))
+        }
+    }
+
     /// The accelerator a libvirt domain type means: TCG for plain "qemu".
     static func accelerator(_ virtualizationType: String) -> String {
         virtualizationType == "qemu" ? "tcg" : virtualizationType

@@ -434,3 +434,41 @@ final class BatchRequestTests: XCTestCase {
         XCTAssertEqual(request.destination, "qemu+ssh://b/system")
     }
 }
+
+/// A plan's `predict: true`: the key, and the report's table of predicted beside measured per cell.
+final class PlanPredictionTests: XCTestCase {
+    func testThePredictKeyAndItsTable() throws {
+        let yaml = "name: p\nhosts: lab\nmatrix: {mode: [live], link_rate: [100mbit]}\nrepetitions: 1\npredict: true\n"
+        let plan = try PlanFile.parse(yaml)
+        XCTAssertTrue(plan.predict)
+        XCTAssertEqual(plan.definingSettings["predict"], "true")
+        XCTAssertNil(try PlanFile.parse(yaml.replacingOccurrences(of: "predict: true\n", with: "")).definingSettings["predict"], "older plans keep their settings")
+
+        let dir = NSTemporaryDirectory() + "migscope-predict-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let store = try ResultsStore(path: dir + "/r.sqlite")
+        let cell = plan.cells[0]
+        let inputs = PrecopyModel.Inputs(memoryBytes: 1e8, dirtying: .none, streamBytesPerSecond: 1e7, fixedDowntimeMs: 300)
+        var ids: [Int64] = []
+        for measured in [8.0, 12.0] {
+            var info = RunInfo(backend: "libvirt", request: MigrationRequest(domain: "g", source: "a", destination: "b"), anchor: Date())
+            info.cell = cell.key
+            info.forecast = MigrationForecast(inputs: inputs, dirtyRate: DirtyRateMeasurement(domain: "g", host: "a", method: "page-sampling", windows: []),
+                                              streamRateFrom: "test", prediction: PrecopyModel.predict(inputs))
+            let id = try store.begin(info)
+            info.status = .completed
+            var summary = RunSummary(info: info, trace: Trace(), analysis: RunAnalysis(trace: Trace()))
+            summary.migrationSeconds = measured
+            summary.downtimeMs = 250
+            summary.convergence = "converged: the last dirty pages fit the downtime limit"
+            try store.finish(runID: id, info: info, rounds: [], summary: summary)
+            ids.append(id)
+        }
+        let stats = CellStats(cell: cell.key, runs: try ids.map { (id: $0, summary: try XCTUnwrap(try store.run($0).summary)) })
+        let rows = try BatchReport.predictionRows([stats], store: store)
+        XCTAssertEqual(rows.count, 2, "\(rows)")
+        // 100 MB at 10 MB/s: 10 s predicted each time; measured 8 and 12, mean 10.
+        XCTAssertEqual(rows[1], [cell.key, "2", "10.0 / 10.0", "+0 %", "300 / 250", "+20 %", "2 / 2 of 2"])
+    }
+}

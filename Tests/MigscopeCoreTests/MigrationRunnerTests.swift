@@ -321,3 +321,38 @@ final class RecorderReadStallTests: XCTestCase {
         XCTAssertEqual(run.info.status, .completed)
     }
 }
+
+/// A plan's `predict: true`: the prediction is made while the baseline runs (its workload going),
+/// kept with the run, and the migration waits for it; a prediction that cannot be made is a note.
+final class RecorderBaselineForecastTests: XCTestCase {
+    func forecast() -> MigrationForecast {
+        let inputs = PrecopyModel.Inputs(memoryBytes: 1e8, dirtying: .none, streamBytesPerSecond: 1e7)
+        return MigrationForecast(inputs: inputs, dirtyRate: DirtyRateMeasurement(domain: "g", host: "h", method: "page-sampling", windows: []),
+                                 streamRateFrom: "test", prediction: PrecopyModel.predict(inputs))
+    }
+
+    func testThePredictionIsKeptAndTheMigrationWaitsForIt() async throws {
+        let settings = RecorderSettings(interval: .milliseconds(50), baseline: .milliseconds(50), tail: .milliseconds(50))
+        let made = forecast()  // 100 MB at 10 MB/s: 10 s
+        let recorder = Recorder(settings: settings, sink: CollectingSink(), forecastDuringBaseline: {
+            try? await Task.sleep(for: .milliseconds(400))
+            return .success(made)
+        })
+        let session = ScriptedSession(duration: .milliseconds(100), rounds: 1, final: JobProgress(iteration: 1, memoryProcessedBytes: 100))
+        let run = try await recorder.record(session, info: RunInfo(backend: "test", request: session.request, anchor: Date()))
+        XCTAssertEqual(run.info.forecast, made)
+        let requested = try XCTUnwrap(run.trace.firstEvent(.migrationRequested)?.t)
+        XCTAssertGreaterThanOrEqual(requested, 0.4, "the migration began once the prediction was made, not after the 50 ms baseline")
+        XCTAssertTrue(run.trace.events.contains { $0.kind == .note && $0.detail.hasPrefix("predicted during the baseline: 10.0 s migration") }, "\(run.trace.events)")
+    }
+
+    func testAPredictionThatCannotBeMadeIsANoteAndTheRunGoesOn() async throws {
+        let settings = RecorderSettings(interval: .milliseconds(50), baseline: .milliseconds(50), tail: .milliseconds(50))
+        let recorder = Recorder(settings: settings, sink: CollectingSink(), forecastDuringBaseline: { .failure(ForecastFailure("the stream's rate is unknown")) })
+        let session = ScriptedSession(duration: .milliseconds(100), rounds: 1, final: JobProgress(iteration: 1, memoryProcessedBytes: 100))
+        let run = try await recorder.record(session, info: RunInfo(backend: "test", request: session.request, anchor: Date()))
+        XCTAssertNil(run.info.forecast)
+        XCTAssertEqual(run.info.status, .completed)
+        XCTAssertTrue(run.trace.events.contains { $0.kind == .note && $0.detail == "no prediction: the stream's rate is unknown" })
+    }
+}
