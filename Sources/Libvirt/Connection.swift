@@ -78,6 +78,14 @@ public final class Connection: @unchecked Sendable {
         return String(cString: p)
     }
 
+    /// Memory the host has free now, bytes (`virNodeGetFreeMemory`).
+    public func freeMemoryBytes() throws(LibvirtError) -> UInt64 {
+        let free = virNodeGetFreeMemory(handle)
+        // 0 is the call's only failure value; a host with no free memory at all is no host to use.
+        guard free > 0 else { throw LibvirtError.last("get free memory of \(requestedURI)") }
+        return UInt64(free)
+    }
+
     /// The host's UUID from its capabilities, which tells two hosts apart whatever their URIs.
     public var hostUUID: String? {
         guard let caps = try? capabilities(),

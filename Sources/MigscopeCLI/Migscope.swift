@@ -25,5 +25,5 @@ struct Migscope: AsyncParsableCommand {
             -v adds each round and every state change.
             """,
         version: MigscopeVersion.current,
-        subcommands: [ReproduceCommand.self, MigrateCommand.self, BatchCommand.self, RunsCommand.self, ExportCommand.self, ReportCommand.self, DomainsCommand.self, JobsCommand.self, AttachCommand.self, AbortCommand.self, RecoverCommand.self, LabCommand.self, MergeCommand.self, XenReceiveCommand.self, XenRecoverCommand.self, VersionCommand.self, DirtyrateCommand.self, PredictCommand.self])
+        subcommands: [ReproduceCommand.self, MigrateCommand.self, BatchCommand.self, RunsCommand.self, ExportCommand.self, ReportCommand.self, DomainsCommand.self, JobsCommand.self, AttachCommand.self, AbortCommand.self, DrainCommand.self, RecoverCommand.self, LabCommand.self, MergeCommand.self, XenReceiveCommand.self, XenRecoverCommand.self, VersionCommand.self, DirtyrateCommand.self, PredictCommand.self])
 }

@@ -37,6 +37,8 @@ public struct RunInfo: Sendable, Equatable, Codable {
     public var software: SoftwareVersions?
     /// What `migrate --predict` worked out before the migration started.
     public var forecast: MigrationForecast?
+    /// The drain this run was part of (`migscope drain --record`): its runs share the id.
+    public var drain: String?
 
     public init(id: Int64? = nil, backend: String, request: MigrationRequest, domain: DomainFacts? = nil, anchor: Date,
                 linkRate: String? = nil, linkModel: String? = nil, accelerator: String? = nil, workload: Workload? = nil,

@@ -32,6 +32,8 @@ public struct Experiment: Sendable {
         public var onStart: (@Sendable () -> Void)?
         /// Predict the migration during the baseline, with the workload running (a plan's `predict: true`).
         public var predictDuringBaseline: Forecast.Options?
+        /// The drain the run is part of, stored with it.
+        public var drain: String?
 
         public init(settings: RecorderSettings, consolePath: String? = nil, interfaces: [String] = [], plan: PlanRun? = nil,
                     linkRate: LinkRate? = nil, onStart: (@Sendable () -> Void)? = nil) {
@@ -110,6 +112,7 @@ public struct Experiment: Sendable {
             planName: plan?.name, cell: plan?.cell.key, repetition: plan?.repetition)
         info.planSettings = plan?.settings
         info.forecast = recording.forecast
+        info.drain = recording.drain
         if attach, let elapsed = (try? session.progress())??.timeElapsedMs {
             info.notes.append("late start: attached to a migration already running for \(Format.seconds(Double(elapsed) / 1000)); rounds and samples before that are not on the record")
         }

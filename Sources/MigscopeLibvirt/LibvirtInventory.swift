@@ -75,6 +75,14 @@ public enum LibvirtInventory {
                             hypervisorVersion: conn.hypervisorVersion, libvirtVersion: conn.daemonVersion)
     }
 
+    /// The memory a host has free for guests, in bytes.
+    public static func freeMemory(on uri: String, timeout: Double = 20) async throws -> UInt64 {
+        let conn = try await connect(uri, timeout: timeout)
+        do { return try conn.freeMemoryBytes() } catch {
+            throw MigrationError(.unreachable, "cannot read the free memory of \(HostURI.redacted(uri)): \(error.message)")
+        }
+    }
+
     /// The memory a running guest says it leaves unused (its balloon driver's statistics), in
     /// bytes; nil when it has no balloon driver that reports them.
     public static func unusedMemory(_ domain: String, on uri: String, timeout: Double = 20) async throws -> UInt64? {

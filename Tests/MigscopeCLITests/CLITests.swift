@@ -366,6 +366,19 @@ final class CLITests: XCTestCase {
         assertOneLineError(try migscope("predict", "test", "--from", "test:///default", "--to", "qemu:///system", "--probe-stream", "--dirty-rate", "1"), status: 2, contains: "--probe-stream")
     }
 
+    /// A drain's refusals, each before anything moves: what to move, the hosts, a domain that is not
+    /// running there, and one that fits on no destination (the test driver's node has 3 MiB free).
+    func testADrainRefusesWhatItCannotDoBeforeAnythingMoves() throws {
+        let f = Self.fixtureHost
+        assertOneLineError(try migscope("drain", "--from", f, "--to", "test:///default"), status: 2, contains: "--domains a,b,... or --all")
+        assertOneLineError(try migscope("drain", "--from", f, "--to", f, "--all"), status: 2, contains: "is the host being drained")
+        assertOneLineError(try migscope("drain", "--from", f, "--all"), status: 2, contains: "--to is missing")
+        assertOneLineError(try migscope("drain", "--from", f, "--to", "test:///default", "--all", "--concurrency", "0"), status: 2, contains: "--concurrency")
+        assertOneLineError(try migscope("drain", "--from", f, "--to", "test:///default", "--domains", "a,,b"), status: 2, contains: "--domains")
+        assertOneLineError(try migscope("drain", "--from", f, "--to", "test:///default", "--domains", "guest-on,nope"), status: 1, contains: "not running on")
+        assertOneLineError(try migscope("drain", "--from", f, "--to", "test:///default", "--all"), status: 1, contains: "no destination has that free")
+    }
+
     /// A prediction through libvirt's test driver, end to end, with the dirty rate given (the test
     /// driver cannot measure one): its domain's memory, the link given, QEMU's rules.
     func testPredictWithAGivenDirtyRateOnTheTestDriver() throws {
