@@ -34,15 +34,7 @@ struct DrainCommand: AsyncParsableCommand {
     @Flag var mode: MigrationRequest.Mode = .live
     @Flag(name: .customLong("p2p"), inversion: .prefixedNo, help: "Peer to peer (the source's daemon drives each migration).")
     var peerToPeer = true
-    @Option(parsing: .unconditional, help: ArgumentHelp("Each stream's cap, as for migrate.", valueName: "MiB/s"),
-            transform: ArgumentValue.integer("--bandwidth", unit: "MiB/s", in: ArgumentValue.streamCap))
-    var bandwidth: UInt64?
-    @Option(name: .customLong("max-downtime"), parsing: .unconditional, help: ArgumentHelp("As for migrate.", valueName: "ms"),
-            transform: ArgumentValue.integer("--max-downtime", unit: "milliseconds", in: ArgumentValue.downtime))
-    var maxDowntime: UInt64?
-    @Option(parsing: .unconditional, help: ArgumentHelp("As for migrate: each guest paused after this many seconds.", valueName: "s"),
-            transform: ArgumentValue.seconds("--timeout", in: ArgumentValue.longestMigration))
-    var timeout: Double?
+    @OptionGroup var limits: MigrationLimitOptions
     @Flag(help: "Record every migration as a run, all under one drain id.") var record = false
     @OptionGroup var database: DatabaseOption
     @Flag(help: "Print the final table as JSON.") var json = false
@@ -106,7 +98,7 @@ struct DrainCommand: AsyncParsableCommand {
 
         let start = ContinuousClock.now
         let template = MigrationRequest(domain: "", source: from, destination: "", mode: mode, transport: peerToPeer ? .peerToPeer : .clientManaged,
-                                        bandwidthMiBps: bandwidth, maxDowntimeMs: maxDowntime, pauseAfterSeconds: timeout)
+                                        bandwidthMiBps: limits.bandwidth, maxDowntimeMs: limits.maxDowntime, pauseAfterSeconds: limits.timeout)
         let requestFor: @Sendable (DrainStep) -> MigrationRequest = { s in
             var r = template
             r.domain = s.domain

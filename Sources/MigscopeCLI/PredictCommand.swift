@@ -21,17 +21,12 @@ struct PredictCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("libvirt URI of the source host (default: LIBVIRT_DEFAULT_URI).", valueName: "uri")) var from: String?
     @Option(help: ArgumentHelp("libvirt URI of the destination (the lab's link rate is known from it).", valueName: "uri")) var to: String
     @Flag var mode: MigrationRequest.Mode = .live
-    @Option(parsing: .unconditional, help: ArgumentHelp("The stream's cap, as for migrate.", valueName: "MiB/s"),
-            transform: ArgumentValue.integer("--bandwidth", unit: "MiB/s", in: ArgumentValue.streamCap))
-    var bandwidth: UInt64?
+    @OptionGroup var limits: MigrationLimitOptions
+    var bandwidth: UInt64? { limits.bandwidth }
+    var maxDowntime: UInt64? { limits.maxDowntime }
+    var timeout: Double? { limits.timeout }
     @Option(name: .customLong("link-rate"), help: ArgumentHelp("The link the stream takes, e.g. 1gbit (the lab's is known).", valueName: "rate"))
     var linkRate: LinkRate?
-    @Option(name: .customLong("max-downtime"), parsing: .unconditional, help: ArgumentHelp("As for migrate (QEMU's default: 300).", valueName: "ms"),
-            transform: ArgumentValue.integer("--max-downtime", unit: "milliseconds", in: ArgumentValue.downtime))
-    var maxDowntime: UInt64?
-    @Option(parsing: .unconditional, help: ArgumentHelp("As for migrate: the guest paused after this many seconds.", valueName: "s"),
-            transform: ArgumentValue.seconds("--timeout", in: ArgumentValue.longestMigration))
-    var timeout: Double?
     @Option(name: .customLong("pause-after-rounds"), parsing: .unconditional, help: ArgumentHelp("As for migrate.", valueName: "N"),
             transform: ArgumentValue.integer("--pause-after-rounds", unit: "rounds", in: ArgumentValue.rounds))
     var pauseAfterRounds: UInt64?
@@ -75,6 +70,20 @@ struct PredictCommand: AsyncParsableCommand {
         if json { print(try JSONText.encode(f)); return }
         print(ForecastText.render(f))
     }
+}
+
+/// The stream's cap, the max downtime and the timeout, as `migrate` takes them: shared by the
+/// commands that set up migrations of their own (`predict`, `drain`).
+struct MigrationLimitOptions: ParsableArguments {
+    @Option(parsing: .unconditional, help: ArgumentHelp("The stream's cap, as for migrate.", valueName: "MiB/s"),
+            transform: ArgumentValue.integer("--bandwidth", unit: "MiB/s", in: ArgumentValue.streamCap))
+    var bandwidth: UInt64?
+    @Option(name: .customLong("max-downtime"), parsing: .unconditional, help: ArgumentHelp("As for migrate (QEMU's default: 300).", valueName: "ms"),
+            transform: ArgumentValue.integer("--max-downtime", unit: "milliseconds", in: ArgumentValue.downtime))
+    var maxDowntime: UInt64?
+    @Option(parsing: .unconditional, help: ArgumentHelp("As for migrate: the guest paused after this many seconds.", valueName: "s"),
+            transform: ArgumentValue.seconds("--timeout", in: ArgumentValue.longestMigration))
+    var timeout: Double?
 }
 
 /// What a prediction takes besides the request, shared by `predict` and `migrate --predict`.
