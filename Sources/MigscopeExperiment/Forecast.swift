@@ -43,6 +43,7 @@ public enum Forecast {
         if backend == .libxl && options.dirtying == nil {
             throw RequestProblem(field: "--dirty-rate", message: "on Xen the dirty rate cannot be measured in place (libxenguest counts dirty pages only while it migrates): give --dirty-rate (a recorded run's rounds show the guest's)")
         }
+        let lab = Lab.recordingContext(source: request.source, destination: request.destination)
         let memoryBytes: UInt64
         var unused: (bytes: UInt64, from: String)? = nil
         switch backend {
@@ -55,14 +56,13 @@ public enum Forecast {
             memoryBytes = try await LibvirtInventory.domain(request.domain, on: request.source).memoryBytes
             // Free memory stands in for the pages never written, which QEMU sends as zero pages:
             // the lab guest says it on its console, other guests through a balloon driver.
-            if Lab.recordingContext(source: request.source, destination: request.destination) != nil,
-               let free = LabChecks.reportedFreeMemory(atMost: memoryBytes) {
+            if lab != nil, let free = LabChecks.reportedFreeMemory(atMost: memoryBytes) {
                 unused = (free, "the lab guest's free memory")
             } else if let free = try? await LibvirtInventory.unusedMemory(request.domain, on: request.source), free <= memoryBytes {
                 unused = (free, "the guest's balloon statistics")
             }
         }
-        let stream = try streamRate(request, options: options, progress: progress)
+        let stream = try streamRate(request, options: options, lab: lab, progress: progress)
         let measured: DirtyRateMeasurement
         if options.dirtying != nil {
             measured = DirtyRateMeasurement(domain: request.domain, host: HostURI.redacted(request.source), method: DirtyRateMeasurement.given, windows: [])
@@ -84,10 +84,9 @@ public enum Forecast {
     }
 
     /// The slowest of what caps the stream: the request's own cap, and the link (given, probed, or the lab's).
-    static func streamRate(_ request: MigrationRequest, options: Options, progress: (String) -> Void) throws -> (bytesPerSecond: Double, from: String) {
+    static func streamRate(_ request: MigrationRequest, options: Options, lab: LabRecordingContext?, progress: (String) -> Void) throws -> (bytesPerSecond: Double, from: String) {
         var rates: [(Double, String)] = []
         if let cap = request.bandwidthMiBps { rates.append((Double(cap) * 1_048_576, "--bandwidth \(cap) MiB/s")) }
-        let lab = Lab.recordingContext(source: request.source, destination: request.destination)
         if options.probeStream {
             guard let lab, let a = LabMachine(rawValue: lab.sourceLink), let b = LabMachine(rawValue: lab.destinationLink) else {
                 throw RequestProblem(field: "--probe-stream", message: "--probe-stream: the stream probe runs only between the embedded lab's hosts (iperf3 in their namespaces); for real hosts give --link-rate (the link between them)")
