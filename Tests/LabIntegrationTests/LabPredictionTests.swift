@@ -46,9 +46,14 @@ final class LabPredictionTests: XCTestCase {
     }
 
     func testAnIdleGuestDirtiesNearlyNothingAndABufferedReaderAboutWhatItReads() async throws {
-        let idle = rates(try measure())
+        let idleMeasurement = try measure()
+        let idle = rates(idleMeasurement)
         XCTAssertEqual(idle.count, 2)
-        XCTAssertLessThanOrEqual(idle.max() ?? .infinity, 1_048_576, "an idle guest: \(idle)")
+        // QEMU reports whole MiB/s, and one sampled page of a 128 MiB guest is 2 MiB: a window may
+        // catch a page or two of the kernel's own writes, but what a prediction takes is near zero.
+        XCTAssertLessThanOrEqual(idle.max() ?? .infinity, 2 * 1_048_576, "an idle guest: \(idle)")
+        let fitted = ((idleMeasurement["model"] as? [String: Any])?["bytes_per_second"] as? Double) ?? .infinity
+        XCTAssertLessThanOrEqual(fitted, 524_288, "an idle guest's fitted dirty rate: \(idleMeasurement)")
 
         try await Lab.startGuest(on: .hostA, memoryMiB: 128, workload: Workload(mode: .buffered, blockSizeKiB: 1024, amountMiB: 0))
         try await Task.sleep(for: .seconds(3))

@@ -30,11 +30,14 @@ final class PrecopyModelTests: XCTestCase {
         XCTAssertEqual(none.bytesSent, 0)
     }
 
-    /// Most windows seeing nothing means an idle guest; one window's catch is not fitted as a rate.
+    /// Half the windows or more seeing nothing means an idle guest; one window's catch is not fitted as a rate.
     func testMostlyEmptyWindowsMeanNothingIsDirtied() {
         let idle = DirtyRateMeasurement(domain: "g", host: "h", method: "page-sampling", windows: [
             .init(seconds: 1, bytesPerSecond: 0), .init(seconds: 2, bytesPerSecond: 2 * 1_048_576), .init(seconds: 4, bytesPerSecond: 0)])
         XCTAssertEqual(idle.model, DirtyingModel.none)
+        let halfEmpty = DirtyRateMeasurement(domain: "g", host: "h", method: "page-sampling", windows: [
+            .init(seconds: 2, bytesPerSecond: 2 * 1_048_576), .init(seconds: 4, bytesPerSecond: 0)])
+        XCTAssertEqual(halfEmpty.model, DirtyingModel.none, "a longer window that found nothing outweighs a shorter one's catch")
         let busy = DirtyRateMeasurement(domain: "g", host: "h", method: "page-sampling", windows: [
             .init(seconds: 1, bytesPerSecond: 0), .init(seconds: 2, bytesPerSecond: 2 * 1_048_576), .init(seconds: 4, bytesPerSecond: 1_048_576)])
         XCTAssertNotEqual(busy.model?.bytesPerSecond ?? 0, 0, "one empty window of three is a measurement, not idleness")
