@@ -48,6 +48,9 @@ public struct IOFloorPacer: Sendable {
     public enum Decision: Sendable, Equatable {
         case keep
         case cap(mebibytesPerSecond: UInt64, why: String)
+        /// Lift the cap for now: the guest is over its floor with the cap at the link's rate, where
+        /// a cap still holds the stream back (QEMU's limiter sends in bursts). It may come back.
+        case uncap(why: String)
         /// Lift the cap for good: what remains can go within the max downtime at full speed.
         case release(why: String)
     }
@@ -59,6 +62,8 @@ public struct IOFloorPacer: Sendable {
     public private(set) var targetCapBytesPerSecond: Double
     public private(set) var appliedMiBps: UInt64?
     public private(set) var released = false
+    /// Whether a cap was ever set: before the first, no cap means "not started", not "lifted".
+    private var initialised = false
     /// What rounding left over, so the applied caps average to the target.
     private var roundingCarry = 0.0
     /// The guest's reads since the start, for the mean so far.
@@ -105,16 +110,28 @@ public struct IOFloorPacer: Sendable {
         observations += 1
         let surplus = 0.5 * (o.guestReadBytesPerSecond - aimBytesPerSecond) + 0.5 * (observedSum / Double(observations) - aimBytesPerSecond)
         lastSurplus = surplus
-        var target = targetCapBytesPerSecond + settings.gain * surplus
-        // A cap the stream does not reach still holds it back (measured in the lab: QEMU's limiter
-        // sends in bursts, and a stream capped at 9 MiB/s got 5 on a 12 MiB/s link that gave it 6.5
-        // uncapped, its guest 68 % for a 50 % floor): while the guest is over its floor the cap
-        // may rise to the link's rate as seen, where it is as good as none, and no further.
-        if surplus > 0, let s = o.streamBytesPerSecond, s < 0.8 * targetCapBytesPerSecond {
-            target = min(target, max(highestCombined, targetCapBytesPerSecond))
+        // Under the floor, what the stream gives up is taken from what it sends, not from a cap it
+        // may not reach (else the first cuts only bring the cap down to the stream).
+        var base = targetCapBytesPerSecond
+        if surplus < 0, let s = o.streamBytesPerSecond, s > 0 { base = min(base, s) }
+        if appliedMiBps == nil, initialised {
+            // Lifted: it stays lifted while the guest holds its floor.
+            guard surplus < 0 else { return .keep }
+            if let s = o.streamBytesPerSecond { base = s }
         }
-        target = min(target, highestCombined * 1.5)
+        var target = base + settings.gain * surplus
         var why = surplus < 0 ? "guest \(Self.words(-surplus))/s under the floor" : "guest \(Self.words(surplus))/s over the floor"
+        // A cap the stream does not reach still holds it back (measured in the lab: QEMU's limiter
+        // sends in bursts; a stream capped at 9 MiB/s got 5 on a 12 MiB/s link that gave it 6.5
+        // uncapped, and caps at 11-12 MiB/s left a guest at 67-72 % for a 50 % floor): once the
+        // guest is over its floor with the cap at the link's rate as seen, lift the cap.
+        if surplus > 0, target >= highestCombined {
+            targetCapBytesPerSecond = highestCombined
+            roundingCarry = 0
+            guard appliedMiBps != nil else { return .keep }
+            appliedMiBps = nil
+            return .uncap(why: why + " with the cap at the link's \(Self.words(highestCombined))/s")
+        }
         let convergence = (o.dirtyBytesPerSecond ?? 0) * (1 + settings.dirtyMargin)
         if target < convergence {
             target = convergence
@@ -132,6 +149,7 @@ public struct IOFloorPacer: Sendable {
         roundingCarry = min(1, max(-1, roundingCarry))
         guard mib != appliedMiBps else { return .keep }
         appliedMiBps = mib
+        initialised = true
         return .cap(mebibytesPerSecond: mib, why: why)
     }
 

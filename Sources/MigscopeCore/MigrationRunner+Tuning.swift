@@ -75,7 +75,9 @@ extension MigrationRunner {
         }
         guard rate >= 65_536 else { return skip("the guest read \(Format.rate(rate)) before the migration, nothing to keep up") }
         var pacer = IOFloorPacer(settings: .init(floorPercent: floor), baselineBytesPerSecond: rate)
-        apply(pacer.initialCap(), to: session, state: state, clock: clock, observer: observer)
+        do { try apply(pacer.initialCap(), to: session, state: state, clock: clock, observer: observer) } catch {
+            observer?.intervened(.failed("\(error)"), at: clock.now)
+        }
         return pacer
     }
 
@@ -177,26 +179,30 @@ extension MigrationRunner {
                 dirtyBytesPerSecond: latest?.dirtyRateBytesPerSecond.map { Double($0) },
                 remainingBytes: latest?.dataRemainingBytes ?? latest?.memoryRemainingBytes,
                 maxDowntimeMs: state.maxDowntimeMs ?? session.request.maxDowntimeMs ?? Self.defaultMaxDowntimeMs)
-            apply(pacer.decide(o), to: session, state: state, clock: clock, observer: observer)
+            do {
+                try apply(pacer.decide(o), to: session, state: state, clock: clock, observer: observer)
+            } catch {
+                // A migration that ended between the check above and the call takes its domain
+                // away from the source: that is its end, not a failed intervention.
+                try? await Task.sleep(for: .seconds(1))
+                guard state.endedAt == nil else { return }
+                observer?.intervened(.failed("\(error)"), at: clock.now)
+            }
         }
     }
 
     private func apply(_ d: IOFloorPacer.Decision, to session: any MigrationSession, state: RunState, clock: ContinuousClock,
-                       observer: (any MigrationObserver)?) {
-        do {
-            switch d {
-            case .keep: return
-            case .cap(let mib, let why):
-                try session.setMaxSpeed(mebibytesPerSecond: mib)
-                state.capMiBps = mib
-                observer?.intervened(.speedCapSet(mebibytesPerSecond: mib, why: why), at: clock.now)
-            case .release(let why):
-                try session.releaseMaxSpeed()
-                state.capMiBps = nil
-                observer?.intervened(.speedCapSet(mebibytesPerSecond: nil, why: why), at: clock.now)
-            }
-        } catch {
-            observer?.intervened(.failed("\(error)"), at: clock.now)
+                       observer: (any MigrationObserver)?) throws {
+        switch d {
+        case .keep: return
+        case .cap(let mib, let why):
+            try session.setMaxSpeed(mebibytesPerSecond: mib)
+            state.capMiBps = mib
+            observer?.intervened(.speedCapSet(mebibytesPerSecond: mib, why: why), at: clock.now)
+        case .uncap(let why), .release(let why):
+            try session.releaseMaxSpeed()
+            state.capMiBps = nil
+            observer?.intervened(.speedCapSet(mebibytesPerSecond: nil, why: why), at: clock.now)
         }
     }
 }

@@ -51,7 +51,7 @@ final class IOFloorPacerTests: XCTestCase {
             guest.append(g)
             switch pacer.decide(.init(guestReadBytesPerSecond: g, streamBytesPerSecond: stream, remainingBytes: 500_000_000)) {
             case .cap(let mib, _): cap = Double(mib) * 1_048_576
-            case .release: cap = .infinity
+            case .release, .uncap: cap = .infinity
             case .keep: break
             }
         }
@@ -70,6 +70,37 @@ final class IOFloorPacerTests: XCTestCase {
             let share = closedLoopMeanGuestShare(floor: floor, stalled: [2], seconds: 20)
             XCTAssertEqual(share * 100, Double(floor), accuracy: 5, "floor \(floor) % with a stalled second: the guest read \(Int(share * 100)) %")
         }
+    }
+
+    /// As seen in the lab (2026-12-03): caps of 11-12 MiB/s on a 12 MiB/s link held a bursty stream
+    /// to 3-4 MB/s and left the guest at 70 % for a 50 % floor. A cap at the link's rate is lifted;
+    /// when the guest falls under its floor again, the next cap is cut from what the stream sent.
+    func testACapAtTheLinksRateIsLiftedAndTheNextCapIsCutFromWhatTheStreamSent() throws {
+        let link = 12_000_000.0, baseline = 11_000_000.0
+        var pacer = IOFloorPacer(settings: .init(floorPercent: 50), baselineBytesPerSecond: baseline)
+        _ = pacer.initialCap()
+        var lifted = false
+        for _ in 0..<12 {
+            let d = pacer.decide(.init(guestReadBytesPerSecond: 0.7 * baseline, streamBytesPerSecond: link - 0.7 * baseline, remainingBytes: 80_000_000))
+            if case .uncap = d { lifted = true; break }
+            if case .release = d { return XCTFail("nothing fits the downtime yet") }
+        }
+        XCTAssertTrue(lifted, "the guest over its floor with the cap at the link's rate: the cap is lifted")
+        XCTAssertNil(pacer.appliedMiBps)
+        XCTAssertFalse(pacer.released, "lifted for now, not for good")
+        XCTAssertEqual(pacer.decide(.init(guestReadBytesPerSecond: 0.6 * baseline, streamBytesPerSecond: 4_000_000, remainingBytes: 60_000_000)), .keep,
+                       "over its floor, it stays lifted")
+        // Uncapped, the stream takes 7.5 MB/s and the guest falls to 41 %: once that outweighs the
+        // surplus so far, a cap comes back, below what the stream sent.
+        var capped: UInt64?
+        for _ in 0..<5 {
+            if case .cap(let mib, _) = pacer.decide(.init(guestReadBytesPerSecond: 0.41 * baseline, streamBytesPerSecond: 7_500_000, remainingBytes: 50_000_000)) {
+                capped = mib
+                break
+            }
+        }
+        let mib = try XCTUnwrap(capped, "under its floor, a cap comes back")
+        XCTAssertLessThan(Double(mib) * 1_048_576, 7_500_000)
     }
 
     func testItNeverHoldsTheStreamBelowTheDirtyRatePlusItsMargin() {
