@@ -40,9 +40,12 @@ public struct LinkEfficiency: Sendable, Equatable, Codable {
         self.guestReadBytesPerSecond = guestReadBytesPerSecond
     }
 
-    /// The efficiency of a completed run on a link of known rate; nil where a figure is missing.
+    /// The efficiency of a completed run on a link of known rate; nil where a figure is missing, and
+    /// on a full-duplex link, where the guest's reads and the stream go opposite ways and do not
+    /// share a capacity (the frontier does not bound them: 1.48 was seen there).
     public init?(info: RunInfo, trace: Trace, analysis: RunAnalysis) {
-        guard info.outcome == .completed, let c = info.linkRate.flatMap(LinkRate.init)?.bytesPerSecond, c > 0,
+        guard info.outcome == .completed, info.linkModel != LinkModel.fullDuplex.rawValue,
+              let c = info.linkRate.flatMap(LinkRate.init)?.bytesPerSecond, c > 0,
               let t = analysis.migrationSeconds, t > 0, let g = analysis.during?.meanReadBytesPerSecond else { return nil }
         let m: Double, source: MemorySource
         if let first = trace.rounds.min(by: { $0.number < $1.number }), first.bytesSent > 0 {
