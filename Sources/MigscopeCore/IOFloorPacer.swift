@@ -114,11 +114,9 @@ public struct IOFloorPacer: Sendable {
         // may not reach (else the first cuts only bring the cap down to the stream).
         var base = targetCapBytesPerSecond
         if surplus < 0, let s = o.streamBytesPerSecond, s > 0 { base = min(base, s) }
-        if appliedMiBps == nil, initialised {
-            // Lifted: it stays lifted while the guest holds its floor.
-            guard surplus < 0 else { return .keep }
-            if let s = o.streamBytesPerSecond { base = s }
-        }
+        // Lifted, it stays lifted while the guest holds its floor (under it, the line above cuts
+        // from what the stream sent, since the stream never exceeds the link's rate as seen).
+        if appliedMiBps == nil, initialised, surplus >= 0 { return .keep }
         var target = base + settings.gain * surplus
         var why = surplus < 0 ? "guest \(Self.words(-surplus))/s under the floor" : "guest \(Self.words(surplus))/s over the floor"
         // A cap the stream does not reach still holds it back (measured in the lab: QEMU's limiter
