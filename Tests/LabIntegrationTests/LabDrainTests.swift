@@ -32,12 +32,18 @@ final class LabDrainTests: XCTestCase {
 
     func testADrainMovesTheGuestOnceAndRecordsItUnderADrainID() async throws {
         _ = try Lab.set(bandwidth: .mbit(100), link: .fullDuplex)
-        try await Lab.startGuest(on: .hostA, memoryMiB: 128, workload: Workload(mode: .direct, blockSizeKiB: 1024, amountMiB: 0))
+        // An idle guest: what is checked is the drain, and a reading guest under TCG sometimes has its
+        // virtio ring corrupted by the migration and panics (LabChecks.guestCrash; CI saw it here).
+        try await Lab.startGuest(on: .hostA, memoryMiB: 128, workload: Workload(mode: .idle, blockSizeKiB: 1024, amountMiB: 0))
+        let kernelBefore = LabChecks.consoleEnd()
         let db = dir + "/r.sqlite"
         let r = try ProcessRun.run(ProcessRun.migscope, ["drain", "--from", a.libvirtURI, "--to", b.libvirtURI, "--all", "--concurrency", "2",
                                                          "--order", "smallest-first", "--record", "--db", db, "--json"])
-        XCTAssertEqual(r.status, 0, r.err)
         XCTAssertTrue(r.err.contains("\(guest) -> "), "the placement is printed before anything moves: \(r.err)")
+        if r.status != 0 || (try? runningOn()) != [b] {
+            try LabFixture.skipIfTheGuestCrashed(since: kernelBefore, after: "during the drain (migscope said: \(r.err.suffix(300)))")
+        }
+        XCTAssertEqual(r.status, 0, r.err)
         let json = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [String: Any], r.out)
         let rows = try XCTUnwrap(json["domains"] as? [[String: Any]])
         XCTAssertEqual(rows.count, 1, r.out)
