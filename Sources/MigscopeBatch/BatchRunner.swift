@@ -305,7 +305,9 @@ public final class BatchRunner: @unchecked Sendable {
         let run = Experiment.PlanRun(name: plan.name, cell: cell, repetition: planned.repetition, settings: plan.definingSettings,
                                      workload: plan.workload(for: cell))
         var recording = Experiment.Recording(settings: settings, plan: run, onStart: onStart)
-        if plan.predict { recording.predictDuringBaseline = Forecast.Options() }
+        if plan.predict {
+            recording.predictDuringBaseline = Forecast.Options(setupSeconds: plan.predictSetupSeconds, switchoverMs: plan.predictSwitchoverMs)
+        }
         return Experiment(backend: backend, request: request, recording: recording)
     }
 

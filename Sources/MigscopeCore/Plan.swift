@@ -33,6 +33,11 @@ public struct Plan: Sendable, Equatable {
     public var stall: StallLimits?
     /// Predict each run during its baseline (`predict: true`): the report sets predicted beside measured per cell.
     public var predict = false
+    /// The hosts' fixed costs each prediction is given (`predict: {setup_s, switchover_ms}`, as
+    /// `migscope predict --setup-seconds/--switchover-ms`): without them a converging guest is
+    /// predicted to stop for no more than its last dirty pages take.
+    public var predictSetupSeconds: Double = 0
+    public var predictSwitchoverMs: Double = 0
     public var pollIntervalMs: Int
     /// What is reset between runs.
     public var reset: Reset

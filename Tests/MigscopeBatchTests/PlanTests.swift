@@ -443,6 +443,18 @@ final class PlanPredictionTests: XCTestCase {
         XCTAssertTrue(plan.predict)
         XCTAssertEqual(plan.definingSettings["predict"], "true")
         XCTAssertNil(try PlanFile.parse(yaml.replacingOccurrences(of: "predict: true\n", with: "")).definingSettings["predict"], "older plans keep their settings")
+        XCTAssertEqual(plan.predictSwitchoverMs, 0, "no fixed costs unless the plan gives them")
+        // The hosts' fixed costs say predict as well, and go to every run's prediction.
+        let costed = try PlanFile.parse(yaml.replacingOccurrences(of: "predict: true", with: "predict: {setup_s: 1.5, switchover_ms: 380}"))
+        XCTAssertTrue(costed.predict)
+        XCTAssertEqual(costed.predictSetupSeconds, 1.5)
+        XCTAssertEqual(costed.predictSwitchoverMs, 380)
+        XCTAssertEqual(costed.definingSettings["predict"], "true", "fixed costs change the prediction, not the runs")
+        XCTAssertThrowsError(try PlanFile.parse(yaml.replacingOccurrences(of: "predict: true", with: "predict: {switchover_ms: -5, downtime: 3}"), file: "p.yaml")) { error in
+            let text = "\(error)"
+            XCTAssertTrue(text.contains("'switchover_ms' must be 0 to 600000 milliseconds, got -5"), text)
+            XCTAssertTrue(text.contains("downtime"), text)
+        }
 
         let dir = NSTemporaryDirectory() + "migscope-predict-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)

@@ -44,6 +44,25 @@ final class PrecopyModelTests: XCTestCase {
         XCTAssertNil(DirtyRateMeasurement(domain: "g", host: "h", method: "given", windows: []).model)
     }
 
+    /// A dirtied set that grows as a line within what each window resolves is a rate, not a
+    /// working set; one that falls clearly short of the line is fitted as one.
+    func testAWorkingSetIsFittedOnlyWhereTheWindowsResolveIt() throws {
+        let mib = 1_048_576.0
+        func m(_ rates: [Double], method: String = "page-sampling") -> DirtyingModel? {
+            DirtyRateMeasurement(domain: "g", host: "h", method: method, windows: zip([1.0, 2, 4], rates).map { .init(seconds: $0, bytesPerSecond: $1 * mib) }).model
+        }
+        // 2, 4 and 4 MiB over 1, 2 and 4 s (a 1.2 MiB/s reader, as seen at 10 Mbit/s): a line, 26/21 MiB/s.
+        let slow = try XCTUnwrap(m([2, 2, 1]))
+        XCTAssertNil(slow.workingSetBytes)
+        XCTAssertEqual(slow.bytesPerSecond / mib, 26.0 / 21, accuracy: 1e-9)
+        // 12, 20 and 28 MiB: the line through them (164/21 MiB/s) misses 1 s by 4.2 MiB, more than its 2.5.
+        let saturating = try XCTUnwrap(m([12, 10, 7]))
+        XCTAssertNotNil(saturating.workingSetBytes)
+        XCTAssertGreaterThan(saturating.bytesPerSecond / mib, 10)
+        // The dirty bitmap counts every page: only the whole-MiB/s rounding is allowed for.
+        XCTAssertNotNil(try XCTUnwrap(m([2, 2, 1], method: "dirty-bitmap")).workingSetBytes)
+    }
+
     /// Forecasts stored before zero pages and setup were modelled still read, as assuming neither.
     func testAnOlderStoredForecastStillDecodes() throws {
         let json = #"{"memoryBytes":1e9,"pageBytes":4096,"dirtying":{"bytesPerSecond":0},"streamBytesPerSecond":1e8,"live":true,"convergence":{"qemu":{"maxDowntimeMs":300}},"fixedDowntimeMs":0}"#
