@@ -306,7 +306,8 @@ public final class BatchRunner: @unchecked Sendable {
                                      workload: plan.workload(for: cell))
         var recording = Experiment.Recording(settings: settings, plan: run, onStart: onStart)
         if plan.predict {
-            recording.predictDuringBaseline = Forecast.Options(setupSeconds: plan.predictSetupSeconds, switchoverMs: plan.predictSwitchoverMs)
+            recording.predictDuringBaseline = Forecast.Options(setupSeconds: plan.predictSetupSeconds, switchoverMs: plan.predictSwitchoverMs,
+                                                                 switchoverBytes: plan.predictSwitchoverBytes)
         }
         return Experiment(backend: backend, request: request, recording: recording)
     }

@@ -124,7 +124,7 @@ struct Reader {
         plan.persistent = persistent
         plan.undefineSource = undefineSource
         plan.stall = stall
-        if let p = predict(top) { (plan.predict, plan.predictSetupSeconds, plan.predictSwitchoverMs) = p }
+        if let p = predict(top) { (plan.predict, plan.predictSetupSeconds, plan.predictSwitchoverMs, plan.predictSwitchoverBytes) = p }
         return plan
     }
 
@@ -406,14 +406,16 @@ struct Reader {
         }
     }
 
-    /// `predict: true`, or the hosts' fixed costs that say so as well: `predict: {setup_s: 1.6, switchover_ms: 380}`.
-    mutating func predict(_ top: Entries) -> (Bool, Double, Double)? {
+    /// `predict: true`, or the hosts' fixed costs that say so as well:
+    /// `predict: {setup_s: 2.3, switchover_ms: 240, switchover_mib: 1.3}`.
+    mutating func predict(_ top: Entries) -> (Bool, Double, Double, Double)? {
         guard let p = top["predict"] else { return nil }
-        guard let pm = p.value.mapping else { return bool(top, "predict").map { ($0, 0, 0) } }
-        let pe = entries(pm, allowed: ["setup_s", "switchover_ms"], in: "predict")
+        guard let pm = p.value.mapping else { return bool(top, "predict").map { ($0, 0, 0, 0) } }
+        let pe = entries(pm, allowed: ["setup_s", "switchover_ms", "switchover_mib"], in: "predict")
         let setup = number(pe, "setup_s", range: 0...600, unit: "seconds") ?? 0
         let switchover = number(pe, "switchover_ms", range: 0...600_000, unit: "milliseconds") ?? 0
-        return (true, setup, switchover)
+        let mib = number(pe, "switchover_mib", range: 0...1_048_576, unit: "MiB") ?? 0
+        return (true, setup, switchover, mib * 1_048_576)
     }
 
     /// Stall detection for every run: `stall: {progress_timeout_s: 60, completion_timeout_per_gib_s: 800, action: abort}`.

@@ -100,6 +100,9 @@ struct ForecastOptions: ParsableArguments {
     @Option(name: .customLong("switchover-ms"), help: ArgumentHelp("What every stop costs besides the memory it sends (device state, resuming on the destination): an idle guest's downtime (default 0).", valueName: "ms"),
             transform: ArgumentValue.decimal("--switchover-ms", unit: "milliseconds", in: 0...600_000))
     var switchoverMs: Double = 0
+    @Option(name: .customLong("switchover-mib"), help: ArgumentHelp("What every stop sends besides dirty memory (device state), at the stream's rate: from idle guests' downtimes at two link rates (default 0).", valueName: "MiB"),
+            transform: ArgumentValue.decimal("--switchover-mib", unit: "MiB", in: 0...1_048_576))
+    var switchoverMiB: Double = 0
     @Flag(name: .customLong("probe-stream"), help: "In the lab: measure the stream's rate with a 3 s TCP probe between the hosts (on a shared link it gets what the guest's storage leaves).")
     var probeStream = false
 
@@ -109,7 +112,8 @@ struct ForecastOptions: ParsableArguments {
 
     func options(linkRate: LinkRate?, windows: [Int] = [1, 2, 4]) -> Forecast.Options {
         let given = dirtyRate.map { DirtyingModel(bytesPerSecond: $0 * 1_048_576, workingSetBytes: workingSet.map { $0 * 1_048_576 }) }
-        return Forecast.Options(linkRate: linkRate, windows: windows, dirtying: given, probeStream: probeStream, setupSeconds: setupSeconds, switchoverMs: switchoverMs)
+        return Forecast.Options(linkRate: linkRate, windows: windows, dirtying: given, probeStream: probeStream, setupSeconds: setupSeconds, switchoverMs: switchoverMs,
+                                switchoverBytes: switchoverMiB * 1_048_576)
     }
 }
 
@@ -136,7 +140,7 @@ enum ForecastText {
             lines.append("  rounds:      \(p.precopyRounds) pre-copy + stop-and-copy")
             lines.append("  bytes sent:  \(Format.bytes(p.bytesSent))" + (x.memoryBytes > 0 ? String(format: " (%.2f x memory)", p.bytesSent / x.memoryBytes) : ""))
             lines.append("  total time:  \(p.migrationSeconds.map { Format.seconds($0) } ?? "-")" + (x.setupSeconds > 0 ? "" : " (moving memory only; see --setup-seconds)"))
-            lines.append("  downtime:    \(p.downtimeMs.map { String(format: "%.0f ms", $0) } ?? "-")" + (x.fixedDowntimeMs > 0 ? "" : " (memory only; device state adds some: see --switchover-ms)"))
+            lines.append("  downtime:    \(p.downtimeMs.map { String(format: "%.0f ms", $0) } ?? "-")" + (x.fixedDowntimeMs > 0 || x.switchoverBytes > 0 ? "" : " (memory only; device state adds some: see --switchover-ms)"))
         }
         return lines.joined(separator: "\n")
     }

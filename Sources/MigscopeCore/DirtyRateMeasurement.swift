@@ -48,29 +48,13 @@ public struct DirtyRateMeasurement: Sendable, Equatable, Codable {
     /// guest look busy (seen in the lab: 0, 2, 0 MiB/s fitted as 0.7 MiB/s against a 1.2 MiB/s
     /// stream at 10 Mbit/s, and 2, 0 MiB/s from an idle guest in CI).
     ///
-    /// A working set is fitted only when a straight line through the origin misses some window by
-    /// more than that window can resolve (`resolutionBytes`): from a reader at 1.2 MiB/s (10 Mbit/s)
-    /// windows of 1, 2 and 4 s read 2, 4 and 4 MiB, which fitted a 5 MiB working set and predicted a
-    /// 5 s stop where the page cache's 48 MiB took 40 s (the prediction benchmark, 2026-12-03).
+    /// Tried and undone (2026-12-03): a straight line wherever the windows could not resolve a
+    /// working set. It fitted a buffered reader at 10 Mbit/s better, but gave a direct reader the
+    /// long windows' low slope, and that reader, which rewrites one buffer as fast as the stream
+    /// runs, was predicted to converge and did not.
     public var model: DirtyingModel? {
         guard !windows.isEmpty else { return nil }
         if windows.filter({ $0.bytesPerSecond == 0 }).count * 2 >= windows.count { return DirtyingModel.none }
-        let usable = windows.filter { $0.seconds > 0 && $0.seconds.isFinite && $0.bytesPerSecond.isFinite && $0.bytesPerSecond >= 0 }
-        let tt = usable.reduce(0) { $0 + $1.seconds * $1.seconds }
-        if tt > 0 {
-            // Least squares through the origin: the longer windows, which resolve most, weigh most.
-            let slope = usable.reduce(0) { $0 + $1.seconds * $1.bytes } / tt
-            if usable.allSatisfy({ abs(slope * $0.seconds - $0.bytes) <= resolutionBytes($0) }) { return DirtyingModel(bytesPerSecond: slope) }
-        }
         return DirtyingModel.fit(windows.map { .init(seconds: $0.seconds, bytes: $0.bytes) })
-    }
-
-    /// How far a window's dirtied bytes can be off by the method alone: QEMU reports whole MiB/s
-    /// (half of one per second of the window), and page sampling counts each sampled page as 2 MiB
-    /// (512 pages per GiB).
-    public func resolutionBytes(_ w: Window) -> Double {
-        let mib = 1_048_576.0
-        let rounding = 0.5 * mib * w.seconds
-        return method == DirtyRateMethod.pageSampling.rawValue ? 2 * mib + rounding : rounding
     }
 }

@@ -38,6 +38,7 @@ public struct Plan: Sendable, Equatable {
     /// predicted to stop for no more than its last dirty pages take.
     public var predictSetupSeconds: Double = 0
     public var predictSwitchoverMs: Double = 0
+    public var predictSwitchoverBytes: Double = 0
     public var pollIntervalMs: Int
     /// What is reset between runs.
     public var reset: Reset

@@ -21,9 +21,11 @@ public enum Forecast {
         /// The fixed costs of a migration between these hosts (see PrecopyModel.Inputs).
         public var setupSeconds: Double
         public var switchoverMs: Double
+        public var switchoverBytes: Double
 
         public init(linkRate: LinkRate? = nil, windows: [Int] = [1, 2, 4], dirtying: DirtyingModel? = nil, probeStream: Bool = false,
-                    setupSeconds: Double = 0, switchoverMs: Double = 0) {
+                    setupSeconds: Double = 0, switchoverMs: Double = 0, switchoverBytes: Double = 0) {
+            self.switchoverBytes = switchoverBytes
             self.setupSeconds = setupSeconds
             self.switchoverMs = switchoverMs
             self.linkRate = linkRate
@@ -77,7 +79,7 @@ public enum Forecast {
             memoryBytes: Double(memoryBytes), pageBytes: measured.pageBytes, dirtying: options.dirtying ?? measured.model ?? .none,
             streamBytesPerSecond: stream.bytesPerSecond, live: request.mode == .live, convergence: convergence,
             pauseAfterRounds: request.pauseAfterRounds, stopPolicy: request.stopPolicy, pauseAfterSeconds: request.pauseAfterSeconds,
-            fixedDowntimeMs: options.switchoverMs, zeroBytes: backend == .libvirt ? Double(unused?.bytes ?? 0) : 0, setupSeconds: options.setupSeconds)
+            fixedDowntimeMs: options.switchoverMs, switchoverBytes: options.switchoverBytes, zeroBytes: backend == .libvirt ? Double(unused?.bytes ?? 0) : 0, setupSeconds: options.setupSeconds)
         var f = MigrationForecast(inputs: inputs, dirtyRate: measured, streamRateFrom: stream.from, prediction: PrecopyModel.predict(inputs))
         f.zeroBytesFrom = unused?.from
         return f

@@ -445,10 +445,11 @@ final class PlanPredictionTests: XCTestCase {
         XCTAssertNil(try PlanFile.parse(yaml.replacingOccurrences(of: "predict: true\n", with: "")).definingSettings["predict"], "older plans keep their settings")
         XCTAssertEqual(plan.predictSwitchoverMs, 0, "no fixed costs unless the plan gives them")
         // The hosts' fixed costs say predict as well, and go to every run's prediction.
-        let costed = try PlanFile.parse(yaml.replacingOccurrences(of: "predict: true", with: "predict: {setup_s: 1.5, switchover_ms: 380}"))
+        let costed = try PlanFile.parse(yaml.replacingOccurrences(of: "predict: true", with: "predict: {setup_s: 1.5, switchover_ms: 380, switchover_mib: 2}"))
         XCTAssertTrue(costed.predict)
         XCTAssertEqual(costed.predictSetupSeconds, 1.5)
         XCTAssertEqual(costed.predictSwitchoverMs, 380)
+        XCTAssertEqual(costed.predictSwitchoverBytes, 2 * 1_048_576)
         XCTAssertEqual(costed.definingSettings["predict"], "true", "fixed costs change the prediction, not the runs")
         XCTAssertThrowsError(try PlanFile.parse(yaml.replacingOccurrences(of: "predict: true", with: "predict: {switchover_ms: -5, downtime: 3}"), file: "p.yaml")) { error in
             let text = "\(error)"

@@ -15,6 +15,11 @@ final class PrecopyModelTests: XCTestCase {
         XCTAssertEqual(p.bytesSent, 1000 * mb)
         XCTAssertEqual(p.migrationSeconds ?? -1, 10, accuracy: 1e-9)
         XCTAssertEqual(p.downtimeMs ?? -1, 20, accuracy: 1e-9, "only the fixed cost")
+        // Device state of 10 MB sent in the stop at 100 MB/s adds 100 ms to it, and to the time.
+        let state = PrecopyModel.predict(.init(memoryBytes: 1000 * mb, dirtying: .none, streamBytesPerSecond: 100 * mb, fixedDowntimeMs: 20, switchoverBytes: 10 * mb))
+        XCTAssertEqual(state.downtimeMs ?? -1, 120, accuracy: 1e-9)
+        XCTAssertEqual(state.bytesSent, 1010 * mb)
+        XCTAssertEqual(state.migrationSeconds ?? -1, 10.1, accuracy: 1e-9)
     }
 
     /// 1000 MB of which 600 never written: round 1 sends 400 MB (4 s); the setup adds 2 s; the
@@ -44,31 +49,13 @@ final class PrecopyModelTests: XCTestCase {
         XCTAssertNil(DirtyRateMeasurement(domain: "g", host: "h", method: "given", windows: []).model)
     }
 
-    /// A dirtied set that grows as a line within what each window resolves is a rate, not a
-    /// working set; one that falls clearly short of the line is fitted as one.
-    func testAWorkingSetIsFittedOnlyWhereTheWindowsResolveIt() throws {
-        let mib = 1_048_576.0
-        func m(_ rates: [Double], method: String = "page-sampling") -> DirtyingModel? {
-            DirtyRateMeasurement(domain: "g", host: "h", method: method, windows: zip([1.0, 2, 4], rates).map { .init(seconds: $0, bytesPerSecond: $1 * mib) }).model
-        }
-        // 2, 4 and 4 MiB over 1, 2 and 4 s (a 1.2 MiB/s reader, as seen at 10 Mbit/s): a line, 26/21 MiB/s.
-        let slow = try XCTUnwrap(m([2, 2, 1]))
-        XCTAssertNil(slow.workingSetBytes)
-        XCTAssertEqual(slow.bytesPerSecond / mib, 26.0 / 21, accuracy: 1e-9)
-        // 12, 20 and 28 MiB: the line through them (164/21 MiB/s) misses 1 s by 4.2 MiB, more than its 2.5.
-        let saturating = try XCTUnwrap(m([12, 10, 7]))
-        XCTAssertNotNil(saturating.workingSetBytes)
-        XCTAssertGreaterThan(saturating.bytesPerSecond / mib, 10)
-        // The dirty bitmap counts every page: only the whole-MiB/s rounding is allowed for.
-        XCTAssertNotNil(try XCTUnwrap(m([2, 2, 1], method: "dirty-bitmap")).workingSetBytes)
-    }
-
     /// Forecasts stored before zero pages and setup were modelled still read, as assuming neither.
     func testAnOlderStoredForecastStillDecodes() throws {
         let json = #"{"memoryBytes":1e9,"pageBytes":4096,"dirtying":{"bytesPerSecond":0},"streamBytesPerSecond":1e8,"live":true,"convergence":{"qemu":{"maxDowntimeMs":300}},"fixedDowntimeMs":0}"#
         let x = try JSONDecoder().decode(PrecopyModel.Inputs.self, from: Data(json.utf8))
         XCTAssertEqual(x.zeroBytes, 0)
         XCTAssertEqual(x.setupSeconds, 0)
+        XCTAssertEqual(x.switchoverBytes, 0)
         XCTAssertEqual(x.convergence, .qemu(maxDowntimeMs: 300))
     }
 
