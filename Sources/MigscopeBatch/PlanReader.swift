@@ -164,7 +164,7 @@ struct Reader {
             switch p.setting {
             case .guestMemory: problem(guest.nodes["memory_mib"]?.value, "memory_mib: \(p.message)")
             case .diskSize: problem(guest.nodes["disk_mib"]?.value, "disk_mib: \(p.message)")
-            case .blockSize, .readAmount, .guestCPUs, .linkRate: continue  // the workload's and the matrix's, below and in checkWorkload
+            case .blockSize, .readAmount, .guestCPUs, .linkRate, .guests: continue  // the workload's and the matrix's, below and in checkWorkload; plans start one guest
             }
         }
         for rate in matrix?.bandwidths ?? [] {

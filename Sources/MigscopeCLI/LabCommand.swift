@@ -16,6 +16,21 @@ extension LinkRate: ExpressibleByArgument {
 }
 extension LinkModel: ExpressibleByArgument {}
 extension Workload.ReadMode: ExpressibleByArgument {}
+
+/// A comma-separated list of read modes: one per lab guest.
+struct ReadModeList: ExpressibleByArgument {
+    var modes: [Workload.ReadMode]
+    init(modes: [Workload.ReadMode]) { self.modes = modes }
+    init?(argument: String) {
+        let parts = argument.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+        guard !parts.isEmpty, parts.count <= LabGuestSlot.maximum else { return nil }
+        let modes = parts.compactMap(Workload.ReadMode.init(rawValue:))
+        guard modes.count == parts.count else { return nil }
+        self.modes = modes
+    }
+    var defaultValueDescription: String { modes.map(\.rawValue).joined(separator: ",") }
+    static var allValueStrings: [String] { Workload.ReadMode.allCases.map(\.rawValue) }
+}
 extension AcceleratorChoice: ExpressibleByArgument {}
 extension DiskBus: ExpressibleByArgument {}
 
@@ -34,8 +49,12 @@ struct LabUp: AsyncParsableCommand {
             transform: ArgumentValue.count("--guest-memory", unit: "MiB", in: LabSettings.guestMemoryRange))
     var guestMemory: Int = 1024
 
-    @Option(help: ArgumentHelp("buffered (through the page cache), direct (O_DIRECT) or idle (reads nothing).", valueName: "mode"))
-    var workload: Workload.ReadMode = .buffered
+    @Option(help: ArgumentHelp("buffered (through the page cache), direct (O_DIRECT) or idle (reads nothing); with --guests, one for all or a list, one per guest (direct,buffered,idle).", valueName: "mode[,mode...]"))
+    var workload: ReadModeList = ReadModeList(modes: [.buffered])
+
+    @Option(help: ArgumentHelp("How many guests to start on host A (1 to \(LabGuestSlot.maximum)), each with its own disk on the iSCSI target; checked against this machine's free memory.", valueName: "N"),
+            transform: ArgumentValue.count("--guests", unit: "guests", in: 1...LabGuestSlot.maximum))
+    var guests: Int = 1
 
     @Option(name: .customLong("block-size"), help: ArgumentHelp("Read block size.", valueName: "KiB"),
             transform: ArgumentValue.count("--block-size", unit: "KiB", in: LabSettings.blockSizeRange))
@@ -65,14 +84,21 @@ struct LabUp: AsyncParsableCommand {
     @Flag(name: .shortAndLong, help: "Print only the result and errors, not each step.") var quiet = false
 
     var settings: LabSettings {
-        LabSettings(
+        let workloads = workload.modes.map { Workload(mode: $0, blockSizeKiB: blockSize, amountMiB: readAmount) }
+        var s = LabSettings(
             bandwidth: linkRate, link: link, guestMemoryMiB: guestMemory,
-            workload: Workload(mode: workload, blockSizeKiB: blockSize, amountMiB: readAmount),
+            workload: workloads[0],
             diskSizeMiB: diskSize, accelerator: accel, startGuest: !noGuest, storagePriority: storagePriority, diskBus: diskBus)
+        s.guests = guests
+        if workloads.count > 1 { s.guestWorkloads = workloads }
+        return s
     }
 
     func validate() throws {
         try renamed.refuse()
+        if workload.modes.count > 1, workload.modes.count != guests {
+            throw ValidationError("--workload: \(workload.modes.count) modes for \(guests) guest(s); give one for all, or one per guest (--guests \(workload.modes.count))")
+        }
         if let p = settings.problems().first { throw ValidationError(p.message) }
     }
 
@@ -145,6 +171,8 @@ struct LabSet: AsyncParsableCommand {
 struct LabStartGuest: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "start-guest", abstract: "(Re)start the guest, on host A unless told otherwise.")
     @Option(help: ArgumentHelp("hostA or hostB.", valueName: "host")) var on: String = "hostA"
+    @Option(help: ArgumentHelp("Which guest of a lab with --guests (default the first, \(LabLayout.guestName)).", valueName: "name"),
+            transform: LabGuestOption.parse) var guest: LabGuestSlot = .first
     @Option(name: .customLong("guest-memory"), help: ArgumentHelp("Guest memory.", valueName: "MiB"),
             transform: ArgumentValue.count("--guest-memory", unit: "MiB", in: LabSettings.guestMemoryRange)) var guestMemory: Int?
     @Option(help: ArgumentHelp("buffered, direct or idle (reads nothing).", valueName: "mode")) var workload: Workload.ReadMode?
@@ -163,18 +191,28 @@ struct LabStartGuest: AsyncParsableCommand {
         do {
             var w: Workload? = nil
             if workload != nil || blockSize != nil || readAmount != nil {
-                let current = await Lab.status().guest?.workload ?? Workload()
+                let current = await Lab.status().guests?.first { $0.name == guest.name }?.workload ?? Workload()
                 w = Workload(mode: workload ?? current.mode, blockSizeKiB: blockSize ?? current.blockSizeKiB, amountMiB: readAmount ?? current.amountMiB)
             }
-            try await Lab.startGuest(on: LabMachine(rawValue: on)!, memoryMiB: guestMemory, workload: w)
+            try await Lab.startGuest(on: LabMachine(rawValue: on)!, slot: guest, memoryMiB: guestMemory, workload: w)
             print(LabStatusText.render(await Lab.status()))
         }
     }
 }
 
 struct LabStopGuest: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "stop-guest", abstract: "Stop the guest wherever it runs.")
-    func run() async throws { Lab.stopGuest() }
+    static let configuration = CommandConfiguration(commandName: "stop-guest", abstract: "Stop the guest wherever it runs (every guest, unless one is named).")
+    @Option(help: ArgumentHelp("Only this guest of a lab with --guests.", valueName: "name"), transform: LabGuestOption.parse) var guest: LabGuestSlot?
+    func run() async throws { Lab.stopGuest(slot: guest) }
+}
+
+/// A lab guest named on the command line: migscope-guest, migscope-guest-2 ... (or its number).
+enum LabGuestOption {
+    static func parse(_ text: String) throws -> LabGuestSlot {
+        if let slot = LabGuestSlot(name: text) { return slot }
+        if let n = Int(text), (1...LabGuestSlot.maximum).contains(n) { return LabGuestSlot(n) }
+        throw ValidationError("--guest: '\(text.prefix(80))' is not a lab guest; give \(LabLayout.guestName), \(LabLayout.guestName)-2 ... -\(LabGuestSlot.maximum), or a number 1 to \(LabGuestSlot.maximum)")
+    }
 }
 
 struct LabDown: AsyncParsableCommand {
@@ -204,7 +242,7 @@ enum LabStatusText {
             if let uri = h.uri { lines.append("           uri: \(uri)") }
         }
         if let t = s.iscsiTarget { lines.append("iSCSI target: \(t), \(s.diskSizeMiB ?? 0) MiB") }
-        if let g = s.guest {
+        for g in s.guests ?? s.guest.map { [$0] } ?? [] {
             let w = g.workload
             lines.append("guest: \(g.name) \(g.state)\(g.host.map { " on \($0)" } ?? ""), \(g.memoryMiB) MiB, reads \(w.mode.rawValue) in \(w.blockSizeKiB) KiB blocks, \(w.amountMiB == 0 ? "forever" : "\(w.amountMiB) MiB")\(g.diskBus.map { ", disk on \($0)" } ?? "")")
             lines.append("       reports: \(g.reportLog)  (boot console: \(g.consoleLog))")

@@ -90,7 +90,7 @@ public struct Experiment: Sendable {
             session = try await backend.makeBackend(options).prepare(request)
         }
         guard let recording else { return PreparedExperiment(session: session, makeRecorder: nil, info: nil, linksDescription: nil) }
-        let lab = Lab.recordingContext(source: request.source, destination: request.destination)
+        let lab = Lab.recordingContext(source: request.source, destination: request.destination, domain: request.domain)
         let links: (any LinkCounterSource)? = !recording.interfaces.isEmpty ? LocalInterfaces(recording.interfaces) : lab?.links
         let consolePaths = backend == .libxl
             ? LibxlBackend.consoleLogs(domain: request.domain, destination: request.destination, given: recording.consolePath)

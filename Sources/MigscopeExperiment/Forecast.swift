@@ -45,7 +45,7 @@ public enum Forecast {
         if backend == .libxl && options.dirtying == nil {
             throw RequestProblem(field: "--dirty-rate", message: "on Xen the dirty rate cannot be measured in place (libxenguest counts dirty pages only while it migrates): give --dirty-rate (a recorded run's rounds show the guest's)")
         }
-        let lab = Lab.recordingContext(source: request.source, destination: request.destination)
+        let lab = Lab.recordingContext(source: request.source, destination: request.destination, domain: request.domain)
         let memoryBytes: UInt64
         var unused: (bytes: UInt64, from: String)? = nil
         switch backend {

@@ -11,6 +11,7 @@ public enum Lab {
         try requireRoot()
         if let p = settings.problems().first { throw LabError(p.message) }
         try StorageTarget.checkRoom(sizeMiB: settings.diskSizeMiB)
+        try checkMemory(settings)
         if isUp() {
             guard let state = LabState.load(), state.complete != false else {
                 // An interrupted or failed `up` (or a crash in it) left parts behind, not a lab.
@@ -42,7 +43,7 @@ public enum Lab {
             try LabNetwork.shape(rate: settings.bandwidth, model: settings.link, storagePriority: settings.prioritisesStorage)
             try Task.checkCancellation()
             progress("starting the iSCSI target on storage (\(LabMachine.storage.address):3260)")
-            try StorageTarget.start(image: image)
+            try StorageTarget.start(image: image, guests: settings.guestCount)
             try HypervisorDaemon.prepareNamespaceFolder()
             for h in LabMachine.hypervisors {
                 progress("starting libvirtd on \(h.rawValue) (\(h.address))")
@@ -51,8 +52,11 @@ public enum Lab {
                 try Task.checkCancellation()
             }
             if settings.startGuest {
-                progress("starting the guest on hostA (\(settings.guestMemoryMiB) MiB, \(accel))")
-                try await LabGuest.start(on: .hostA, settings: settings, accelerator: accel)
+                for slot in LabGuestSlot.upTo(settings.guestCount) {
+                    let what = settings.guestCount == 1 ? "the guest" : "\(slot.name) (\(settings.workload(of: slot).mode.rawValue))"
+                    progress("starting \(what) on hostA (\(settings.guestMemoryMiB) MiB, \(accel))")
+                    try await LabGuest.start(on: .hostA, settings: settings, slot: slot, accelerator: accel)
+                }
             }
             state.settings = settings
             state.complete = true
@@ -139,26 +143,64 @@ public enum Lab {
         return LabStatus.Link(settings: state.settings)
     }
 
-    /// (Re)starts the guest on a host, optionally with another workload or memory size. With
-    /// `waitForGo`, the guest boots and reports but reads only after `startWorkload()`.
-    public static func startGuest(on host: LabMachine = .hostA, memoryMiB: Int? = nil, workload: Workload? = nil, waitForGo: Bool = false) async throws {
+    /// (Re)starts a guest on a host, optionally with another workload or memory size (a workload
+    /// given for the first guest of a one-guest lab is the lab's). With `waitForGo`, the guest
+    /// boots and reports but reads only after `startWorkload()`. Only that guest is touched.
+    public static func startGuest(on host: LabMachine = .hostA, slot: LabGuestSlot = .first, memoryMiB: Int? = nil, workload: Workload? = nil,
+                                  waitForGo: Bool = false) async throws {
         try requireRoot()
         guard var state = LabState.load() else { throw LabError("no lab is up; 'migscope lab up' builds one") }
+        guard slot.number <= state.settings.guestCount else {
+            throw LabError("the lab has \(state.settings.guestCount) guest(s), not \(slot.name); 'migscope lab up --guests N' makes more")
+        }
         if let memoryMiB { state.settings.guestMemoryMiB = memoryMiB }
-        if let workload { state.settings.workload = workload }
+        if let workload {
+            if var list = state.settings.guestWorkloads, list.count == state.settings.guestCount {
+                list[slot.number - 1] = workload
+                state.settings.guestWorkloads = list
+            } else if state.settings.guestCount == 1 {
+                state.settings.workload = workload
+                state.settings.guestWorkloads = nil
+            } else {
+                var list = LabGuestSlot.upTo(state.settings.guestCount).map(state.settings.workload(of:))
+                list[slot.number - 1] = workload
+                state.settings.guestWorkloads = list
+            }
+        }
         if let p = state.settings.problems().first { throw LabError(p.message) }
-        LabGuest.destroyEverywhere()
-        try await LabGuest.start(on: host, settings: state.settings, accelerator: state.accelerator, trigger: waitForGo)
+        LabGuest.destroyEverywhere([slot])
+        try await LabGuest.start(on: host, settings: state.settings, slot: slot, accelerator: state.accelerator, trigger: waitForGo)
         try state.save()
     }
 
     /// Starts the read of a guest started with `waitForGo`.
-    public static func startWorkload() throws { try LabGuest.triggerWorkload() }
+    public static func startWorkload(slot: LabGuestSlot = .first) throws { try LabGuest.triggerWorkload(slot) }
 
-    public static func stopGuest() { LabGuest.destroyEverywhere() }
+    public static func stopGuest(slot: LabGuestSlot? = nil) { LabGuest.destroyEverywhere(slot.map { [$0] } ?? LabGuestSlot.upTo(LabGuestSlot.maximum)) }
 
-    /// The host the guest runs on now, if any.
-    public static func guestHost() -> LabMachine? { LabGuest.locate()?.host }
+    /// The host a guest runs on now, if any.
+    public static func guestHost(slot: LabGuestSlot = .first) -> LabMachine? { LabGuest.locate(slot)?.host }
+
+    /// What one lab guest costs this machine besides its memory: QEMU under TCG, its code cache.
+    static let guestOverheadMiB = 96
+
+    /// Every guest may have a copy on each host while it migrates: twice the guests' memory and
+    /// QEMU's own must fit in what the machine has available, checked before anything is built.
+    static func checkMemory(_ s: LabSettings) throws {
+        guard s.startGuest, let available = availableMemoryMiB() else { return }
+        let need = 2 * s.guestCount * (s.guestMemoryMiB + guestOverheadMiB)
+        guard need <= available else {
+            throw LabError("\(s.guestCount) guest(s) of \(s.guestMemoryMiB) MiB need up to \(need) MiB while they migrate (a copy on each host), and this machine has \(available) MiB available; give fewer --guests or less --guest-memory")
+        }
+    }
+
+    /// MemAvailable from /proc/meminfo, in MiB.
+    static func availableMemoryMiB() -> Int? {
+        guard let text = try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8),
+              let line = text.split(separator: "\n").first(where: { $0.hasPrefix("MemAvailable:") }),
+              let kib = line.split(separator: " ").dropFirst().first.flatMap({ Int($0) }) else { return nil }
+        return kib / 1024
+    }
 
     /// Empties this machine's page cache, where the iSCSI target's disk image is cached: the next
     /// run's reads then come from the disk again, as the first run's did.

@@ -95,18 +95,18 @@ enum LabGuest {
         return answer
     }
 
-    static func domainXML(_ s: LabSettings, accelerator: String, trigger: Bool = false) -> String {
+    static func domainXML(_ s: LabSettings, slot: LabGuestSlot = .first, accelerator: String, trigger: Bool = false) -> String {
         let cpu = accelerator == "kvm" ? "<cpu mode='host-passthrough'/>" : ""
         return """
         <domain type='\(accelerator == "kvm" ? "kvm" : "qemu")'>
-          <name>\(LabLayout.guestName)</name>
+          <name>\(slot.name)</name>
           <memory unit='MiB'>\(s.guestMemoryMiB)</memory>
           <vcpu>\(s.guestCPUs)</vcpu>
           <os>
             <type arch='x86_64' machine='pc'>hvm</type>
             <kernel>\(kernel)</kernel>
             <initrd>\(initramfs)</initrd>
-            <cmdline>\(commandLine(s.workload, bus: s.bus, trigger: trigger))</cmdline>
+            <cmdline>\(commandLine(s.workload(of: slot), bus: s.bus, trigger: trigger))</cmdline>
           </os>
           \(cpu)
           <on_poweroff>destroy</on_poweroff>
@@ -117,21 +117,21 @@ enum LabGuest {
             \(s.bus == .virtioSCSI ? "<controller type='scsi' index='0' model='virtio-scsi'/>" : "")
             <disk type='network' device='disk'>
               <driver name='qemu' type='raw' cache='none'/>
-              <source protocol='iscsi' name='\(LabLayout.targetIQN)/1'>
+              <source protocol='iscsi' name='\(LabLayout.targetIQN)/\(slot.lun)'>
                 <host name='\(LabMachine.storage.address)' port='3260'/>
               </source>
               \(s.bus == .virtioSCSI ? "<target dev='sda' bus='scsi'/>" : "<target dev='vda' bus='virtio'/>")
             </disk>
             <serial type='file'>
-              <source path='\(LabLayout.consoleLog)' append='on'/>
+              <source path='\(slot.consoleLog)' append='on'/>
               <target port='0'/>
             </serial>
             <console type='file'>
-              <source path='\(LabLayout.reportLog)' append='on'/>
+              <source path='\(slot.reportLog)' append='on'/>
               <target type='virtio' port='1'/>
             </console>
             <console type='pipe'>
-              <source path='\(LabLayout.controlPipe)'/>
+              <source path='\(slot.controlPipe)'/>
               <target type='virtio' port='2'/>
             </console>
             <memballoon model='none'/>
@@ -142,49 +142,51 @@ enum LabGuest {
 
     /// Starts the guest on `host` and waits until its /init reports that it booted (and, unless
     /// `trigger`, began reading; with `trigger` it reads once `triggerWorkload()` says go).
-    static func start(on host: LabMachine, settings: LabSettings, accelerator: String, trigger: Bool = false) async throws {
-        try makeControlPipes()
+    static func start(on host: LabMachine, settings: LabSettings, slot: LabGuestSlot = .first, accelerator: String, trigger: Bool = false) async throws {
+        try FileManager.default.createDirectory(atPath: slot.directory, withIntermediateDirectories: true)
+        try makeControlPipes(slot)
         let conn = try Connection(uri: host.libvirtURI)
-        if let old = try? conn.domain(named: LabLayout.guestName), old.isActive { try? old.destroy() }
-        let startedAt = consoleSize()
-        let reportsAt = reportSize()
+        if let old = try? conn.domain(named: slot.name), old.isActive { try? old.destroy() }
+        let startedAt = consoleSize(slot)
+        let reportsAt = reportSize(slot)
+        let who = slot == .first ? "the guest" : slot.name
         do {
-            _ = try conn.createDomain(xml: domainXML(settings, accelerator: accelerator, trigger: trigger))
+            _ = try conn.createDomain(xml: domainXML(settings, slot: slot, accelerator: accelerator, trigger: trigger))
         } catch {
-            throw LabError("the guest did not start on \(host.rawValue): \(error.message)")
+            throw LabError("\(who) did not start on \(host.rawValue): \(error.message)")
         }
         let deadline = Date().addingTimeInterval(90)
         while Date() < deadline {
-            if let reports = text(of: LabLayout.reportLog, from: reportsAt), reports.contains("MIGSCOPE booted") { return }
-            if let text = consoleText(from: startedAt) {
+            if let reports = text(of: slot.reportLog, from: reportsAt), reports.contains("MIGSCOPE booted") { return }
+            if let text = text(of: slot.consoleLog, from: startedAt) {
                 if text.contains("MIGSCOPE error") || text.contains("Kernel panic") {
                     let line = text.split(whereSeparator: \.isNewline).first { $0.contains("MIGSCOPE error") || $0.contains("Kernel panic") } ?? ""
-                    throw LabError("the guest failed to boot: \(line); see \(LabLayout.consoleLog)")
+                    throw LabError("\(who) failed to boot: \(line); see \(slot.consoleLog)")
                 }
             }
             // A guest that dies before its kernel prints (libvirt's on_crash destroys it) is gone
             // from its host: say so now rather than at the deadline.
-            if (try? conn.domain(named: LabLayout.guestName))?.isActive != true {
-                throw LabError("the guest stopped on \(host.rawValue) as it booted, before printing a line (\(settings.guestMemoryMiB) MiB of memory; see \(LabLayout.consoleLog) and \(host.rawValue)'s QEMU log)")
+            if (try? conn.domain(named: slot.name))?.isActive != true {
+                throw LabError("\(who) stopped on \(host.rawValue) as it booted, before printing a line (\(settings.guestMemoryMiB) MiB of memory; see \(slot.consoleLog) and \(host.rawValue)'s QEMU log)")
             }
             try await Task.sleep(for: .milliseconds(250))
         }
-        throw LabError("the guest did not report within 90 s; see \(LabLayout.consoleLog)")
+        throw LabError("\(who) did not report within 90 s; see \(slot.consoleLog)")
     }
 
     /// QEMU's pipe console opens PATH.in and PATH.out read-write; FIFOs, so nothing is stored.
-    static func makeControlPipes() throws {
-        for suffix in [".in", ".out"] where !FileManager.default.fileExists(atPath: LabLayout.controlPipe + suffix) {
-            guard mkfifo(LabLayout.controlPipe + suffix, 0o600) == 0 else {
-                throw LabError("cannot make the guest's control pipe \(LabLayout.controlPipe + suffix): errno \(errno)")
+    static func makeControlPipes(_ slot: LabGuestSlot = .first) throws {
+        for suffix in [".in", ".out"] where !FileManager.default.fileExists(atPath: slot.controlPipe + suffix) {
+            guard mkfifo(slot.controlPipe + suffix, 0o600) == 0 else {
+                throw LabError("cannot make the guest's control pipe \(slot.controlPipe + suffix): errno \(errno)")
             }
         }
     }
 
     /// Tells a guest started with `trigger` to begin its read. The FIFO is open in QEMU, so
     /// writing never blocks; a guest that is not waiting ignores it.
-    static func triggerWorkload() throws {
-        let fd = open(LabLayout.controlPipe + ".in", O_WRONLY | O_NONBLOCK)
+    static func triggerWorkload(_ slot: LabGuestSlot = .first) throws {
+        let fd = open(slot.controlPipe + ".in", O_WRONLY | O_NONBLOCK)
         guard fd >= 0 else { throw LabError("cannot reach the guest's control pipe (is the guest running?): errno \(errno)") }
         defer { close(fd) }
         let go = Array("go\n".utf8)
@@ -192,9 +194,9 @@ enum LabGuest {
     }
 
     /// Which host runs the guest now, and in what state.
-    static func locate() -> (host: LabMachine, state: String)? {
+    static func locate(_ slot: LabGuestSlot = .first) -> (host: LabMachine, state: String)? {
         for h in LabMachine.hypervisors {
-            guard let conn = try? Connection(uri: h.libvirtURI), let d = try? conn.domain(named: LabLayout.guestName),
+            guard let conn = try? Connection(uri: h.libvirtURI), let d = try? conn.domain(named: slot.name),
                   d.isActive, let st = try? d.state().state
             else { continue }
             return (h, st.description)
@@ -202,10 +204,12 @@ enum LabGuest {
         return nil
     }
 
-    static func destroyEverywhere() {
+    /// Destroys the guests in `slots` (every slot a lab can have, by default) on both hosts.
+    static func destroyEverywhere(_ slots: [LabGuestSlot] = LabGuestSlot.upTo(LabGuestSlot.maximum)) {
         for h in LabMachine.hypervisors {
-            if let conn = try? Connection(uri: h.libvirtURI), let d = try? conn.domain(named: LabLayout.guestName), d.isActive {
-                try? d.destroy()
+            guard let conn = try? Connection(uri: h.libvirtURI) else { continue }
+            for slot in slots {
+                if let d = try? conn.domain(named: slot.name), d.isActive { try? d.destroy() }
             }
         }
     }
@@ -213,8 +217,8 @@ enum LabGuest {
     static func size(of path: String) -> UInt64 {
         ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? UInt64) ?? 0
     }
-    static func consoleSize() -> UInt64 { size(of: LabLayout.consoleLog) }
-    static func reportSize() -> UInt64 { size(of: LabLayout.reportLog) }
+    static func consoleSize(_ slot: LabGuestSlot = .first) -> UInt64 { size(of: slot.consoleLog) }
+    static func reportSize(_ slot: LabGuestSlot = .first) -> UInt64 { size(of: slot.reportLog) }
     static func consoleText(from offset: UInt64) -> String? { text(of: LabLayout.consoleLog, from: offset) }
 
     static func text(of path: String, from offset: UInt64) -> String? {

@@ -11,14 +11,13 @@ public enum LabLayout {
     public static let bridge = "br0"
     public static let prefixLength = 24
     public static let targetIQN = "iqn.2026-11.org.migscope:lab-disk"
+    /// The first guest's name; the others are numbered after it (LabGuestSlot).
     public static let guestName = "migscope-guest"
+    /// The first guest's folder; it also holds the initramfs every guest boots.
     public static var guestDirectory: String { stateDirectory + "/guest" }
-    /// The guest's serial console: boot messages.
-    public static var consoleLog: String { guestDirectory + "/console.log" }
-    /// The guest's virtio console: its MIGSCOPE report lines, appended to by whichever QEMU runs it.
-    public static var reportLog: String { guestDirectory + "/reports.log" }
-    /// The guest's control console (a FIFO pair): the host writes "go" to start a triggered read.
-    public static var controlPipe: String { guestDirectory + "/control" }
+    public static var consoleLog: String { LabGuestSlot.first.consoleLog }
+    public static var reportLog: String { LabGuestSlot.first.reportLog }
+    public static var controlPipe: String { LabGuestSlot.first.controlPipe }
     /// The folders each libvirt daemon gets a private copy of (bind-mounted in its mount namespace).
     public static let daemonPrivateFolders = ["/etc/libvirt", "/run/libvirt", "/var/lib/libvirt", "/var/cache/libvirt", "/var/log/libvirt"]
 }
@@ -69,4 +68,44 @@ public enum LabMachine: String, Sendable, CaseIterable, Codable {
 
     /// The URI that reaches this host's libvirt daemon from anywhere on the machine.
     public var libvirtURI: String { "qemu+unix:///system?socket=\(socketDirectory)/libvirt-sock" }
+}
+
+/// One of the lab's guests, numbered from 1. The first keeps the names a one-guest lab always had;
+/// each has its own LUN on the iSCSI target, its own consoles and its own workload.
+public struct LabGuestSlot: Sendable, Hashable, Codable, Comparable, CustomStringConvertible {
+    public let number: Int
+    /// The most guests a lab runs: one LUN each is made on the target when the lab comes up.
+    public static let maximum = 8
+    public static let first = LabGuestSlot(1)
+
+    public init(_ number: Int) {
+        precondition((1...Self.maximum).contains(number), "a lab guest is numbered 1 to \(Self.maximum)")
+        self.number = number
+    }
+
+    /// Guests 1 to `count`.
+    public static func upTo(_ count: Int) -> [LabGuestSlot] { (1...max(1, min(count, maximum))).map(LabGuestSlot.init) }
+
+    /// The slot of a lab guest's domain name, or nil for any other name.
+    public init?(name: String) {
+        if name == LabLayout.guestName { self = .first; return }
+        let prefix = LabLayout.guestName + "-"
+        guard name.hasPrefix(prefix), let n = Int(name.dropFirst(prefix.count)), (2...Self.maximum).contains(n),
+              "\(n)" == name.dropFirst(prefix.count) else { return nil }
+        self.init(n)
+    }
+
+    public var name: String { number == 1 ? LabLayout.guestName : "\(LabLayout.guestName)-\(number)" }
+    public var description: String { name }
+    public var directory: String { number == 1 ? LabLayout.guestDirectory : LabLayout.stateDirectory + "/guest-\(number)" }
+    /// The serial console: boot messages.
+    public var consoleLog: String { directory + "/console.log" }
+    /// The virtio console: its MIGSCOPE report lines, appended to by whichever QEMU runs it.
+    public var reportLog: String { directory + "/reports.log" }
+    /// The control console (a FIFO pair): the host writes "go" to start a triggered read.
+    public var controlPipe: String { directory + "/control" }
+    /// Its logical unit on the target.
+    var lun: Int { number }
+
+    public static func < (a: LabGuestSlot, b: LabGuestSlot) -> Bool { a.number < b.number }
 }

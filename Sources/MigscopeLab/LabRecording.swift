@@ -45,16 +45,18 @@ public struct LabRecordingContext: Sendable {
 }
 
 extension Lab {
-    /// The lab's context when both URIs are its hosts' daemons; nil otherwise.
-    public static func recordingContext(source: String, destination: String) -> LabRecordingContext? {
+    /// The lab's context when both URIs are its hosts' daemons; nil otherwise. The console and
+    /// workload are those of the lab guest `domain` names (the first guest's for other names).
+    public static func recordingContext(source: String, destination: String, domain: String = LabLayout.guestName) -> LabRecordingContext? {
         guard let state = LabState.load() else { return nil }
         func machine(_ uri: String) -> LabMachine? {
             LabMachine.hypervisors.first { HostURI.canonical($0.libvirtURI) == HostURI.canonical(uri) }
         }
         guard let s = machine(source), let d = machine(destination) else { return nil }
+        let slot = LabGuestSlot(name: domain) ?? .first
         return LabRecordingContext(
-            links: LabLinks(), consolePath: LabLayout.reportLog, linkRate: state.settings.bandwidth.description,
-            linkModel: state.settings.link.rawValue, storagePriority: state.settings.prioritisesStorage, accelerator: state.accelerator, workload: state.settings.workload,
+            links: LabLinks(), consolePath: slot.reportLog, linkRate: state.settings.bandwidth.description,
+            linkModel: state.settings.link.rawValue, storagePriority: state.settings.prioritisesStorage, accelerator: state.accelerator, workload: state.settings.workload(of: slot),
             sourceLink: s.rawValue, destinationLink: d.rawValue)
     }
 }

@@ -21,6 +21,17 @@ public struct LabSettings: Sendable, Equatable, Codable {
     /// bus those labs were built with.
     public var diskBus: DiskBus?
     public var bus: DiskBus { diskBus ?? .virtioBlk }
+    /// How many guests `up` starts on host A (optional: states saved before it existed had one).
+    public var guests: Int?
+    public var guestCount: Int { guests ?? 1 }
+    /// Each guest's workload, in order, when they differ; nil: every guest runs `workload`.
+    public var guestWorkloads: [Workload]?
+
+    /// The workload of one guest: its own from the list, else the lab's.
+    public func workload(of slot: LabGuestSlot) -> Workload {
+        guard let list = guestWorkloads, !list.isEmpty else { return workload }
+        return list[min(slot.number, list.count) - 1]
+    }
 
     public init(
         bandwidth: LinkRate = .mbit(100), link: LinkModel = .shared, guestMemoryMiB: Int = 1024,
@@ -54,7 +65,7 @@ public struct LabSettings: Sendable, Equatable, Codable {
     /// option and a plan its key.
     public struct Problem: Sendable, Equatable, CustomStringConvertible {
         public enum Setting: Sendable, Equatable {
-            case guestMemory, guestCPUs, diskSize, blockSize, readAmount, linkRate
+            case guestMemory, guestCPUs, diskSize, blockSize, readAmount, linkRate, guests
         }
         public var setting: Setting
         public var message: String
@@ -72,9 +83,17 @@ public struct LabSettings: Sendable, Equatable, Codable {
         if !Self.diskSizeRange.contains(diskSizeMiB) {
             p.append(.init(setting: .diskSize, message: "disk size must be \(Self.diskSizeRange.lowerBound) to \(Self.diskSizeRange.upperBound) MiB, got \(diskSizeMiB)"))
         }
-        let bs = workload.blockSizeKiB
-        if !Self.blockSizeRange.contains(bs) || bs & (bs - 1) != 0 {
-            p.append(.init(setting: .blockSize, message: "block size must be a power of two from \(Self.blockSizeRange.lowerBound) to \(Self.blockSizeRange.upperBound) KiB, got \(bs)"))
+        if !(1...LabGuestSlot.maximum).contains(guestCount) {
+            p.append(.init(setting: .guests, message: "guests must be 1 to \(LabGuestSlot.maximum), got \(guestCount)"))
+        } else if let list = guestWorkloads, list.count != 1, list.count != guestCount {
+            p.append(.init(setting: .guests, message: "\(list.count) workloads for \(guestCount) guests; give one for all, or one per guest"))
+        }
+        for w in [workload] + (guestWorkloads ?? []) {
+            let bs = w.blockSizeKiB
+            if !Self.blockSizeRange.contains(bs) || bs & (bs - 1) != 0 {
+                p.append(.init(setting: .blockSize, message: "block size must be a power of two from \(Self.blockSizeRange.lowerBound) to \(Self.blockSizeRange.upperBound) KiB, got \(bs)"))
+                break
+            }
         }
         if !Self.readAmountRange.contains(workload.amountMiB) {
             p.append(.init(setting: .readAmount, message: "read amount must be 0 (forever) or a positive number of MiB up to \(Self.readAmountRange.upperBound), got \(workload.amountMiB)"))

@@ -42,7 +42,9 @@ public struct LabStatus: Sendable, Codable, Equatable {
     public var hosts: [Host]
     public var iscsiTarget: String?
     public var diskSizeMiB: Int?
+    /// The first guest (what a one-guest lab always showed), and every guest.
     public var guest: Guest?
+    public var guests: [Guest]?
 }
 
 extension Lab {
@@ -62,15 +64,17 @@ extension Lab {
                 name: m.rawValue, namespace: m.namespace, address: m.address,
                 uri: LabMachine.hypervisors.contains(m) ? m.libvirtURI : nil, daemon: daemon)
         }
-        let located = LabGuest.locate()
-        let guest = LabStatus.Guest(
-            name: LabLayout.guestName, host: located?.host.rawValue, state: located?.state ?? "not running",
-            memoryMiB: state.settings.guestMemoryMiB, workload: state.settings.workload, consoleLog: LabLayout.consoleLog, reportLog: LabLayout.reportLog,
-            diskBus: state.settings.bus.rawValue)
+        let guests = LabGuestSlot.upTo(state.settings.guestCount).map { slot in
+            let located = LabGuest.locate(slot)
+            return LabStatus.Guest(
+                name: slot.name, host: located?.host.rawValue, state: located?.state ?? "not running",
+                memoryMiB: state.settings.guestMemoryMiB, workload: state.settings.workload(of: slot), consoleLog: slot.consoleLog, reportLog: slot.reportLog,
+                diskBus: state.settings.bus.rawValue)
+        }
         return LabStatus(
             up: true, since: state.createdAt, accelerator: state.accelerator, acceleratorReason: state.acceleratorReason,
             link: .init(settings: state.settings),
             hosts: hosts, iscsiTarget: "\(LabLayout.targetIQN) at \(LabMachine.storage.address):3260",
-            diskSizeMiB: state.settings.diskSizeMiB, guest: guest)
+            diskSizeMiB: state.settings.diskSizeMiB, guest: guests.first, guests: guests)
     }
 }

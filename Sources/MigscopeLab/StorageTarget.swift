@@ -1,6 +1,7 @@
 import Foundation
 
-/// The iSCSI target: tgtd in the storage namespace, one LUN backed by a file of real data.
+/// The iSCSI target: tgtd in the storage namespace, one LUN per lab guest, all backed by the same
+/// file of real data (the guests only read it).
 enum StorageTarget {
     static func diskImage(sizeMiB: Int) -> String { LabLayout.cacheDirectory + "/disk-\(sizeMiB)MiB.img" }
 
@@ -39,7 +40,7 @@ enum StorageTarget {
         try Command.run(LabNetwork.inNamespace(LabMachine.storage.namespace, ["tgtadm", "--lld", "iscsi"] + args), check: check)
     }
 
-    static func start(image: String) throws {
+    static func start(image: String, guests: Int = 1) throws {
         let log = LabMachine.storage.directory + "/tgtd.log"
         try FileManager.default.createDirectory(atPath: LabMachine.storage.directory, withIntermediateDirectories: true)
         // tgtd stays in the foreground here so it cannot escape our process accounting.
@@ -52,7 +53,9 @@ enum StorageTarget {
         }
         guard ready else { throw LabError("the iSCSI target (tgtd) did not start; see \(log)") }
         _ = try tgtadm(["--mode", "target", "--op", "new", "--tid", "1", "--targetname", LabLayout.targetIQN])
-        _ = try tgtadm(["--mode", "logicalunit", "--op", "new", "--tid", "1", "--lun", "1", "--backing-store", image])
+        for slot in LabGuestSlot.upTo(guests) {
+            _ = try tgtadm(["--mode", "logicalunit", "--op", "new", "--tid", "1", "--lun", "\(slot.lun)", "--backing-store", image])
+        }
         _ = try tgtadm(["--mode", "target", "--op", "bind", "--tid", "1", "--initiator-address", "ALL"])
     }
 

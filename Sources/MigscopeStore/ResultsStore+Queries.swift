@@ -51,6 +51,16 @@ extension ResultsStore {
         }
     }
 
+    /// The runs a recorded drain made (`drain --record`), by id.
+    public func runIDs(inDrain drain: String) throws -> [Int64] {
+        try reading { db in
+            try Row.fetchAll(db, sql: "SELECT id, info_json FROM runs WHERE info_json LIKE ? ORDER BY id", arguments: ["%" + drain + "%"]).compactMap { r in
+                let info = (r["info_json"] as String?).flatMap { try? JSONCoding.decode(RunInfo.self, $0) }
+                return info?.drain == drain ? r["id"] : nil
+            }
+        }
+    }
+
     public func run(_ id: Int64) throws -> StoredRun {
         try reading { db in
             guard let r = try Row.fetchOne(db, sql: "SELECT * FROM runs WHERE id = ?", arguments: [id]) else {
