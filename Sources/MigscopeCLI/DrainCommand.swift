@@ -106,13 +106,16 @@ struct DrainCommand: AsyncParsableCommand {
             return r
         }
         let recordIt = record
+        let board = DrainBoard(steps, start: start)
+        board.startShowing()
         let outcomes = await Interrupts.cancellingOnCtrlC {
             await DrainScheduler(concurrency: concurrency).run(steps) { step in
-                await Self.migrate(requestFor(step), store: store, drain: recordIt ? drainID : nil, started: start)
+                await Self.migrate(requestFor(step), store: store, drain: recordIt ? drainID : nil, board: board)
             }
         } onFirst: {
-            printNote("interrupted: aborting the running migrations and starting no more (Ctrl-C again quits without waiting)")
+            board.note("interrupted: aborting the running migrations and starting no more (Ctrl-C again quits without waiting)")
         }
+        board.stopShowing()
         var rows: [Row] = []
         for (step, outcome) in zip(steps, outcomes) {
             switch outcome {
@@ -130,33 +133,38 @@ struct DrainCommand: AsyncParsableCommand {
                 [$0.domain, HostURI.redacted($0.destination), $0.outcome, $0.seconds.map { Format.seconds($0) } ?? "-", $0.runsOn, $0.run.map(String.init) ?? "-"]
             }))
             print("drain: \(Format.seconds(total)); \(rows.filter { $0.outcome == "completed" }.count) of \(rows.count) moved")
+            if record, rows.contains(where: { $0.run != nil }) {
+                printNote("all guests on one clock: migscope report --drain \(drainID) --out drain-\(drainID.prefix(8))")
+            }
         }
         if rows.contains(where: { $0.outcome != "completed" }) { throw ExitCode(1) }
     }
 
     /// One domain's migration, recorded if asked; never throws: what happened is the row.
-    static func migrate(_ request: MigrationRequest, store: ResultsStore?, drain: String?, started: ContinuousClock.Instant) async -> Row {
-        let t = { Format.seconds((ContinuousClock.now - started).secondsDouble) }
+    static func migrate(_ request: MigrationRequest, store: ResultsStore?, drain: String?, board: DrainBoard) async -> Row {
         var recording: Experiment.Recording? = nil
         if store != nil {
             recording = Experiment.Recording(settings: RecorderSettings(interval: .milliseconds(200), baseline: .seconds(2), tail: .seconds(2)))
             recording?.drain = drain
         }
-        printNote("[\(t())] \(request.domain): migrating to \(HostURI.redacted(request.destination))")
+        board.note("\(request.domain): migrating to \(HostURI.redacted(request.destination))")
+        board.began(request.domain)
         let prepared: PreparedExperiment
         do { prepared = try await Experiment(backend: .libvirt, request: request, recording: recording).prepare() } catch {
             let why = (error as? MigrationError)?.message ?? "\(error)"
-            printNote("[\(t())] \(request.domain): could not start: \(why)")
+            board.note("\(request.domain): could not start: \(why)")
+            board.ended(request.domain, "could not start")
             return Row(domain: request.domain, destination: request.destination, outcome: "could not start: \(why)", seconds: nil, runsOn: "source (not moved)", run: nil)
         }
         var summary: MigrationSummary?
         var runID: Int64?
         if let store {
-            if let run = try? await prepared.record(into: store) { summary = run.migration; runID = run.info.id }
+            if let run = try? await prepared.record(into: store, observer: board.watcher(for: request.domain)) { summary = run.migration; runID = run.info.id }
         } else {
-            summary = await prepared.run(pollInterval: .milliseconds(500))
+            summary = await prepared.run(pollInterval: .milliseconds(500), observer: board.watcher(for: request.domain))
         }
         guard let summary else {
+            board.ended(request.domain, "interrupted before it started")
             return Row(domain: request.domain, destination: request.destination, outcome: "interrupted before it started", seconds: nil, runsOn: "source (not moved)", run: runID)
         }
         let outcome: String = switch summary.outcome {
@@ -164,7 +172,8 @@ struct DrainCommand: AsyncParsableCommand {
         case .failed(let m): "failed: \(m)"
         case .aborted(let why): "aborted: \(why)"
         }
-        printNote("[\(t())] \(request.domain): \(outcome) in \(Format.seconds(summary.elapsedSeconds)); it \(summary.location)")
+        board.note("\(request.domain): \(outcome) in \(Format.seconds(summary.elapsedSeconds)); it \(summary.location)")
+        board.ended(request.domain, "\(summary.outcome.status.rawValue) in \(Format.seconds(summary.elapsedSeconds)); it \(summary.location)")
         return Row(domain: request.domain, destination: request.destination, outcome: outcome, seconds: summary.elapsedSeconds,
                    runsOn: summary.location.description, run: runID)
     }

@@ -305,6 +305,27 @@ final class CLITests: XCTestCase {
         assertOneLineError(try migscope("migrate", "guest-on", "--from", Self.fixtureHost, "--to", "test:///default", "--progress", "bars"), status: 2, contains: "--progress")
     }
 
+    func testADrainShowsALinePerDomainWaitingMovingOrEnded() {
+        let p = JobProgress(iteration: 2, memoryTotalBytes: 1 << 30, memoryProcessedBytes: 1 << 29, memoryRemainingBytes: 1 << 29)
+        let entries: [DrainBoard.Entry] = [
+            .init(domain: "web-1", destination: "qemu+ssh://root:pw@b/system", state: .ended("completed in 9.00 s; it runs on the destination")),
+            .init(domain: "database", destination: "qemu:///b", state: .migrating(since: 10, progress: p)),
+            .init(domain: "cache", destination: "qemu:///b", state: .migrating(since: 13, progress: nil)),
+            .init(domain: "batch", destination: "qemu:///b", state: .waiting),
+        ]
+        let lines = DrainBoard.lines(entries, now: 14, width: nil)
+        XCTAssertEqual(lines.count, 4, "\(lines)")
+        XCTAssertTrue(lines[0].hasPrefix("web-1    -> "), lines[0])
+        XCTAssertFalse(lines[0].contains("pw"), "a URI's password is never shown: \(lines[0])")
+        XCTAssertTrue(lines[0].hasSuffix("completed in 9.00 s; it runs on the destination"), lines[0])
+        XCTAssertTrue(lines[1].contains("round 2 | 50.0 %") && lines[1].hasSuffix("4.00 s"), lines[1])
+        XCTAssertTrue(lines[2].hasSuffix("starting | 1.00 s"), lines[2])
+        XCTAssertTrue(lines[3].hasSuffix("waiting"), lines[3])
+        let arrows = Set(lines.map { $0.distance(of: " -> ") })
+        XCTAssertEqual(arrows.count, 1, "the destinations line up: \(lines)")
+        for l in DrainBoard.lines(entries, now: 14, width: 40) { XCTAssertLessThanOrEqual(l.count, 40, l) }
+    }
+
     func testTheProgressLineFitsTheTerminalLeavingOutTheLeastTellingPartsFirst() {
         let p = JobProgress(iteration: 3, dirtyRatePagesPerSecond: 1200, pageSizeBytes: 4096, memoryTotalBytes: 1 << 30,
                             memoryProcessedBytes: 1 << 29, memoryRemainingBytes: 1 << 29, memoryBytesPerSecond: 11_000_000)
@@ -405,4 +426,8 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(text.status, 0, text.err)
         XCTAssertTrue(text.out.contains("dirty rate given: 10.0 MiB/s") && text.out.contains("prediction: converges by itself"), text.out)
     }
+}
+
+private extension String {
+    func distance(of needle: String) -> Int? { range(of: needle).map { distance(from: startIndex, to: $0.lowerBound) } }
 }
