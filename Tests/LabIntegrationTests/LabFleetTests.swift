@@ -62,6 +62,13 @@ final class LabFleetTests: XCTestCase {
             names.insert(run.info.request.domain)
         }
         XCTAssertEqual(names, Set(guests.map(\.name)), "one run per guest")
+        // The drain's report: its table of the three and the figure on one clock.
+        let rep = try ProcessRun.run(ProcessRun.migscope, ["report", "--drain", drain, "--db", db, "--out", dir + "/report"])
+        XCTAssertEqual(rep.status, 0, rep.err)
+        let csv = try String(contentsOfFile: dir + "/report/drain.csv", encoding: .utf8)
+        XCTAssertEqual(csv.split(separator: "\n").count, 4, "a header and a row per guest: \(csv)")
+        for g in guests { XCTAssertTrue(csv.contains("\n\(g.name),"), "\(g.name) in \(csv)") }
+        XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/report/drain.png"), "the drain's figure")
     }
 
     /// SIGINT while two of three guests migrate: those are aborted, the third never starts, and
