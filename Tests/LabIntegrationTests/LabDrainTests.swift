@@ -66,26 +66,10 @@ final class LabDrainTests: XCTestCase {
     func testCtrlCDuringADrainLeavesTheGuestRunningOnce() async throws {
         _ = try Lab.set(bandwidth: .mbit(10), link: .shared)
         try await Lab.startGuest(on: .hostA, memoryMiB: 128, workload: Workload(mode: .buffered, blockSizeKiB: 1024, amountMiB: 0))
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: ProcessRun.migscope)
-        p.arguments = ["drain", "--from", a.libvirtURI, "--to", b.libvirtURI, "--domains", guest]
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        // Wait for the migration job on A, then interrupt.
-        let deadline = ContinuousClock.now + .seconds(60)
-        while ContinuousClock.now < deadline {
-            let job = try Command.run(["virsh", "-c", a.libvirtURI, "domjobinfo", guest], check: false, timeout: 30).stdout
-            if job.contains("Unbounded") { break }
-            try await Task.sleep(for: .milliseconds(300))
-        }
-        try await Task.sleep(for: .seconds(2))
-        kill(p.processIdentifier, SIGINT)
-        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        let stdout = String(decoding: o, as: UTF8.self), stderr = String(decoding: e, as: UTF8.self)
-        XCTAssertNotEqual(p.terminationStatus, 0, stderr)
+        let r = try await ProcessRun.interruptedOnceMigrating(["drain", "--from", a.libvirtURI, "--to", b.libvirtURI, "--domains", guest],
+                                                              source: a.libvirtURI, domains: [guest], atLeast: 1)
+        let (stdout, stderr) = (r.out, r.err)
+        XCTAssertNotEqual(r.status, 0, stderr)
         XCTAssertTrue(stderr.contains("interrupted: aborting the running migrations"), stderr)
         let on = try runningOn()
         XCTAssertEqual(on.count, 1, "virsh on both hosts: the guest runs exactly once, on \(on)")

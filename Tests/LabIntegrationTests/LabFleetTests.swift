@@ -75,28 +75,10 @@ final class LabFleetTests: XCTestCase {
     /// every guest runs exactly once (virsh on both hosts).
     func testCtrlCDuringADrainOfThreeLeavesEachGuestRunningOnce() async throws {
         _ = try Lab.set(bandwidth: .mbit(10), link: .shared)
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: ProcessRun.migscope)
-        p.arguments = ["drain", "--from", a.libvirtURI, "--to", b.libvirtURI, "--all", "--concurrency", "2"]
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        // Wait for two migration jobs on A, then interrupt.
-        let deadline = ContinuousClock.now + .seconds(60)
-        while ContinuousClock.now < deadline {
-            let busy = try guests.filter { g in
-                try Command.run(["virsh", "-c", a.libvirtURI, "domjobinfo", g.name], check: false, timeout: 30).stdout.contains("Unbounded")
-            }
-            if busy.count >= 2 { break }
-            try await Task.sleep(for: .milliseconds(300))
-        }
-        try await Task.sleep(for: .seconds(2))
-        kill(p.processIdentifier, SIGINT)
-        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        let stdout = String(decoding: o, as: UTF8.self), stderr = String(decoding: e, as: UTF8.self)
-        XCTAssertNotEqual(p.terminationStatus, 0, stderr)
+        let r = try await ProcessRun.interruptedOnceMigrating(["drain", "--from", a.libvirtURI, "--to", b.libvirtURI, "--all", "--concurrency", "2"],
+                                                              source: a.libvirtURI, domains: guests.map(\.name), atLeast: 2)
+        let (stdout, stderr) = (r.out, r.err)
+        XCTAssertNotEqual(r.status, 0, stderr)
         XCTAssertTrue(stderr.contains("interrupted: aborting the running migrations"), stderr)
         let on = try runningOn()
         for g in guests { XCTAssertEqual(on[g.name]?.count, 1, "virsh on both hosts: \(g.name) runs exactly once, on \(on[g.name] ?? [])") }
