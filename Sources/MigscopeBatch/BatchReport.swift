@@ -124,18 +124,42 @@ public enum BatchReport {
         return rows
     }
 
+    /// One row per drain cell: its concurrency and order, the drain's length, what it cost the guests, what it sent.
+    public static func drainRows(_ stats: [DrainCellStats], cells: [String: PlanCell]) -> [[String]] {
+        func f(_ s: MeasureStats?, _ scale: Double = 1, _ digits: Int = 1) -> String {
+            guard let s else { return "-" }
+            var t = String(format: "%.\(digits)f", s.mean * scale)
+            if let ci = s.ci95 { t += String(format: " ±%.\(digits)f", ci * scale) } else if let sd = s.sd { t += String(format: " (sd %.\(digits)f)", sd * scale) }
+            return t
+        }
+        return [["concurrency", "order", "link", "drains", "drain s", "worst guest I/O during/before %", "mean guest I/O during/before %", "MiB sent", "most at once", "first drain"]]
+            + stats.map { d in
+                let cell = cells[d.cell]
+                return [cell?.drainConcurrency.map(String.init) ?? "-", cell?.drainOrder?.rawValue ?? "-",
+                        cell.map { "\($0.bandwidth) \($0.link.rawValue)" + ($0.mitigation.map { ", " + $0.text } ?? "") } ?? "-",
+                        "\(d.drains.count)", f(d.drainSeconds), f(d.worstIODuringRatio, 100, 0), f(d.meanIODuringRatio, 100, 0),
+                        f(d.bytesSent, 1.0 / 1_048_576, 0), f(d.mostAtOnce, 1, 1), d.drains.first.map { String($0.prefix(8)) } ?? "-"]
+            }
+    }
+
     public static func findingRows(_ f: [PaperComparison.Finding]) -> [[String]] {
         [["finding", "paper", "ours", "verdict"]] + f.map { [$0.claim, $0.paper, $0.ours, $0.verdict] }
     }
 
     /// Writes the plan's report to `directory`; returns the page and the tables it holds.
-    public static func write(plan: Plan, store: ResultsStore, stats: [CellStats], to directory: String, paper: Bool)
-        throws -> (page: String, cells: [[String]], findings: [[String]], efficiency: [[String]]) {
+    public static func write(plan: Plan, store: ResultsStore, stats: [CellStats], drains: [DrainCellStats] = [], to directory: String, paper: Bool)
+        throws -> (page: String, cells: [[String]], findings: [[String]], efficiency: [[String]], drains: [[String]]) {
         let cells = cellRows(stats)
-        var tables = [RunReport.ExtraTable(
+        let cellsByKey = Dictionary(plan.cells.map { ($0.key, $0) }, uniquingKeysWith: { a, _ in a })
+        let drainTable = drains.isEmpty ? [] : drainRows(drains, cells: cellsByKey)
+        var tables = drainTable.isEmpty ? [] : [RunReport.ExtraTable(
+            name: "drains", title: "Plan '\(plan.name)': each drain cell",
+            note: "Mean over each cell's complete drains (± the 95 % confidence interval where it has several). Drain time: the first migration's start to the last guest running on the destination. Guest I/O during/before: each guest's mean read rate during its own migration over its rate before the drain's first migration began (every guest is recorded from before the drain); worst is the lowest guest's, mean the guests' mean. MiB sent: all the drain's migrations together. 'migscope report --drain ID' draws one drain on one clock (the ids: 'migscope runs --json').",
+            rows: drainTable)]
+        tables.append(RunReport.ExtraTable(
             name: "cells", title: "Plan '\(plan.name)': results per cell",
             note: "Mean over each cell's complete runs; sd and the 95 % confidence interval of the mean (Student's t) where a cell has several runs. I/O during/before is measured over the part of each migration in which the guest's read still ran; a cell whose read ended before its migration did is flagged in 'note'.",
-            rows: cells)]
+            rows: cells))
         var findings: [[String]] = []
         if paper {
             let byKey = Dictionary(uniqueKeysWithValues: plan.cells.map { ($0.key, $0) })
@@ -146,7 +170,6 @@ public enum BatchReport {
                 note: "Paper: Kuno and Yamaguchi, Xen on three machines (docs/paper.md). Ours: the embedded lab (QEMU under libvirt, \(plan.name)). 'agrees' means the same direction; sizes differ where the plan is not the paper's.",
                 rows: findings), at: 0)
         }
-        let cellsByKey = Dictionary(plan.cells.map { ($0.key, $0) }, uniquingKeysWith: { a, _ in a })
         var efficiency: [[String]] = []
         if stats.contains(where: { cellsByKey[$0.cell]?.mitigation != nil || cellsByKey[$0.cell]?.readMode != nil }) {
             efficiency = efficiencyRows(stats, cells: cellsByKey)
@@ -179,6 +202,6 @@ public enum BatchReport {
         let page = try RunReport.write(inputs, to: directory, title: "migscope: plan '\(plan.name)'", tables: tables) { dir in
             [try TradeoffFigure.write(points, in: dir), try DirtyingFigure.write(dirtying, in: dir)]
         }
-        return (page, cells, findings, efficiency)
+        return (page, cells, findings, efficiency, drainTable)
     }
 }

@@ -32,9 +32,17 @@ public final class BatchRunner: @unchecked Sendable {
 
     /// Runs already complete for this plan, by (cell, repetition).
     public func completed() throws -> Set<PlannedRun.Key> {
-        Set(try store.runs().filter { $0.plan == plan.name && $0.status == .completed }.compactMap { r in
+        Set(try completeRuns().compactMap { r in
             r.cell.flatMap { c in r.repetition.map { PlannedRun.Key(cell: c, repetition: $0) } }
         })
+    }
+
+    /// The plan's complete runs; in a drain plan, only those of drains whose every run completed.
+    func completeRuns() throws -> [RunListing] {
+        let mine = try store.runs().filter { $0.plan == plan.name && $0.status == .completed }
+        guard let drain = plan.drain else { return mine }
+        let byDrain = Dictionary(grouping: mine) { $0.drain ?? "" }
+        return mine.filter { r in r.drain.map { byDrain[$0]?.count == drain.domains.count } ?? false }
     }
 
     public struct Outcome: Sendable {
@@ -107,6 +115,19 @@ public final class BatchRunner: @unchecked Sendable {
             let left = durations.isEmpty ? nil : durations.reduce(0, +) / Double(durations.count) * Double(todo.count - i)
             progress(.runStarting(index: i + 1, of: todo.count, cell: planned.cell.key, repetition: planned.repetition, elapsed: elapsed, remaining: left))
             let t0 = clock.now
+            if let drain = plan.drain {
+                let runs = try await runDrainWithTries(planned, drain)
+                ran += runs.compactMap(\.info.id)
+                durations.append((clock.now - t0).secondsDouble)
+                let bad = runs.filter { $0.info.status != .completed }
+                if bad.isEmpty { continue }
+                if policy.keepGoing && !Task.isCancelled {
+                    failed += bad.compactMap(\.info.id)
+                    progress(.note("the drain of cell \(planned.cell.key) had \(bad.count) run(s) not complete; going on (--keep-going)"))
+                    continue
+                }
+                return Outcome(ran: ran, skipped: skipped, interrupted: true, guestLocation: whereIsTheGuest(), failed: failed)
+            }
             let recorded: RecordedRun
             do {
                 recorded = try await runWithTries(planned) { ran.append($0) }
@@ -205,12 +226,16 @@ public final class BatchRunner: @unchecked Sendable {
     func prepareHosts(first: PlanCell) async throws {
         switch plan.hosts {
         case .lab(let memory, let disk, let accel):
+            let guests = plan.drain.map { d in d.domains.compactMap(LabGuestSlot.init(name:)).map(\.number).max() ?? 1 } ?? 1
             if !Lab.isUp() {
-                progress(.note("bringing up the embedded lab (\(memory) MiB guest, \(disk) MiB disk)"))
-                let settings = LabSettings(
+                progress(.note("bringing up the embedded lab (\(guests == 1 ? "a" : "\(guests)") \(memory) MiB guest\(guests == 1 ? "" : "s"), \(disk) MiB disk)"))
+                var settings = LabSettings(
                     bandwidth: first.bandwidth, link: first.link, guestMemoryMiB: memory, workload: plan.workload, diskSizeMiB: disk,
                     accelerator: AcceleratorChoice(rawValue: accel) ?? .auto, startGuest: false)
+                settings.guests = guests
                 try await Lab.up(settings) { [progress] in progress(.note($0)) }
+            } else if let have = await Lab.status().guests?.count, have < guests {
+                throw BatchError("the lab that is up has \(have) guest(s) and the plan's drain needs \(guests); 'migscope lab down' first (the batch then builds the lab it needs)")
             } else if let status = Optional(await Lab.status()), let d = status.diskSizeMiB, d != disk {
                 progress(.note("the lab that is up has a \(d) MiB disk, the plan asks for \(disk) MiB; reads wrap around the disk that is there"))
             }
@@ -254,7 +279,7 @@ public final class BatchRunner: @unchecked Sendable {
 
     var hostsOfTheRuns: RunHosts {
         switch plan.hosts {
-        case .lab: RunHosts(source: LabMachine.hostA.libvirtURI, destination: LabMachine.hostB.libvirtURI, domain: LabLayout.guestName)
+        case .lab: RunHosts(source: LabMachine.hostA.libvirtURI, destination: LabMachine.hostB.libvirtURI, domain: plan.drain?.domains.first ?? LabLayout.guestName)
         case .uris(let s, let d, let dom): RunHosts(source: s, destination: d, domain: dom)
         case .fromThisHost(_, let d, let dom): RunHosts(source: backend.source(given: nil), destination: d, domain: dom)
         }
@@ -344,6 +369,10 @@ public final class BatchRunner: @unchecked Sendable {
 
     func whereIsTheGuest() -> String? {
         switch plan.hosts {
+        case .lab where plan.drain != nil:
+            return plan.drain!.domains.map { name in
+                "\(name) " + (LabGuestSlot(name: name).flatMap { Lab.guestHost(slot: $0) }.map { "on \($0.rawValue)" } ?? "not running")
+            }.joined(separator: ", ")
         case .lab: return Lab.guestHost().map { "on \($0.rawValue) (\($0.libvirtURI))" } ?? "not running"
         case .uris, .fromThisHost: return nil
         }
@@ -352,7 +381,7 @@ public final class BatchRunner: @unchecked Sendable {
     /// Per-cell statistics over every complete run of the plan in the database, each run's summary
     /// computed afresh from its trace (so a report always uses the current analysis).
     public func cellStats() throws -> [CellStats] {
-        let runs = try store.runs().filter { $0.plan == plan.name && $0.status == .completed }
+        let runs = try completeRuns()
         let byCell = Dictionary(grouping: runs) { $0.cell ?? "?" }
         return try plan.cells.map(\.key).compactMap { key in
             guard let listed = byCell[key] else { return nil }
@@ -361,6 +390,26 @@ public final class BatchRunner: @unchecked Sendable {
                 return (r.id, RunSummary(info: stored.info, trace: stored.trace, analysis: RunAnalysis(trace: stored.trace)))
             }
             return CellStats(cell: key, runs: summaries)
+        }
+    }
+
+    /// Per cell of a drain plan, over its complete drains, each drain's runs on one clock.
+    public func drainStats() throws -> [DrainCellStats] {
+        guard plan.drain != nil else { return [] }
+        let runs = try completeRuns()
+        let byCell = Dictionary(grouping: runs) { $0.cell ?? "?" }
+        return try plan.cells.map(\.key).compactMap { key in
+            guard let listed = byCell[key] else { return nil }
+            let byDrain = Dictionary(grouping: listed) { $0.drain ?? "" }
+            let drains = try byDrain.keys.sorted { (byDrain[$0]?.first?.id ?? 0) < (byDrain[$1]?.first?.id ?? 0) }.map { id in
+                let members = try (byDrain[id] ?? []).map { r -> (info: RunInfo, trace: Trace, analysis: RunAnalysis, summary: RunSummary) in
+                    let stored = try store.run(r.id)
+                    let analysis = RunAnalysis(trace: stored.trace)
+                    return (stored.info, stored.trace, analysis, RunSummary(info: stored.info, trace: stored.trace, analysis: analysis))
+                }
+                return (id: id, timeline: DrainTimeline(members))
+            }
+            return DrainCellStats(cell: key, drains: drains)
         }
     }
 }

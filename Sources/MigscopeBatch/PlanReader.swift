@@ -12,6 +12,8 @@ struct Reader {
     var problems: [PlanProblem] = []
     var allowExternalTransport = false
     var locations: [String: PlanLocation] = [:]
+    /// The matrix's `exclude:`, applied when the drain's axes have been added.
+    var exclude: (key: Node, value: Node)?
 
     mutating func problem(_ node: Node?, _ message: String) {
         problems.append(PlanProblem(line: node?.mark?.line ?? 0, column: node?.mark?.column ?? 0, message: message))
@@ -79,12 +81,12 @@ struct Reader {
 
     mutating func plan(_ map: Node.Mapping, fileName: String) -> Plan? {
         let top = entries(map, allowed: ["name", "hosts", "guest", "workload", "matrix", "repetitions", "baseline_s", "tail_s",
-                                         "tail_until_workload_done", "max_tail_s", "p2p", "persistent", "undefine_source", "poll_interval_ms", "reset", "stall", "predict"], in: "the plan")
+                                         "tail_until_workload_done", "max_tail_s", "p2p", "persistent", "undefine_source", "poll_interval_ms", "reset", "stall", "predict", "drain"], in: "the plan")
         let name = string(top, "name") ?? (fileName as NSString).deletingPathExtension
         let guest = self.guest(top)
         let hosts = self.hosts(top, first: map.first?.key, lab: .lab(guestMemoryMiB: guest.memoryMiB, diskSizeMiB: guest.diskMiB, accelerator: guest.accelerator))
         let (workload, readByRate) = self.workload(top)
-        let matrix = self.matrix(top, first: map.first?.key)
+        var matrix = self.matrix(top, first: map.first?.key)
         if let hosts, let matrix { check(matrix, on: hosts, top: top) }
 
         let repetitions = int(top, "repetitions", range: 1...1000, unit: "repetitions") ?? (top["repetitions"] == nil ? 1 : nil)
@@ -116,6 +118,12 @@ struct Reader {
         }
         checkWorkload(workload, top: top)
         if case .lab? = hosts { checkLab(guest: guest, workload: workload, matrix: matrix, top: top) }
+        var drain: Plan.DrainSetup? = nil
+        if var m = matrix, let hosts, let d = self.drain(top, hosts: hosts, matrix: &m) {
+            drain = d
+            matrix = m
+        }
+        if let ex = exclude, matrix != nil { exclusions(ex, into: &matrix!) }
         guard let hosts, let matrix, let repetitions, problems.isEmpty else { return nil }
         var plan = Plan(name: name, hosts: hosts, workload: workload, matrix: matrix, repetitions: repetitions, baselineSeconds: baseline,
                         tailSeconds: tail, untilWorkloadDone: untilDone, maxTailSeconds: maxTail, peerToPeer: p2p, pollIntervalMs: poll, reset: reset)
@@ -124,6 +132,7 @@ struct Reader {
         plan.persistent = persistent
         plan.undefineSource = undefineSource
         plan.stall = stall
+        plan.drain = drain
         if let p = predict(top) { (plan.predict, plan.predictSetupSeconds, plan.predictSwitchoverMs, plan.predictSwitchoverBytes) = p }
         return plan
     }
@@ -202,7 +211,7 @@ struct Reader {
         for key in form.keys {
             value[key] = string(he, key)
             if let m = he[key]?.value.mark, key != "backend" { locations[key] = PlanLocation(line: m.line, column: m.column) }
-            if let what = form.missing[key], value[key] == nil, he[key] == nil { problem(v, "hosts: missing '\(key)' (\(what))") }
+            if let what = form.missing[key], value[key] == nil, he[key] == nil, !(key == "domain" && top["drain"] != nil) { problem(v, "hosts: missing '\(key)' (\(what))") }
         }
         guard let d = value["destination"] else { return nil }
         if named {
@@ -221,7 +230,8 @@ struct Reader {
         for (key, uri) in [("source", s), ("destination", d)] {
             if let why = LibvirtURIPolicy.problem(uri, allowExternal: allowExternalTransport) { problem(he[key]?.value, "hosts: \(key): \(why)") }
         }
-        guard let dom = value["domain"] else { return nil }
+        // A drain names its domains itself; the hosts' domain is then the drain's first.
+        guard let dom = value["domain"] ?? (top["drain"] != nil ? "" : nil) else { return nil }
         return .uris(source: s, destination: d, domain: dom)
     }
 
@@ -348,7 +358,8 @@ struct Reader {
                     matrix?.readModes = readModes ?? [nil]
                     matrix?.blockSizesKiB = blockSizes ?? [nil]
                     matrix?.mitigationReaders = readersOf
-                    if let ex = me["exclude"], matrix != nil { exclusions(ex, into: &matrix!) }
+                    // Checked once every axis is known (a drain's come later): see plan(_:fileName:).
+                    exclude = me["exclude"]
                 }
             } else { problem(m.value, "'matrix' must be a mapping of knobs to lists of values") }
         } else {
@@ -434,6 +445,71 @@ struct Reader {
         }
         guard progress != nil || completion != nil else { return nil }
         return StallLimits(progressTimeoutSeconds: progress, completionSecondsPerGiB: completion, action: action)
+    }
+
+    /// `drain: {domains: 4 | [a, b], workloads: [buffered, direct, ...], concurrency: [1, 2], order: [as-listed, ...]}`:
+    /// every cell drains the domains; concurrency and order are matrix axes.
+    mutating func drain(_ top: Entries, hosts: Plan.Hosts, matrix: inout Plan.Matrix) -> Plan.DrainSetup? {
+        guard let d = top["drain"] else { return nil }
+        guard let dm = d.value.mapping else { problem(d.value, "'drain' must be a mapping (domains, workloads, concurrency, order)"); return nil }
+        let de = entries(dm, allowed: ["domains", "workloads", "concurrency", "order"], in: "drain")
+        var domains: [String]? = nil
+        switch hosts {
+        case .fromThisHost:
+            problem(d.key, "drain: a drain runs through libvirt; a libxl plan migrates one domain (leave out 'drain' or use libvirt hosts)")
+            return nil
+        case .lab:
+            if let n = de["domains"]?.value.scalar.flatMap({ Int($0.string) }) {
+                if (2...LabGuestSlot.maximum).contains(n) { domains = LabGuestSlot.upTo(n).map(\.name) } else {
+                    problem(de["domains"]?.value, "drain: domains must be 2 to \(LabGuestSlot.maximum) lab guests, got \(n)")
+                }
+            } else {
+                domains = list(de, "domains") { r, n -> String? in
+                    if let s = n.scalar?.string, LabGuestSlot(name: s) != nil { return s }
+                    r.problem(n, "drain: domains in the lab are a number of guests (e.g. 4) or their names (migscope-guest, migscope-guest-2, ...), got '\(n.scalar?.string ?? "a list or mapping")'"); return nil
+                }
+            }
+        case .uris:
+            domains = list(de, "domains") { r, n -> String? in
+                if let s = n.scalar?.string, !s.isEmpty, s.count <= 256, !s.contains(where: { $0.isNewline || $0 == "," }) { return s }
+                r.problem(n, "drain: each domain is a name or UUID, got '\(n.scalar?.string ?? "a list or mapping")'"); return nil
+            }
+            if top["hosts"]?.value.mapping?.contains(where: { $0.key.scalar?.string == "domain" }) == true {
+                problem(de["domains"]?.key ?? d.key, "drain: hosts names a domain and drain names the domains; give them in drain only")
+            }
+        }
+        if de["domains"] == nil { problem(d.key, "drain: missing 'domains' (the lab: a number of guests; real hosts: their names)") }
+        if let names = domains {
+            if Set(names).count != names.count { problem(de["domains"]?.value, "drain: domains names one twice; give each once") }
+            if names.count < 2 { problem(de["domains"]?.value, "drain: a drain moves at least 2 domains; for one, leave out 'drain'") }
+        }
+        var readModes: [Workload.ReadMode]? = nil
+        if let w = de["workloads"] {
+            if case .lab = hosts {} else { problem(w.key, "drain: workloads set the lab guests' readers; a real domain runs its own workload, so leave it out") }
+            readModes = list(de, "workloads") { r, n -> Workload.ReadMode? in
+                if let s = n.scalar?.string, let x = Workload.ReadMode(rawValue: s) { return x }
+                r.problem(n, "drain: workloads are buffered, direct or idle, got '\(n.scalar?.string ?? "?")'"); return nil
+            }
+            if let modes = readModes, let names = domains, modes.count != names.count {
+                problem(w.value, "drain: workloads gives \(modes.count) reader(s) for \(names.count) domains; give one per domain")
+            }
+            if matrix.readModes.contains(where: { $0 != nil }) { problem(w.key, "drain: workloads and the matrix's read_mode both set the readers; give one") }
+        }
+        let concurrency = list(de, "concurrency") { r, n -> Int? in
+            if let s = n.scalar?.string, let k = Int(s), (1...16).contains(k) { return k }
+            r.problem(n, "drain: concurrency must be a whole number of migrations at once from 1 to 16, got '\(n.scalar?.string ?? "?")'"); return nil
+        }
+        let orders = list(de, "order") { r, n -> DrainOrder? in
+            if let s = n.scalar?.string, let o = DrainOrder(rawValue: s) { return o }
+            r.problem(n, "drain: order must be \(DrainOrder.allCases.map(\.rawValue).joined(separator: ", ")), got '\(n.scalar?.string ?? "?")'"); return nil
+        }
+        if let names = domains, let k = concurrency?.max(), k > names.count {
+            problem(de["concurrency"]?.value, "drain: concurrency \(k) is more than the \(names.count) domains; at most \(names.count) can move at once")
+        }
+        guard let names = domains else { return nil }
+        matrix.drainConcurrency = concurrency ?? [1]
+        matrix.drainOrders = orders ?? [.asListed]
+        return Plan.DrainSetup(domains: names, readModes: readModes)
     }
 
     /// What is reset between runs.

@@ -103,12 +103,17 @@ enum BatchDriver {
                                   guestLocation: result.guestLocation, cells: stats)
         var human: [String] = [TextTable.render(header: BatchReport.cellRows(stats)[0], rows: Array(BatchReport.cellRows(stats).dropFirst()))]
         if !stats.isEmpty {
-            let report = try BatchReport.write(plan: plan, store: store, stats: stats, to: out, paper: paper)
+            let drains = try runner.drainStats()
+            let report = try BatchReport.write(plan: plan, store: store, stats: stats, drains: drains, to: out, paper: paper)
             summary.report = report.page
             summary.findings = report.findings.isEmpty ? nil : report.findings
             summary.efficiency = report.efficiency.isEmpty ? nil : report.efficiency
             if paper {
                 human += ["", TextTable.render(header: report.findings[0], rows: Array(report.findings.dropFirst()))]
+            }
+            if let header = report.drains.first {
+                summary.drains = drains
+                human += ["", TextTable.render(header: header, rows: Array(report.drains.dropFirst()))]
             }
             if let header = report.efficiency.first {
                 human += ["", TextTable.render(header: header, rows: Array(report.efficiency.dropFirst()))]
@@ -143,6 +148,8 @@ struct BatchResult: Encodable {
     /// The paper's findings next to ours (reproduce), and each cell's efficiency, as the tables print them.
     var findings: [[String]]?
     var efficiency: [[String]]?
+    /// A drain plan's cells: drain time, the guests' I/O, bytes sent.
+    var drains: [DrainCellStats]?
 }
 
 /// Set once, from any thread.

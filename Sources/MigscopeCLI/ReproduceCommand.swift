@@ -19,6 +19,8 @@ struct ReproduceCommand: AsyncParsableCommand {
     @Flag(help: "The mitigations plan instead of the paper's (with --quick: its six-cell miniature, about 8 minutes).") var mitigations = false
     @Flag(name: .customLong("dirty-io"), help: "The paper's first question instead: how much of what pre-copy re-sends the guest's reads dirty (buffered vs direct reader, two block sizes, two link rates; 24 runs; with --quick 100 Mbit/s only, 4 runs, about 7 minutes).")
     var dirtyIO = false
+    @Flag(help: "Operators' question instead: draining host A of four guests, 1, 2 or 4 migrations at once, in two orders, on the shared link (12 drains; with --quick 1 and 4 at once, as listed, 2 drains, about 6 minutes). Needs a lab with four guests: it builds one if none is up.")
+    var drain = false
     @Option(help: ArgumentHelp("shared (the paper's contention, the default) or full-duplex (the default of --dirty-io, whose reads and stream then do not compete).", valueName: "model")) var link: LinkModel?
     @OptionGroup var database: DatabaseOption
     @Option(help: ArgumentHelp("Where the report goes (default: results/PLAN-report).", valueName: "dir")) var out: UserPath?
@@ -30,11 +32,11 @@ struct ReproduceCommand: AsyncParsableCommand {
     @Flag(help: "Print the result (runs, cells' statistics, the paper's table, report) as JSON on stdout.") var json = false
 
     func validate() throws {
-        if mitigations && dirtyIO { throw ValidationError("--mitigations and --dirty-io are two plans; give one") }
+        if [mitigations, dirtyIO, drain].filter({ $0 }).count > 1 { throw ValidationError("--mitigations, --dirty-io and --drain are different plans; give one") }
     }
 
     func run() async throws {
-        let name = (dirtyIO ? "dirty-io" : mitigations ? "mitigations" : "paper") + (quick ? "-quick" : "")
+        let name = (dirtyIO ? "dirty-io" : mitigations ? "mitigations" : drain ? "drain" : "paper") + (quick ? "-quick" : "")
         var plan = try PlanFile.load(path: BuiltinPlans.path(name))
         // A link other than the plan's own makes another plan (its runs are not mixed with the plan's).
         if let link, plan.matrix.links != [link] {
@@ -42,7 +44,7 @@ struct ReproduceCommand: AsyncParsableCommand {
             plan.name += "-" + link.rawValue
         }
         try await BatchDriver.run(plan, store: try database.openForWriting(), resume: true, forceMix: forceMix, out: (out ?? BatchDriver.defaultReport(plan)).path,
-                                  paper: !mitigations && !dirtyIO, policy: failures.policy, metrics: metrics,
+                                  paper: !mitigations && !dirtyIO && !drain, policy: failures.policy, metrics: metrics,
                                   json: json, output: output.resolved)
     }
 }

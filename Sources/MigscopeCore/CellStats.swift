@@ -39,3 +39,30 @@ public struct CellStats: Sendable, Equatable, Codable {
         workloadEndedEarlyRuns == 0 ? nil : "the read ended before the migration in \(workloadEndedEarlyRuns) of \(runs.count) run\(runs.count == 1 ? "" : "s")"
     }
 }
+
+/// A drain plan's cell, over its complete drains: how long the drain took and what it cost the
+/// guests (each against its rate before the drain where it was recorded from then, as a plan's
+/// drain is; else against its own baseline).
+public struct DrainCellStats: Sendable, Equatable, Codable {
+    public var cell: String
+    public var drains: [String]
+    public var drainSeconds: MeasureStats?
+    public var worstIODuringRatio: MeasureStats?
+    public var meanIODuringRatio: MeasureStats?
+    public var bytesSent: MeasureStats?
+    public var mostAtOnce: MeasureStats?
+    /// Whether the I/O ratios are against the rate before the drain (every drain had it).
+    public var againstBeforeTheDrain: Bool
+
+    public init(cell: String, drains: [(id: String, timeline: DrainTimeline)]) {
+        self.cell = cell
+        self.drains = drains.map(\.id)
+        let t = drains.map(\.timeline)
+        againstBeforeTheDrain = !t.isEmpty && t.allSatisfy { $0.worstIODuringVsBeforeDrain != nil }
+        drainSeconds = MeasureStats(t.compactMap(\.drainSeconds))
+        worstIODuringRatio = MeasureStats(t.compactMap { againstBeforeTheDrain ? $0.worstIODuringVsBeforeDrain : $0.worstIODuringRatio })
+        meanIODuringRatio = MeasureStats(t.compactMap { againstBeforeTheDrain ? $0.meanIODuringVsBeforeDrain : $0.meanIODuringRatio })
+        bytesSent = MeasureStats(t.compactMap { $0.bytesSent.map(Double.init) })
+        mostAtOnce = MeasureStats(t.map { Double($0.mostAtOnce) })
+    }
+}

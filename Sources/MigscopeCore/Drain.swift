@@ -117,3 +117,84 @@ public struct DrainScheduler: Sendable {
         return outcomes
     }
 }
+
+/// Holds a recorded migration back until it may start, and is told when it has ended: a plan's
+/// drain records every guest from the same moment (so each has a baseline from before the drain)
+/// and lets their migrations go K at a time.
+public protocol MigrationGate: Sendable {
+    /// Waits for the migration's turn; false when it never comes (cancelled), and it must not start.
+    func enter() async -> Bool
+    func leave() async
+}
+
+/// The turns of a drain's migrations: in the order given (or worked out once the first one asks,
+/// so a dirty rate can be measured while the guests' baselines run), at most `concurrency` at once.
+public actor DrainTurns {
+    public let concurrency: Int
+    private var order: [String]?
+    private let makeOrder: (@Sendable () async -> [String])?
+    private var ordering: Task<[String], Never>?
+    private var running: Set<String> = []
+    private var done: Set<String> = []
+    /// Each domain's start, in the order they were let go.
+    public private(set) var started: [String] = []
+
+    public init(order: [String], concurrency: Int) {
+        self.order = order
+        self.makeOrder = nil
+        self.concurrency = max(1, concurrency)
+    }
+
+    /// The order is asked for when the first migration wants to start.
+    public init(concurrency: Int, order makeOrder: @escaping @Sendable () async -> [String]) {
+        self.order = nil
+        self.makeOrder = makeOrder
+        self.concurrency = max(1, concurrency)
+    }
+
+    func resolvedOrder() async -> [String] {
+        if let order { return order }
+        let task = ordering ?? Task { [makeOrder] in await makeOrder?() ?? [] }
+        ordering = task
+        let o = await task.value
+        order = o
+        return o
+    }
+
+    /// Whether `domain` may start now: it is the first of the domains not yet started, and fewer
+    /// than `concurrency` run. A domain the order does not name never starts.
+    public func tryEnter(_ domain: String) async -> Bool {
+        let order = await resolvedOrder()
+        guard running.count < concurrency, let next = order.first(where: { !running.contains($0) && !done.contains($0) }), next == domain else { return false }
+        running.insert(domain)
+        started.append(domain)
+        return true
+    }
+
+    public func leave(_ domain: String) {
+        running.remove(domain)
+        done.insert(domain)
+    }
+
+    /// A domain that will not start after all (its run failed before its turn): the ones after it go on.
+    public func skip(_ domain: String) { done.insert(domain) }
+
+    public nonisolated func gate(for domain: String, poll: Duration = .milliseconds(100)) -> any MigrationGate {
+        DrainTurnGate(turns: self, domain: domain, poll: poll)
+    }
+}
+
+struct DrainTurnGate: MigrationGate {
+    let turns: DrainTurns
+    let domain: String
+    let poll: Duration
+    func enter() async -> Bool {
+        while !Task.isCancelled {
+            if await turns.tryEnter(domain) { return true }
+            try? await Task.sleep(for: poll)
+        }
+        await turns.skip(domain)
+        return false
+    }
+    func leave() async { await turns.leave(domain) }
+}

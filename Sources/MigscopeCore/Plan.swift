@@ -40,6 +40,8 @@ public struct Plan: Sendable, Equatable {
     public var predictSwitchoverMs: Double = 0
     public var predictSwitchoverBytes: Double = 0
     public var pollIntervalMs: Int
+    /// Each cell drains several domains instead of migrating one (`drain:`); its runs share a drain id.
+    public var drain: DrainSetup?
     /// What is reset between runs.
     public var reset: Reset
     /// Where in the plan file each host was named ("source", "destination", "domain"), for errors
@@ -57,6 +59,18 @@ public struct Plan: Sendable, Equatable {
             self.restartGuest = restartGuest
             self.dropCaches = dropCaches
             self.reshape = reshape
+        }
+    }
+
+    /// The domains a drain plan moves in every cell, and what each lab guest reads.
+    public struct DrainSetup: Sendable, Equatable {
+        /// Lab guests by name (migscope-guest, migscope-guest-2, ...) or real domains.
+        public var domains: [String]
+        /// The lab guests' read modes, one per domain (nil: the plan's workload for every one).
+        public var readModes: [Workload.ReadMode]?
+        public init(domains: [String], readModes: [Workload.ReadMode]? = nil) {
+            self.domains = domains
+            self.readModes = readModes
         }
     }
 
@@ -79,6 +93,9 @@ public struct Plan: Sendable, Equatable {
         public var blockSizesKiB: [Int?] = [nil]
         /// Mitigations run only with some readers (a plan's `{use: ..., read_mode: ...}` items).
         public var mitigationReaders: [Mitigation: [Workload.ReadMode]] = [:]
+        /// A drain plan's concurrency and order axes (nil: not a drain).
+        public var drainConcurrency: [Int?] = [nil]
+        public var drainOrders: [DrainOrder?] = [nil]
         /// Combinations left out (a plan's `exclude:` entries): a cell is left out when it has
         /// every value one entry names, by plan key (PlanCell.value(ofPlanKey:)).
         public var exclusions: [[String: String]] = []
@@ -157,6 +174,16 @@ extension Plan.Matrix {
                 }
             }
         }
+        out = out.flatMap { base in
+            matrix.drainConcurrency.flatMap { k in
+                matrix.drainOrders.map { order in
+                    var c = base
+                    c.drainConcurrency = k
+                    c.drainOrder = order
+                    return c
+                }
+            }
+        }
         var seen = Set<String>()
         return out.filter { c in
             !matrix.exclusions.contains { ex in ex.allSatisfy { c.value(ofPlanKey: $0.key) == $0.value } } && seen.insert(c.key).inserted
@@ -189,6 +216,7 @@ extension Plan {
         if let stall { s["stall"] = "\(stall)" }
         // A prediction lengthens the baseline to its windows (about 8 s): not mixed with runs made without.
         if predict { s["predict"] = "true" }
+        if let drain { s["drain"] = drain.domains.joined(separator: ",") + (drain.readModes.map { " reading " + $0.map(\.rawValue).joined(separator: ",") } ?? "") }
         return s
     }
 
@@ -196,8 +224,9 @@ extension Plan {
     public var isLab: Bool { if case .lab = hosts { true } else { false } }
 
     /// What the guest does in a run of `cell`: the plan's workload, its read sized for the cell's link.
-    public func workload(for cell: PlanCell) -> Workload {
+    public func workload(for cell: PlanCell, domain: Int = 0) -> Workload {
         var w = workload
+        if let modes = drain?.readModes, modes.indices.contains(domain) { w.mode = modes[domain] }
         if let amount = readMiBByLinkRate[cell.bandwidth] { w.amountMiB = amount }
         if let mode = cell.readMode { w.mode = mode }
         if let size = cell.blockSizeKiB { w.blockSizeKiB = size }

@@ -23,6 +23,9 @@ public struct PlanCell: Sendable, Hashable, Codable {
     public var readMode: Workload.ReadMode?
     /// The guest's read block size in this cell, KiB (nil: the plan's workload's): how fast it reads.
     public var blockSizeKiB: Int?
+    /// A drain cell (a plan's `drain:`): at most this many of its guests' migrations at once, in this order.
+    public var drainConcurrency: Int?
+    public var drainOrder: DrainOrder?
 
     public init(mode: MigrationRequest.Mode, bandwidth: LinkRate, link: LinkModel, maxDowntimeMs: UInt64? = nil, bandwidthCapMiBps: UInt64? = nil,
                 timeoutSeconds: Double? = nil, pauseAfterRounds: Int? = nil, mitigation: Mitigation? = nil, readMode: Workload.ReadMode? = nil) {
@@ -38,7 +41,7 @@ public struct PlanCell: Sendable, Hashable, Codable {
     }
 
     /// The matrix keys a plan's `exclude` entries may name.
-    public static let excludableKeys = ["mode", "link_rate", "link", "read_mode", "block_size_kib", "mitigation"]
+    public static let excludableKeys = ["mode", "link_rate", "link", "read_mode", "block_size_kib", "mitigation", "concurrency", "order"]
 
     /// The value a matrix key has in this cell, as a plan writes it (nil: the cell leaves it unset).
     public func value(ofPlanKey key: String) -> String? {
@@ -49,6 +52,8 @@ public struct PlanCell: Sendable, Hashable, Codable {
         case "read_mode": readMode?.rawValue
         case "block_size_kib": blockSizeKiB.map { String($0) }
         case "mitigation": mitigation?.text ?? "none"
+        case "concurrency": drainConcurrency.map { String($0) }
+        case "order": drainOrder?.rawValue
         default: nil
         }
     }
@@ -63,6 +68,8 @@ public struct PlanCell: Sendable, Hashable, Codable {
         if let m = readMode { parts.append("read=\(m.rawValue)") }
         if let b = blockSizeKiB { parts.append("block_size_kib=\(b)") }
         if let m = mitigation { parts.append("mitigation=\(m.text)") }
+        if let k = drainConcurrency { parts.append("drain_concurrency=\(k)") }
+        if let o = drainOrder { parts.append("drain_order=\(o.rawValue)") }
         return parts.joined(separator: " ")
     }
 }

@@ -82,11 +82,14 @@ public final class Recorder: @unchecked Sendable {
     /// the forecast, or why there is none.
     public typealias BaselineForecast = @Sendable () async -> Result<MigrationForecast, ForecastFailure>
     private let forecastDuringBaseline: BaselineForecast?
+    /// Holds the migration after the baseline until its turn (a plan's drain); told when it ends.
+    private let gate: (any MigrationGate)?
     private var baselineForecast: MigrationForecast?
 
     public init(settings: RecorderSettings = RecorderSettings(), sink: (any TraceSink)?, console: (any GuestReportSource)? = nil, links: (any LinkCounterSource)? = nil,
-                onStart: (@Sendable () -> Void)? = nil, forecastDuringBaseline: BaselineForecast? = nil) {
+                onStart: (@Sendable () -> Void)? = nil, forecastDuringBaseline: BaselineForecast? = nil, gate: (any MigrationGate)? = nil) {
         self.onStart = onStart
+        self.gate = gate
         self.forecastDuringBaseline = forecastDuringBaseline
         self.settings = settings
         self.sink = sink
@@ -199,7 +202,15 @@ public final class Recorder: @unchecked Sendable {
                 add(EventRecord(t: t(clock.now), kind: .note, detail: "no prediction: \(why.message)"))
             }
         }
+        if let gate {
+            add(EventRecord(t: t(clock.now), kind: .note, detail: "waiting for this migration's turn in the drain"))
+            if await gate.enter() == false {
+                add(EventRecord(t: t(clock.now), kind: .migrationAborted, detail: AbortReason.interruptedBeforeStart.description))
+                return nil
+            }
+        }
         if Task.isCancelled {
+            await gate?.leave()
             add(EventRecord(t: t(clock.now), kind: .migrationAborted, detail: AbortReason.interruptedBeforeStart.description))
             return nil
         }
@@ -208,6 +219,8 @@ public final class Recorder: @unchecked Sendable {
         r.pollInterval = settings.interval
         if console != nil { r.guestRates = guestRates }
         let migration = await r.run(session, observer: RecordingObserver(recorder: self, outer: observer))
+        // The next migration of a drain starts when this one ends, not when its tail does.
+        await gate?.leave()
         guard migration.succeeded else {
             if !Task.isCancelled { try? await Task.sleep(for: settings.tail) }
             return migration

@@ -75,14 +75,8 @@ public struct RunAnalysis: Sendable, Equatable, Codable {
         workloadEndS = trace.firstEvent(.workloadDone)?.t
 
         let guest = trace.samples.filter { $0.series == .guest }
-        let series: [IOSample]
-        if !guest.isEmpty {
-            series = guest
-            ioSeries = .guest
-        } else {
-            series = Self.stitchedHostSeries(trace.samples, handoverS: handoverS, completed: trace.firstEvent(.migrationCompleted) != nil)
-            ioSeries = series.isEmpty ? nil : .host
-        }
+        let series = Self.readSeries(trace, handoverS: handoverS)
+        ioSeries = series.isEmpty ? nil : (guest.isEmpty ? .host : .guest)
         if let s = migrationStartS, let e = migrationEndS {
             // A sample reports the interval before it: the one stamped at the start still describes
             // "before", and the first one after the end straddles it and belongs to neither.
@@ -94,6 +88,19 @@ public struct RunAnalysis: Sendable, Equatable, Codable {
             guestGapMs = Self.longestGap(guest, from: s, to: e).map { $0 * 1000 }
         }
         ioDirtying = IODirtying(rounds: trace.rounds, reads: series)
+    }
+
+    /// The series the guest's I/O is measured from: its own rate lines where there are any, else
+    /// the host's counters stitched at the handover.
+    public static func readSeries(_ trace: Trace, handoverS: Double?) -> [IOSample] {
+        let guest = trace.samples.filter { $0.series == .guest }
+        if !guest.isEmpty { return guest }
+        return stitchedHostSeries(trace.samples, handoverS: handoverS, completed: trace.firstEvent(.migrationCompleted) != nil)
+    }
+
+    /// The mean read rate over (from, to] of a run's series, weighted by time as the phases are.
+    public static func meanReadRate(_ series: [IOSample], from: Double, to: Double) -> Double? {
+        stats(series, from: from, to: to)?.meanReadBytesPerSecond
     }
 
     /// One continuous host-side series: the source's counters until the handover, the destination's after.

@@ -34,6 +34,8 @@ public struct Experiment: Sendable {
         public var predictDuringBaseline: Forecast.Options?
         /// The drain the run is part of, stored with it.
         public var drain: String?
+        /// Holds the migration after the baseline until its turn (a plan's drain).
+        public var gate: (any MigrationGate)?
 
         public init(settings: RecorderSettings, consolePath: String? = nil, interfaces: [String] = [], plan: PlanRun? = nil,
                     linkRate: LinkRate? = nil, onStart: (@Sendable () -> Void)? = nil) {
@@ -102,7 +104,7 @@ public struct Experiment: Sendable {
         }
         let makeRecorder: @Sendable (any TraceSink) -> Recorder = { sink in
             Recorder(settings: recording.settings, sink: sink, console: console, links: links, onStart: recording.onStart,
-                     forecastDuringBaseline: baselineForecast)
+                     forecastDuringBaseline: baselineForecast, gate: recording.gate)
         }
         let plan = recording.plan
         var info = RunInfo(

@@ -11,7 +11,7 @@ public enum DrainReport {
             let analysis = RunAnalysis(trace: trace)
             return Prepared(info: r.info, trace: trace, analysis: analysis, summary: RunSummary(info: r.info, trace: trace, analysis: analysis))
         }
-        let timeline = DrainTimeline(prepared.map { ($0.info, $0.analysis, $0.summary) })
+        let timeline = DrainTimeline(prepared.map { ($0.info, $0.trace, $0.analysis, $0.summary) })
         let table = RunReport.ExtraTable(
             name: "drain", title: "Drain \(drain)",
             note: "Each guest's migration on the drain's clock (0: the first migration's start). "
@@ -32,12 +32,12 @@ public enum DrainReport {
     }
 
     static func rows(_ t: DrainTimeline) -> [[String]] {
-        var rows = [["guest", "run", "to", "starts s", "ends s", "migration s", "downtime ms", "I/O during/before", "status"]]
+        var rows = [["guest", "run", "to", "starts s", "ends s", "migration s", "downtime ms", "I/O during/before", "I/O during/before the drain", "status"]]
         for g in t.guests {
             rows.append([g.domain, g.run.map(String.init) ?? "-", HostURI.redacted(g.destination),
                          g.startS.map { NumberText.fixed($0, 1) } ?? "-", g.endS.map { NumberText.fixed($0, 1) } ?? "-",
                          g.migrationSeconds.map { NumberText.fixed($0, 1) } ?? "-", g.downtimeMs.map { NumberText.fixed($0, 0) } ?? "-",
-                         percent(g.ioDuringRatio), g.status.shown])
+                         percent(g.ioDuringRatio), percent(g.ioDuringVsBeforeDrain), g.status.shown])
         }
         return rows
     }

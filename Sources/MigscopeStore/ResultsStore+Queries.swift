@@ -24,6 +24,8 @@ public struct RunListing: Sendable, Equatable, Codable {
     public var guest: DomainFacts?
     public var accelerator: String?
     public var software: SoftwareVersions?
+    /// The drain the run was part of, if any.
+    public var drain: String?
     /// Still "recording" but nobody is: the recorder died; what it committed is kept.
     public var incomplete: Bool { status == .recording }
 }
@@ -46,7 +48,7 @@ extension ResultsStore {
                     source: r["source"], destination: r["destination"], linkRate: r["link_rate"], linkModel: r["link_model"],
                     plan: r["plan"], cell: r["cell"], repetition: r["repetition"], error: r["error"],
                     summary: (r["summary_json"] as String?).flatMap { try? JSONCoding.decode(RunSummary.self, $0) },
-                    guest: info?.domain, accelerator: r["accelerator"], software: info?.software)
+                    guest: info?.domain, accelerator: r["accelerator"], software: info?.software, drain: info?.drain)
             }
         }
     }

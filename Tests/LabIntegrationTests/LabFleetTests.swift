@@ -84,4 +84,53 @@ final class LabFleetTests: XCTestCase {
         for g in guests { XCTAssertEqual(on[g.name]?.count, 1, "virsh on both hosts: \(g.name) runs exactly once, on \(on[g.name] ?? [])") }
         XCTAssertTrue(stdout.contains("aborted"), stdout)
     }
+
+    /// A drain plan (`drain:` in a plan file): its cell drains all three guests, recorded from the
+    /// same moment, two at a time with the lowest dirty rate first, so the buffered reader (the one
+    /// that dirties its page cache) goes last; the batch prints the drain table and every guest
+    /// ends on B exactly once (virsh on both hosts).
+    func testADrainPlanDrainsEveryGuestLowestDirtyRateFirstAndReportsTheDrain() throws {
+        let plan = dir + "/drain-test.yaml"
+        try """
+            name: drain-test
+            hosts: lab
+            guest: {memory_mib: 128, disk_mib: 512}
+            workload: {mode: direct, block_size_kib: 1024, read_mib: 0}
+            drain:
+              domains: 3
+              workloads: [buffered, idle, direct]
+              concurrency: [2]
+              order: [lowest-dirty-rate-first]
+            matrix:
+              mode: [live]
+              link_rate: [100mbit]
+              link: [shared]
+              timeout_s: [40]
+            repetitions: 1
+            baseline_s: 6
+            tail_s: 2
+            """.write(toFile: plan, atomically: true, encoding: .utf8)
+        let db = dir + "/plan.sqlite"
+        let r = try ProcessRun.run(ProcessRun.migscope, ["batch", plan, "--db", db, "--out", dir + "/plan-report"])
+        XCTAssertEqual(r.status, 0, r.out + r.err)
+        XCTAssertEqual(try runningOn(), Dictionary(uniqueKeysWithValues: guests.map { ($0.name, [b]) }), "virsh on both hosts: each guest on B only")
+        XCTAssertTrue(r.err.contains("drain order by dirty rate"), r.err)
+        XCTAssertTrue(r.out.contains("worst guest I/O during/before"), "the drain table: \(r.out)")
+        let store = try ResultsStore(path: db)
+        let runs = try store.runs().filter { $0.plan == "drain-test" }
+        XCTAssertEqual(runs.count, 3, "one run per guest")
+        XCTAssertEqual(Set(runs.compactMap(\.drain)).count, 1, "under one drain id")
+        XCTAssertTrue(runs.allSatisfy { $0.status == .completed }, "\(runs.map { "\($0.domain) \($0.status) \($0.error ?? "")" })")
+        // Each migration's start on the wall clock: the buffered reader dirties the most, so it starts last.
+        var starts: [String: Double] = [:]
+        for listed in runs {
+            let run = try store.run(listed.id)
+            let t = try XCTUnwrap(run.trace.firstEvent(.migrationStarted)?.t, "\(listed.domain) migrated")
+            starts[listed.domain] = run.info.anchor.timeIntervalSince1970 + t
+            XCTAssertLessThan(run.trace.samples.first { $0.series == .guest }?.t ?? .infinity, 6, "\(listed.domain) recorded from before the drain")
+        }
+        XCTAssertEqual(starts.max { $0.value < $1.value }?.key, LabGuestSlot.first.name, "the buffered reader went last: \(starts)")
+        let page = try String(contentsOfFile: dir + "/plan-report/report.html", encoding: .utf8)
+        XCTAssertTrue(page.contains("each drain cell"), "the plan's report has the drain table")
+    }
 }
