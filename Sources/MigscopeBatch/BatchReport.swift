@@ -199,8 +199,17 @@ public enum BatchReport {
                 note: "Each run was predicted during its baseline, with its workload running (the plan's predict: true; see 'migscope predict'). Means over the cell's complete predicted runs; the error is the predicted mean's against the measured mean. 'Ends by itself': pre-copy converging by the hypervisor's own test, as predicted and as the run's convergence says.",
                 rows: predictions))
         }
+        // Each drain cell's first drain on one clock.
+        let drainFigures = try drains.enumerated().compactMap { i, d -> (name: String, title: String, runs: [RunReport.Input])? in
+            guard let id = d.drains.first else { return nil }
+            let runs = try store.runIDs(inDrain: id).map { try store.run($0) }.map { RunReport.Input(info: $0.info, trace: $0.trace) }
+            let cell = cellsByKey[d.cell]
+            let title = "Drain, \(cell?.drainConcurrency.map { "\($0) at once" } ?? "?"), \(cell?.drainOrder?.rawValue ?? "as-listed")"
+            return ("drain-cell-\(i + 1)", title, runs)
+        }
         let page = try RunReport.write(inputs, to: directory, title: "migscope: plan '\(plan.name)'", tables: tables) { dir in
-            [try TradeoffFigure.write(points, in: dir), try DirtyingFigure.write(dirtying, in: dir)]
+            try drainFigures.map { try DrainReport.figure($0.runs, name: $0.name, title: $0.title, in: dir) }
+                + [try TradeoffFigure.write(points, in: dir), try DirtyingFigure.write(dirtying, in: dir)]
         }
         return (page, cells, findings, efficiency, drainTable)
     }

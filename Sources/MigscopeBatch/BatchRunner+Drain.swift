@@ -14,9 +14,10 @@ extension BatchRunner {
         var tries = 1
         while true {
             let runs = try await runDrain(planned, drain)
+            // A guest's kernel that crashed once its run was over (in another's tail) also spoils the cell.
             guard tries < Self.labGuestCrashTries, !Task.isCancelled, let crashed = runs.first(where: { labGuestCrash($0) != nil }) else { return runs }
             tries += 1
-            progress(.note("drain of cell \(planned.cell.key): \(crashed.info.request.domain)'s kernel crashed after its migration ('\(LabChecks.lastGuestCrash() ?? "?")'; QEMU under TCG, see the README); the cell runs again with new guests (try \(tries) of \(Self.labGuestCrashTries))"))
+            progress(.note("drain of cell \(planned.cell.key): \(crashed.info.request.domain)'s kernel crashed after its migration ('\(labGuestCrash(crashed) ?? "?")'; QEMU under TCG, see the README); the cell runs again with new guests (try \(tries) of \(Self.labGuestCrashTries))"))
         }
     }
 
@@ -125,6 +126,13 @@ extension BatchRunner {
             }
             progress(.runFinished(id: run.info.id ?? 0, outcome: run.info.status, summary: run.summary))
             runs.append(run)
+        }
+        if case .lab = plan.hosts {
+            // What was recorded stands; a guest whose kernel died after its tail is said so (the next cell boots it again).
+            for name in drain.domains {
+                guard let slot = LabGuestSlot(name: name), Lab.guestHost(slot: slot) == nil else { continue }
+                progress(.note("\(name) is not running after the drain" + (LabChecks.lastGuestCrash(slot: slot).map { ": its kernel crashed ('\($0)'; QEMU under TCG, see the README)" } ?? "")))
+            }
         }
         return runs
     }

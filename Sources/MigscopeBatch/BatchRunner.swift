@@ -364,7 +364,7 @@ public final class BatchRunner: @unchecked Sendable {
     /// migration and the console says it crashed; nil otherwise (real hosts: never retried).
     func labGuestCrash(_ recorded: RecordedRun) -> String? {
         guard case .lab = plan.hosts, recorded.info.status == .failed, recorded.trace.firstEvent(.guestGone) != nil else { return nil }
-        return LabChecks.lastGuestCrash()
+        return LabChecks.lastGuestCrash(slot: LabGuestSlot(name: recorded.info.request.domain) ?? .first)
     }
 
     func whereIsTheGuest() -> String? {

@@ -62,7 +62,7 @@ public struct DrainCellStats: Sendable, Equatable, Codable {
         drainSeconds = MeasureStats(t.compactMap(\.drainSeconds))
         worstIODuringRatio = MeasureStats(t.compactMap { againstBeforeTheDrain ? $0.worstIODuringVsBeforeDrain : $0.worstIODuringRatio })
         meanIODuringRatio = MeasureStats(t.compactMap { againstBeforeTheDrain ? $0.meanIODuringVsBeforeDrain : $0.meanIODuringRatio })
-        bytesSent = MeasureStats(t.compactMap { $0.bytesSent.map(Double.init) })
+        bytesSent = MeasureStats(t.compactMap { $0.bytesSent.map { Double($0) } })
         mostAtOnce = MeasureStats(t.map { Double($0.mostAtOnce) })
     }
 }

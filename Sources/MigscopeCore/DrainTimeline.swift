@@ -30,7 +30,7 @@ public struct DrainTimeline: Sendable, Equatable {
     public var worstIODuringRatio: Double?
     public var meanIODuringRatio: Double?
     public var bytesSent: UInt64?
-    /// The lowest and the mean of `ioDuringVsBeforeDrain` (nil unless every guest has one).
+    /// The lowest and the mean of `ioDuringVsBeforeDrain` (nil unless every guest that reads has one).
     public var worstIODuringVsBeforeDrain: Double?
     public var meanIODuringVsBeforeDrain: Double?
 
@@ -55,8 +55,10 @@ public struct DrainTimeline: Sendable, Equatable {
         let ratios = guests.compactMap(\.ioDuringRatio)
         worstIODuringRatio = ratios.min()
         meanIODuringRatio = ratios.isEmpty ? nil : ratios.reduce(0, +) / Double(ratios.count)
-        let vsDrain = guests.compactMap(\.ioDuringVsBeforeDrain)
-        if !vsDrain.isEmpty, vsDrain.count == guests.count {
+        // Over the guests that read (an idle guest has no ratio of either kind).
+        let reading = guests.filter { $0.ioDuringRatio != nil || $0.ioDuringVsBeforeDrain != nil }
+        let vsDrain = reading.compactMap(\.ioDuringVsBeforeDrain)
+        if !vsDrain.isEmpty, vsDrain.count == reading.count {
             worstIODuringVsBeforeDrain = vsDrain.min()
             meanIODuringVsBeforeDrain = vsDrain.reduce(0, +) / Double(vsDrain.count)
         }

@@ -86,8 +86,8 @@ public enum LabChecks {
     }
 
     /// The crash line of the guest that booted last (see `guestCrash(since:)`), or nil.
-    public static func lastGuestCrash() -> String? {
-        guard let text = LabGuest.consoleText(from: 0) else { return nil }
+    public static func lastGuestCrash(slot: LabGuestSlot = .first) -> String? {
+        guard let text = LabGuest.consoleText(from: 0, slot: slot) else { return nil }
         let lastBoot = text.range(of: "MIGSCOPE booted", options: .backwards)?.lowerBound ?? text.startIndex
         return crashLine(in: text[lastBoot...])
     }

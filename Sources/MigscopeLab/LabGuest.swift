@@ -219,7 +219,7 @@ enum LabGuest {
     }
     static func consoleSize(_ slot: LabGuestSlot = .first) -> UInt64 { size(of: slot.consoleLog) }
     static func reportSize(_ slot: LabGuestSlot = .first) -> UInt64 { size(of: slot.reportLog) }
-    static func consoleText(from offset: UInt64) -> String? { text(of: LabLayout.consoleLog, from: offset) }
+    static func consoleText(from offset: UInt64, slot: LabGuestSlot = .first) -> String? { text(of: slot.consoleLog, from: offset) }
 
     static func text(of path: String, from offset: UInt64) -> String? {
         guard let h = FileHandle(forReadingAtPath: path) else { return nil }

@@ -46,23 +46,34 @@ public enum DrainReport {
 
     /// drain.{gp,png,svg}: each guest's read rate (MiB/s) on the drain clock, its migration a bar
     /// of its colour under the curves.
-    static func figure(_ t: DrainTimeline, _ runs: [Prepared], in dir: String, render: Bool) throws -> String {
+    /// A drain's figure alone, named `name` (a plan's report draws one per drain cell).
+    public static func figure(_ runs: [RunReport.Input], name: String, title: String, in dir: String, render: Bool = true) throws -> String {
+        let prepared = runs.map { r -> Prepared in
+            let trace = RunExport.completed(info: r.info, trace: r.trace)
+            let analysis = RunAnalysis(trace: trace)
+            return Prepared(info: r.info, trace: trace, analysis: analysis, summary: RunSummary(info: r.info, trace: trace, analysis: analysis))
+        }
+        let timeline = DrainTimeline(prepared.map { ($0.info, $0.trace, $0.analysis, $0.summary) })
+        return try figure(timeline, prepared, name: name, title: title, in: dir, render: render)
+    }
+
+    static func figure(_ t: DrainTimeline, _ runs: [Prepared], name: String = "drain", title: String = "Drain", in dir: String, render: Bool) throws -> String {
         var plots: [String] = []
         var bars: [String] = []
         for (i, g) in t.guests.enumerated() {
             guard let run = runs.first(where: { $0.info.id == g.run && $0.info.request.domain == g.domain }) else { continue }
             let series: IOSample.Series = run.analysis.ioSeries ?? .host
             let rows = run.trace.samples.filter { $0.series == series }.map { [$0.t + g.offsetS, $0.readBytesPerSecond / 1_048_576] }
-            try RunReport.tsv(rows, to: dir + "/drain-\(i).tsv")
-            plots.append("'drain-\(i).tsv' using 1:2 with lines lw 2 lc \(i + 1) title \(Gnuplot.quote(g.domain))")
+            try RunReport.tsv(rows, to: dir + "/\(name)-\(i).tsv")
+            plots.append("'\(name)-\(i).tsv' using 1:2 with lines lw 2 lc \(i + 1) title \(Gnuplot.quote(g.domain))")
             if let s = g.startS, let e = g.endS {
                 let y0 = -0.6 - Double(i) * 0.5
                 bars.append("set object \(i + 1) rect from \(NumberText.fixed(s, 3)),\(NumberText.fixed(y0, 2)) to \(NumberText.fixed(e, 3)),\(NumberText.fixed(y0 + 0.35, 2)) fc lt \(i + 1) fs solid 0.8 noborder")
             }
         }
         guard !plots.isEmpty else { return "" }
-        let r = try Gnuplot.render("drain", body: """
-            set title "Drain: each guest's read rate on one clock; bars below: its migration"
+        let r = try Gnuplot.render(name, body: """
+            set title \(Gnuplot.quote(title + ": each guest's read rate on one clock; bars below: its migration"))
             set xlabel "seconds from the drain's first migration"
             set ylabel "guest read (MiB/s)"
             set grid
