@@ -31,14 +31,17 @@ public enum BatchReport {
             }
     }
 
+    /// "mean ±ci" (the 95 % interval), "mean (sd x)" with too few runs for one, "-" for nothing.
+    static func meanWithInterval(_ s: MeasureStats?, _ scale: Double, _ digits: Int) -> String {
+        guard let s else { return "-" }
+        var t = String(format: "%.\(digits)f", s.mean * scale)
+        if let ci = s.ci95 { t += String(format: " ±%.\(digits)f", ci * scale) } else if let sd = s.sd { t += String(format: " (sd %.\(digits)f)", sd * scale) }
+        return t
+    }
+
     /// One row per cell: its mitigation and reader, efficiency and its two parts.
     public static func efficiencyRows(_ stats: [CellStats], cells: [String: PlanCell]) -> [[String]] {
-        func f(_ s: MeasureStats?, _ scale: Double = 1, _ digits: Int = 2) -> String {
-            guard let s else { return "-" }
-            var t = String(format: "%.\(digits)f", s.mean * scale)
-            if let ci = s.ci95 { t += String(format: " ±%.\(digits)f", ci * scale) } else if let sd = s.sd { t += String(format: " (sd %.\(digits)f)", sd * scale) }
-            return t
-        }
+        func f(_ s: MeasureStats?, _ scale: Double = 1, _ digits: Int = 2) -> String { meanWithInterval(s, scale, digits) }
         return [["mitigation", "reader", "link", "runs", "efficiency", "g/C", "T0/T", "migration s", "downtime ms", "I/O during/before %"]]
             + stats.map { c in
                 let cell = cells[c.cell]
@@ -126,12 +129,7 @@ public enum BatchReport {
 
     /// One row per drain cell: its concurrency and order, the drain's length, what it cost the guests, what it sent.
     public static func drainRows(_ stats: [DrainCellStats], cells: [String: PlanCell]) -> [[String]] {
-        func f(_ s: MeasureStats?, _ scale: Double = 1, _ digits: Int = 1) -> String {
-            guard let s else { return "-" }
-            var t = String(format: "%.\(digits)f", s.mean * scale)
-            if let ci = s.ci95 { t += String(format: " ±%.\(digits)f", ci * scale) } else if let sd = s.sd { t += String(format: " (sd %.\(digits)f)", sd * scale) }
-            return t
-        }
+        func f(_ s: MeasureStats?, _ scale: Double = 1, _ digits: Int = 1) -> String { meanWithInterval(s, scale, digits) }
         return [["concurrency", "order", "link", "drains", "drain s", "worst guest I/O during/before %", "mean guest I/O during/before %", "MiB sent", "most at once", "first drain"]]
             + stats.map { d in
                 let cell = cells[d.cell]

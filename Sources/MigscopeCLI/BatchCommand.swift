@@ -69,7 +69,9 @@ enum BatchDriver {
                 let eta = remaining.map { ", about \(Format.seconds($0)) left" } ?? ""
                 printer.emit(["type": "run-starting", "index": i, "of": n, "cell": cell, "repetition": rep, "elapsed_s": elapsed.rounded(),
                               "seconds_left": remaining.map { $0.rounded() } ?? NSNull()])
-                printer.note("run \(i) of \(n): \(cell), repetition \(rep) (\(Format.seconds(elapsed)) elapsed\(eta))")
+                // A drain plan's step is a whole drain (a run per domain).
+                let step = plan.drain.map { "drain \(i) of \(n) (a run for each of \($0.domains.count) domains)" } ?? "run \(i) of \(n)"
+                printer.note("\(step): \(cell), repetition \(rep) (\(Format.seconds(elapsed)) elapsed\(eta))")
                 live?.runStarting(plan: plan.name, cell: cell, index: i, of: n, secondsLeft: remaining)
             case .note(let text):
                 printer.note(text)

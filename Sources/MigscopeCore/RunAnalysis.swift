@@ -114,9 +114,11 @@ public struct RunAnalysis: Sendable, Equatable, Codable {
         }.sorted { $0.t < $1.t }
     }
 
-    /// The median spacing of a series' samples.
+    /// The median spacing of a series' samples, over the gaps that are gaps: a guest starved of
+    /// CPU (four TCG guests migrating at once on two cores) prints its lines in bursts stamped
+    /// alike, and a usual interval of zero would weigh every sample as no time at all.
     static func usualInterval(_ s: [IOSample]) -> Double {
-        Statistics.median(zip(s, s.dropFirst()).map { $1.t - $0.t }) ?? 1
+        Statistics.median(zip(s, s.dropFirst()).map { $1.t - $0.t }.filter { $0 > 0.001 }) ?? 1
     }
 
     /// The phase (from, to]: means weighted by time, so a stretch without samples counts as no

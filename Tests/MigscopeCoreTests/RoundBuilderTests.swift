@@ -116,6 +116,20 @@ final class AnalysisTests: XCTestCase {
         XCTAssertEqual(a.ioDuringRatio ?? 0, 18.0 / 105, accuracy: 1e-6)
     }
 
+    /// A guest starved of CPU prints its lines in bursts stamped alike (seen with four TCG guests
+    /// migrating at once): the phases still measure its rate, not zero.
+    func testLinesInBurstsStampedAlikeStillMeasureTheRate() {
+        var t = Trace()
+        t.events = [EventRecord(t: 10, kind: .migrationStarted), EventRecord(t: 30, kind: .guestResumed, facts: EventFacts(host: .destination))]
+        // Every 5 s, three lines at the same moment: 4 MB/s before the migration, 2 MB/s during.
+        for at in stride(from: 1.0, through: 35, by: 5) {
+            for _ in 0..<3 { t.samples.append(IOSample(t: at, series: .guest, host: "guest", readBytesPerSecond: at < 10 ? 4e6 : 2e6, writeBytesPerSecond: 0)) }
+        }
+        let a = RunAnalysis(trace: t)
+        XCTAssertGreaterThan(a.before?.meanReadBytesPerSecond ?? 0, 1e6, "not zero: \(String(describing: a.before))")
+        XCTAssertEqual(a.ioDuringRatio ?? 0, 0.5, accuracy: 0.2, "about half the rate before")
+    }
+
     func testAWorkloadThatEndsFirstIsMeasuredOnlyWhileItRanAndFlagged() {
         var t = trace()
         // The read ends 4 s into the 10.5 s migration; after that the guest prints zeros.
