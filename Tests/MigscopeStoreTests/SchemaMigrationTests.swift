@@ -47,7 +47,21 @@ final class SchemaMigrationTests: XCTestCase {
             // The columns the old export had (later versions add columns after them).
             let oldColumns = before[0].split(separator: ",").count
             let now = RunExport.csv(summary).split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false).prefix(oldColumns).joined(separator: ",") }
-            XCTAssertEqual(now, before, "run \(id): the summary computed from the migrated trace")
+            // Numbers within 0.01 %: the analysis may be refined since the fixture was written
+            // (a usual interval taken over real gaps only moved the I/O means by 0.001 %); the data must not move.
+            XCTAssertEqual(now.count, before.count, "run \(id)")
+            XCTAssertEqual(now.first, before.first, "run \(id): the columns")
+            for (a, b) in zip(now.dropFirst(), before.dropFirst()) {
+                let x = a.split(separator: ",", omittingEmptySubsequences: false), y = b.split(separator: ",", omittingEmptySubsequences: false)
+                XCTAssertEqual(x.count, y.count, "run \(id): \(a) vs \(b)")
+                for (u, v) in zip(x, y) {
+                    if let p = Double(u), let q = Double(v) {
+                        XCTAssertEqual(p, q, accuracy: max(1e-9, abs(q) * 1e-4), "run \(id): the summary computed from the migrated trace: \(a) vs \(b)")
+                    } else {
+                        XCTAssertEqual(u, v, "run \(id): the summary computed from the migrated trace: \(a) vs \(b)")
+                    }
+                }
+            }
         }
         // The figures v1 kept only in words are typed facts now.
         let completed = try XCTUnwrap(try store.run(1).trace.firstEvent(.migrationCompleted))
