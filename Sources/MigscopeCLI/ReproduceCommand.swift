@@ -19,7 +19,7 @@ struct ReproduceCommand: AsyncParsableCommand {
     @Flag(help: "The mitigations plan instead of the paper's (with --quick: its six-cell miniature, about 8 minutes).") var mitigations = false
     @Flag(name: .customLong("dirty-io"), help: "The paper's first question instead: how much of what pre-copy re-sends the guest's reads dirty (buffered vs direct reader, two block sizes, two link rates; 24 runs; with --quick 100 Mbit/s only, 4 runs, about 7 minutes).")
     var dirtyIO = false
-    @Flag(help: "Operators' question instead: draining host A of four guests, 1, 2 or 4 migrations at once, in two orders, on the shared link (12 drains; with --quick 1 and 4 at once, as listed, 2 drains, about 6 minutes). Needs a lab with four guests: it builds one if none is up.")
+    @Flag(help: "Operators' question instead: draining host A of four guests, 1, 2 or 4 migrations at once, in two orders, on the shared link (12 drains; with --quick 1 and 4 at once, as listed, 2 drains: about 6 minutes by the full plan's cells, not timed on its own). Needs a lab with four guests: it builds one if none is up.")
     var drain = false
     @Option(help: ArgumentHelp("shared (the paper's contention, the default) or full-duplex (the default of --dirty-io, whose reads and stream then do not compete).", valueName: "model")) var link: LinkModel?
     @OptionGroup var database: DatabaseOption
