@@ -27,10 +27,7 @@ extension BatchRunner {
         var onStarts: [String: @Sendable () -> Void] = [:]
         switch plan.hosts {
         case .lab(let memory, _, _):
-            if plan.reset.reshape {
-                _ = try Lab.set(bandwidth: cell.bandwidth, link: cell.link, storagePriority: cell.mitigation?.storagePriority == true)
-            }
-            if plan.reset.dropCaches { Lab.dropPageCache() }
+            try resetLabLinks(for: cell)
             // Every guest booted afresh on A, waiting to read until its recording starts.
             for (i, name) in drain.domains.enumerated() {
                 guard let slot = LabGuestSlot(name: name) else { continue }
@@ -87,10 +84,7 @@ extension BatchRunner {
 
         let drainID = UUID().uuidString.lowercased()
         progress(.note("drain \(drainID): \(drain.domains.count) domains, at most \(concurrency) at a time, \(order.rawValue)"))
-        let settings = RecorderSettings(
-            interval: .milliseconds(Int64(plan.pollIntervalMs)), baseline: .milliseconds(Int64(plan.baselineSeconds * 1000)),
-            tail: .milliseconds(Int64(plan.tailSeconds * 1000)), untilWorkloadDone: plan.untilWorkloadDone,
-            maxTail: .milliseconds(Int64(plan.maxTailSeconds * 1000)), readStall: plan.isLab ? Self.labReadStall : nil)
+        let settings = recorderSettings
         var prepared: [(name: String, experiment: PreparedExperiment)] = []
         for (i, name) in drain.domains.enumerated() {
             var request = request(for: cell, hosts: hosts)

@@ -308,10 +308,7 @@ public final class BatchRunner: @unchecked Sendable {
         var onStart: (@Sendable () -> Void)? = nil
         switch plan.hosts {
         case .lab(let memory, _, _):
-            if plan.reset.reshape {
-                _ = try Lab.set(bandwidth: cell.bandwidth, link: cell.link, storagePriority: cell.mitigation?.storagePriority == true)
-            }
-            if plan.reset.dropCaches { Lab.dropPageCache() }
+            try resetLabLinks(for: cell)
             // The guest boots and waits; its read starts when recording does, so the whole read
             // (and its total time) is on the record.
             try await Lab.startGuest(on: .hostA, memoryMiB: memory, workload: plan.workload(for: cell), waitForGo: true)
@@ -323,10 +320,7 @@ public final class BatchRunner: @unchecked Sendable {
             break
         }
         let request = request(for: cell, hosts: hosts)
-        let settings = RecorderSettings(
-            interval: .milliseconds(Int64(plan.pollIntervalMs)), baseline: .milliseconds(Int64(plan.baselineSeconds * 1000)),
-            tail: .milliseconds(Int64(plan.tailSeconds * 1000)), untilWorkloadDone: plan.untilWorkloadDone,
-            maxTail: .milliseconds(Int64(plan.maxTailSeconds * 1000)), readStall: plan.isLab ? Self.labReadStall : nil)
+        let settings = recorderSettings
         let run = Experiment.PlanRun(name: plan.name, cell: cell, repetition: planned.repetition, settings: plan.definingSettings,
                                      workload: plan.workload(for: cell))
         var recording = Experiment.Recording(settings: settings, plan: run, onStart: onStart)
@@ -335,6 +329,22 @@ public final class BatchRunner: @unchecked Sendable {
                                                                  switchoverBytes: plan.predictSwitchoverBytes)
         }
         return Experiment(backend: backend, request: request, recording: recording)
+    }
+
+    /// The lab's links as the cell says and the storage server's page cache dropped, as the plan's reset asks.
+    func resetLabLinks(for cell: PlanCell) throws {
+        if plan.reset.reshape {
+            _ = try Lab.set(bandwidth: cell.bandwidth, link: cell.link, storagePriority: cell.mitigation?.storagePriority == true)
+        }
+        if plan.reset.dropCaches { Lab.dropPageCache() }
+    }
+
+    /// How every run of the plan is recorded.
+    var recorderSettings: RecorderSettings {
+        RecorderSettings(
+            interval: .milliseconds(Int64(plan.pollIntervalMs)), baseline: .milliseconds(Int64(plan.baselineSeconds * 1000)),
+            tail: .milliseconds(Int64(plan.tailSeconds * 1000)), untilWorkloadDone: plan.untilWorkloadDone,
+            maxTail: .milliseconds(Int64(plan.maxTailSeconds * 1000)), readStall: plan.isLab ? Self.labReadStall : nil)
     }
 
     /// Starts the lab guest's read; a failure is noted (the run then records a guest that does not read).
