@@ -20,6 +20,9 @@ struct DirtyrateCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Window lengths, comma-separated, 1 to 60 each, up to 8 windows.", valueName: "s[,s...]"),
             transform: DirtyrateCommand.windows)
     var seconds: [Int] = [1, 2, 4]
+    @Option(parsing: .unconditional, help: ArgumentHelp("How many times each window is measured, in turn (1 to 20); the table gives each length's mean.", valueName: "N"),
+            transform: DirtyrateCommand.repeats)
+    var `repeat`: Int = 1
     @Option(help: ArgumentHelp("page-sampling (QEMU's default), dirty-bitmap or dirty-ring.", valueName: "method"))
     var method: DirtyRateMethod = .pageSampling
     @Flag(help: "Print JSON.") var json = false
@@ -35,6 +38,13 @@ struct DirtyrateCommand: AsyncParsableCommand {
         return values
     }
 
+    static func repeats(_ text: String) throws -> Int {
+        guard let n = Int(text.trimmingCharacters(in: .whitespaces)), (1...20).contains(n) else {
+            throw ValidationError("--repeat must be a whole number from 1 to 20 (how many times each window is measured), got '\(text)'")
+        }
+        return n
+    }
+
     var host: (uri: String, named: String)? { DefaultHost.choose(on, flag: "--on") }
 
     func validate() throws {
@@ -48,8 +58,9 @@ struct DirtyrateCommand: AsyncParsableCommand {
     func run() async throws {
         let uri = host?.uri ?? ""
         let quiet = json
-        let m = try await LibvirtInventory.measureDirtyRate(domain, on: uri, windows: seconds, method: method) { i, s in
-            if !quiet { printNote("measuring window \(i) of \(seconds.count) (\(s) s)") }
+        let schedule = DirtyRateMeasurement.schedule(seconds, repeats: `repeat`)
+        let m = try await LibvirtInventory.measureDirtyRate(domain, on: uri, windows: schedule, method: method) { i, s in
+            if !quiet { printNote("measuring window \(i) of \(schedule.count) (\(s) s)") }
         }
         if json { print(try JSONText.encode(DirtyRateText.Output(m))); return }
         print(DirtyRateText.render(m))
@@ -67,11 +78,16 @@ enum DirtyRateText {
     }
 
     static func render(_ m: DirtyRateMeasurement) -> String {
-        let rows = m.windows.map { w in
-            [Format.seconds(w.seconds), String(format: "%.0f", w.bytesPerSecond / m.pageBytes), Format.rate(w.bytesPerSecond), Format.bytes(w.bytes)]
+        let groups = m.byLength
+        let repeated = groups.contains { $0.count > 1 }
+        let rows = groups.map { g in
+            let w = g.window
+            return [Format.seconds(w.seconds)] + (repeated ? ["\(g.count)"] : [])
+                + [String(format: "%.0f", w.bytesPerSecond / m.pageBytes), Format.rate(w.bytesPerSecond), Format.bytes(w.bytes)]
         }
-        var out = "dirty rate of '\(m.domain)' on \(m.host) (\(m.method)):\n"
-        out += TextTable.render(header: ["window", "pages/s", "rate", "dirtied"], rows: rows)
+        var out = "dirty rate of '\(m.domain)' on \(m.host) (\(m.method)\(repeated ? "; each length's mean" : "")):\n"
+        out += TextTable.render(header: ["window"] + (repeated ? ["times"] : []) + ["pages/s", "rate", "dirtied"], rows: rows)
+        if let reads = m.readBytesPerSecond { out += "\nthe guest read \(Format.rate(reads)) from its disks meanwhile" }
         if let model = m.model {
             out += "\n" + (model.workingSetBytes.map { "dirtied set: \(Format.rate(model.bytesPerSecond)) at first, saturating at a working set of \(Format.bytes($0))" }
                 ?? "dirtied set: grows linearly, \(Format.rate(model.bytesPerSecond))")

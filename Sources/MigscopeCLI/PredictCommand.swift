@@ -10,7 +10,9 @@ struct PredictCommand: AsyncParsableCommand {
         commandName: "predict",
         abstract: "Predict a live migration before starting it: whether pre-copy converges, its rounds, bytes, time and downtime.",
         discussion: """
-            Measures the guest's dirty rate in place over windows of several lengths (see 'migscope dirtyrate'), takes its \
+            Measures the guest's dirty rate in place over windows of several lengths, each several times (see 'migscope \
+            dirtyrate'), and the guest's disk reads meanwhile (a read lands in memory, so the dirtied set grows at least \
+            that fast), takes its \
             memory from its host and the stream's rate from --bandwidth, --link-rate or the lab's link, and works pre-copy \
             out round by round under QEMU's convergence test (max downtime) and the rules given (--pause-after-rounds, \
             --stop-after, --timeout). On a link the guest's storage shares, the stream gets less than the link: give \
@@ -33,8 +35,11 @@ struct PredictCommand: AsyncParsableCommand {
     @Option(name: .customLong("stop-after"), help: ArgumentHelp("As for migrate: rounds=N,sent=Kx or xen.", valueName: "policy"),
             transform: TuningValue.parse("--stop-after", StopPolicy.init(parsing:)))
     var stopAfter: StopPolicy?
-    @Option(help: ArgumentHelp("Dirty-rate windows, as for dirtyrate.", valueName: "s[,s...]"), transform: DirtyrateCommand.windows)
-    var seconds: [Int] = [1, 2, 4]
+    @Option(help: ArgumentHelp("Dirty-rate window lengths, as for dirtyrate.", valueName: "s[,s...]"), transform: DirtyrateCommand.windows)
+    var seconds: [Int] = Forecast.defaultWindows
+    @Option(parsing: .unconditional, help: ArgumentHelp("How many times each window is measured; the model takes each length's mean.", valueName: "N"),
+            transform: DirtyrateCommand.repeats)
+    var `repeat`: Int = Forecast.defaultRepeats
     @OptionGroup(title: "Dirty rate and stream") var forecast: ForecastOptions
     @Flag(help: "Print JSON.") var json = false
     @Flag(name: .customLong("allow-ext-transport"), help: "Accept URIs that make libvirt run a program or use a socket outside libvirt's folders.")
@@ -66,7 +71,7 @@ struct PredictCommand: AsyncParsableCommand {
 
     func run() async throws {
         let quiet = json
-        let f = try await Forecast.make(request, options: forecast.options(linkRate: linkRate, windows: seconds)) { if !quiet { printNote($0) } }
+        let f = try await Forecast.make(request, options: forecast.options(linkRate: linkRate, windows: seconds, repeats: `repeat`)) { if !quiet { printNote($0) } }
         if json { print(try JSONText.encode(f)); return }
         print(ForecastText.render(f))
     }
@@ -110,9 +115,9 @@ struct ForecastOptions: ParsableArguments {
         if workingSet != nil && dirtyRate == nil { throw ValidationError("--working-set goes with --dirty-rate: give both, or neither to measure the dirty rate") }
     }
 
-    func options(linkRate: LinkRate?, windows: [Int] = [1, 2, 4]) -> Forecast.Options {
+    func options(linkRate: LinkRate?, windows: [Int] = Forecast.defaultWindows, repeats: Int = Forecast.defaultRepeats) -> Forecast.Options {
         let given = dirtyRate.map { DirtyingModel(bytesPerSecond: $0 * 1_048_576, workingSetBytes: workingSet.map { $0 * 1_048_576 }) }
-        return Forecast.Options(linkRate: linkRate, windows: windows, dirtying: given, probeStream: probeStream, setupSeconds: setupSeconds, switchoverMs: switchoverMs,
+        return Forecast.Options(linkRate: linkRate, windows: windows, repeats: repeats, dirtying: given, probeStream: probeStream, setupSeconds: setupSeconds, switchoverMs: switchoverMs,
                                 switchoverBytes: switchoverMiB * 1_048_576)
     }
 }
@@ -136,6 +141,9 @@ enum ForecastText {
         case .neverConverges(let steady): "does not converge: each round leaves about \(Format.bytes(steady)), more than the max downtime lets through; add --timeout, --pause-after-rounds or --stop-after"
         }
         lines.append("prediction: \(ending)")
+        if f.closeCall == true {
+            lines.append("  close call: with the dirty rate a quarter higher or a fifth lower the answer differs (the guest dirties memory about as fast as the stream sends it)")
+        }
         if p.completes {
             lines.append("  rounds:      \(p.precopyRounds) pre-copy + stop-and-copy")
             lines.append("  bytes sent:  \(Format.bytes(p.bytesSent))" + (x.memoryBytes > 0 ? String(format: " (%.2f x memory)", p.bytesSent / x.memoryBytes) : ""))

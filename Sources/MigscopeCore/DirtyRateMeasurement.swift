@@ -29,22 +29,37 @@ public struct DirtyRateMeasurement: Sendable, Equatable, Codable {
     public var method: String
     public var pageBytes: Double
     public var windows: [Window]
+    /// What the guest read from its disks per second while the windows ran (the host's block
+    /// counters); nil when not measured. Every byte read lands in guest memory, so the dirtied
+    /// set grows at least this fast at first, whatever page sampling resolves.
+    public var readBytesPerSecond: Double?
 
-    public init(domain: String, host: String, method: String, pageBytes: Double = 4096, windows: [Window]) {
+    public init(domain: String, host: String, method: String, pageBytes: Double = 4096, windows: [Window], readBytesPerSecond: Double? = nil) {
         self.domain = domain
         self.host = host
         self.method = method
         self.pageBytes = pageBytes
         self.windows = windows
+        self.readBytesPerSecond = readBytesPerSecond
     }
 
     /// The method of a dirty rate the user gave rather than measured (`--dirty-rate`).
     public static let given = "given"
 
-    /// How the dirtied set grows with the window: what a prediction of pre-copy takes.
-    /// When at least half the windows found nothing dirtied, the guest dirties less than the method
-    /// resolves (page sampling counts 2 MiB per sampled page of a 128 MiB guest, and QEMU reports
-    /// whole MiB/s): the odd window that caught a page is noise, and fitting it would make an idle
+    /// The windows of each length together: the mean of their rates, one per length, shortest
+    /// first, with how many were measured. Page sampling counts whole sampled pages (2 MiB each at
+    /// QEMU's 512 per GiB), so one window of a guest that rewrites 1 MiB catches it half the time;
+    /// the mean of several catches it in proportion.
+    public var byLength: [(window: Window, count: Int)] {
+        Dictionary(grouping: windows, by: \.seconds).map { seconds, ws in
+            (Window(seconds: seconds, bytesPerSecond: ws.map(\.bytesPerSecond).reduce(0, +) / Double(ws.count)), ws.count)
+        }.sorted { $0.window.seconds < $1.window.seconds }
+    }
+
+    /// How the dirtied set grows with the window: what a prediction of pre-copy takes, fitted on
+    /// each length's mean.
+    /// When at least half the lengths found nothing dirtied, the guest dirties less than the method
+    /// resolves: the odd window that caught a page is noise, and fitting it would make an idle
     /// guest look busy (seen in the lab: 0, 2, 0 MiB/s fitted as 0.7 MiB/s against a 1.2 MiB/s
     /// stream at 10 Mbit/s, and 2, 0 MiB/s from an idle guest in CI).
     ///
@@ -52,9 +67,22 @@ public struct DirtyRateMeasurement: Sendable, Equatable, Codable {
     /// working set. It fitted a buffered reader at 10 Mbit/s better, but gave a direct reader the
     /// long windows' low slope, and that reader, which rewrites one buffer as fast as the stream
     /// runs, was predicted to converge and did not.
+    ///
+    /// The guest's reads set the least initial slope: a read lands in memory as it arrives (a
+    /// direct reader rewrites its buffer at its read rate; sampling saw 0 to 2 MiB of it per
+    /// window). The working set stays what the windows show.
     public var model: DirtyingModel? {
-        guard !windows.isEmpty else { return nil }
-        if windows.filter({ $0.bytesPerSecond == 0 }).count * 2 >= windows.count { return DirtyingModel.none }
-        return DirtyingModel.fit(windows.map { .init(seconds: $0.seconds, bytes: $0.bytes) })
+        let means = byLength.map(\.window)
+        guard !means.isEmpty else { return nil }
+        if means.filter({ $0.bytesPerSecond == 0 }).count * 2 >= means.count { return DirtyingModel.none }
+        guard let fitted = DirtyingModel.fit(means.map { .init(seconds: $0.seconds, bytes: $0.bytes) }) else { return nil }
+        guard let reads = readBytesPerSecond, reads.isFinite, reads > fitted.bytesPerSecond else { return fitted }
+        return DirtyingModel(bytesPerSecond: reads, workingSetBytes: fitted.workingSetBytes)
+    }
+
+    /// The windows to measure: `lengths` in turn, `repeats` times over (interleaved, so a workload
+    /// that changes pace touches every length alike).
+    public static func schedule(_ lengths: [Int], repeats: Int) -> [Int] {
+        Array((0..<max(1, repeats)).map { _ in lengths }.joined())
     }
 }

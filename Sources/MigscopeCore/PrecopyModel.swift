@@ -201,6 +201,21 @@ public enum PrecopyModel {
         public var precopyRounds: Int { rounds.filter { !$0.stopAndCopy }.count }
     }
 
+    /// Whether converging by itself turns on the dirty rate within what measuring it can tell: the
+    /// answer differs with the rate a quarter higher or a fifth lower. A reader bound by the same
+    /// link as the stream dirties memory about as fast as the stream sends it, and which side of
+    /// the line it falls is then not measurable (seen: a direct reader at 10 Mbit/s).
+    public static func isCloseCall(_ x: Inputs, factor: Double = 1.25) -> Bool {
+        guard x.live, x.dirtying.bytesPerSecond > 0 else { return false }
+        func converges(_ scale: Double) -> Bool {
+            var y = x
+            y.dirtying.bytesPerSecond *= scale
+            return predict(y).ending == .converged
+        }
+        let here = converges(1)
+        return converges(factor) != here || converges(1 / factor) != here
+    }
+
     /// Pre-copy is given up as never converging after this many rounds without an end in sight.
     static let roundCap = 100_000
 
@@ -275,12 +290,16 @@ public struct MigrationForecast: Sendable, Equatable, Codable {
     /// Where the estimate of never-written (zero) memory came from; nil: none, all of memory is sent.
     public var zeroBytesFrom: String?
     public var prediction: PrecopyModel.Prediction
+    /// Whether converging by itself turns on the dirty rate within measuring error (nil in
+    /// forecasts stored before it was asked).
+    public var closeCall: Bool?
 
     public init(inputs: PrecopyModel.Inputs, dirtyRate: DirtyRateMeasurement, streamRateFrom: String, prediction: PrecopyModel.Prediction) {
         self.inputs = inputs
         self.dirtyRate = dirtyRate
         self.streamRateFrom = streamRateFrom
         self.prediction = prediction
+        self.closeCall = PrecopyModel.isCloseCall(inputs)
     }
 }
 

@@ -41,6 +41,8 @@ public enum LibvirtInventory {
             throw MigrationError(.unsupported, "--method \(method.rawValue) is refused for '\(domain)', which runs under TCG: QEMU 7.2 crashed such a guest measuring that way here; use page-sampling (the default)")
         }
         var measured: [DirtyRateMeasurement.Window] = []
+        // The guest's disk reads over the same time, from the host's block counters.
+        let readsBefore = (try? d.blockStatsNoWait()).flatMap { $0 }.map { (ContinuousClock.now, $0.readBytes) }
         for (i, seconds) in windows.enumerated() {
             progress(i + 1, seconds)
             let before = (try? d.dirtyRate())?.startTime
@@ -62,7 +64,12 @@ public enum LibvirtInventory {
             }
             measured.append(.init(seconds: Double(result.periodSeconds ?? Int64(seconds)), bytesPerSecond: Double(rate) * 1_048_576))
         }
-        return DirtyRateMeasurement(domain: d.name, host: HostURI.redacted(uri), method: method.rawValue, windows: measured)
+        var reads: Double?
+        if let (t0, r0) = readsBefore, let after = (try? d.blockStatsNoWait()).flatMap({ $0 }), after.readBytes >= r0 {
+            let elapsed = (ContinuousClock.now - t0) / .seconds(1)
+            if elapsed > 0 { reads = Double(after.readBytes - r0) / elapsed }
+        }
+        return DirtyRateMeasurement(domain: d.name, host: HostURI.redacted(uri), method: method.rawValue, windows: measured, readBytesPerSecond: reads)
     }
 
     /// The libvirt library migscope is linked with.

@@ -310,8 +310,9 @@ public enum RunReport {
         case .neverConverges: "does not converge"
         }
         return [
-            ["prediction", "\(ending); dirty rate \(Format.rate(f.inputs.dirtying.bytesPerSecond))\(f.inputs.dirtying.workingSetBytes.map { ", working set \(Format.bytes($0))" } ?? ""), stream \(Format.rate(f.inputs.streamBytesPerSecond)) (\(f.streamRateFrom))"
-                + (f.zeroBytesFrom.map { "; \(Format.bytes(f.inputs.zeroBytes)) never written, from \($0)" } ?? "")],
+            ["prediction", "\(ending)\(f.closeCall == true ? " (a close call: the answer turns on the dirty rate within measuring error)" : ""); dirty rate \(Format.rate(f.inputs.dirtying.bytesPerSecond))\(f.inputs.dirtying.workingSetBytes.map { ", working set \(Format.bytes($0))" } ?? ""), stream \(Format.rate(f.inputs.streamBytesPerSecond)) (\(f.streamRateFrom))"
+                + (f.zeroBytesFrom.map { "; \(Format.bytes(f.inputs.zeroBytes)) never written, from \($0)" } ?? "")
+                + (f.dirtyRate.readBytesPerSecond.map { "; the guest read \(Format.rate($0)) meanwhile" } ?? "")],
             ["migration time", pair(p.migrationSeconds, s.migrationSeconds) { String(format: "%.1f s", $0) }],
             ["downtime", pair(p.downtimeMs, s.downtimeMs) { String(format: "%.0f ms", $0) }],
             ["rounds", pair(p.completes ? Double(p.rounds.count) : nil, Double(s.rounds)) { String(format: "%.0f", $0) }],

@@ -49,6 +49,46 @@ final class PrecopyModelTests: XCTestCase {
         XCTAssertNil(DirtyRateMeasurement(domain: "g", host: "h", method: "given", windows: []).model)
     }
 
+    /// Repeated windows are averaged per length: a direct reader's 1 MiB buffer, caught by page
+    /// sampling (2 MiB a sampled page) in a third of the windows, is a small working set, not idleness.
+    func testRepeatedWindowsAreFittedOnEachLengthsMean() throws {
+        let mib = 1_048_576.0
+        XCTAssertEqual(DirtyRateMeasurement.schedule([1, 2], repeats: 3), [1, 2, 1, 2, 1, 2])
+        XCTAssertEqual(DirtyRateMeasurement.schedule([4], repeats: 0), [4])
+        let oneMs: [Double] = [0, 2, 0, 0, 2, 0], twoMs: [Double] = [1, 0, 1, 0, 0, 1]
+        let windows = zip(oneMs, twoMs).flatMap { a, b in [DirtyRateMeasurement.Window(seconds: 1, bytesPerSecond: a * mib), .init(seconds: 2, bytesPerSecond: b * mib)] }
+        let direct = DirtyRateMeasurement(domain: "g", host: "h", method: "page-sampling", windows: windows)
+        let groups = direct.byLength
+        XCTAssertEqual(groups.map(\.count), [6, 6])
+        XCTAssertEqual(groups[0].window.bytes, 2.0 / 3 * mib, accuracy: 1)
+        XCTAssertEqual(groups[1].window.bytes, 1 * mib, accuracy: 1)
+        let m = try XCTUnwrap(direct.model)
+        // Two points, fitted exactly: W (1 - u) = 2/3, W (1 - u^2) = 1, so u = 1/2, W = 4/3 MiB, D = W ln 2.
+        XCTAssertEqual(try XCTUnwrap(m.workingSetBytes), 4.0 / 3 * mib, accuracy: 0.01 * mib)
+        XCTAssertEqual(m.bytesPerSecond, 4.0 / 3 * log(2) * mib, accuracy: 0.01 * mib)
+        // The guest's reads raise the initial slope to their rate; the working set stays.
+        var reading = direct
+        reading.readBytesPerSecond = 1.1 * mib
+        let r = try XCTUnwrap(reading.model)
+        XCTAssertEqual(r.bytesPerSecond, 1.1 * mib, accuracy: 1)
+        XCTAssertEqual(try XCTUnwrap(r.workingSetBytes), try XCTUnwrap(m.workingSetBytes), accuracy: 1)
+        // Reads slower than what sampling found change nothing.
+        reading.readBytesPerSecond = 0.1 * mib
+        XCTAssertEqual(reading.model, m)
+    }
+
+    /// A dirty rate near the stream's makes converging a close call; an idle guest or one far above is not.
+    func testACloseCallIsWhenTheDirtyRateSitsAtTheStreamsRate() {
+        let mib = 1_048_576.0
+        func inputs(_ d: Double, ws: Double?) -> PrecopyModel.Inputs {
+            .init(memoryBytes: 128 * mib, dirtying: DirtyingModel(bytesPerSecond: d * mib, workingSetBytes: ws.map { $0 * mib }), streamBytesPerSecond: 1.19 * mib)
+        }
+        XCTAssertFalse(PrecopyModel.isCloseCall(inputs(0, ws: nil)), "nothing dirtied: converges whatever the error")
+        XCTAssertFalse(PrecopyModel.isCloseCall(inputs(10, ws: nil)), "ten times the stream: never converges whatever the error")
+        XCTAssertTrue(PrecopyModel.isCloseCall(inputs(1.19, ws: nil)), "at the stream's rate the answer turns on the error")
+        XCTAssertFalse(PrecopyModel.isCloseCall(.init(memoryBytes: 128 * mib, dirtying: DirtyingModel(bytesPerSecond: 1.19 * mib), streamBytesPerSecond: 1.19 * mib, live: false)))
+    }
+
     /// Forecasts stored before zero pages and setup were modelled still read, as assuming neither.
     func testAnOlderStoredForecastStillDecodes() throws {
         let json = #"{"memoryBytes":1e9,"pageBytes":4096,"dirtying":{"bytesPerSecond":0},"streamBytesPerSecond":1e8,"live":true,"convergence":{"qemu":{"maxDowntimeMs":300}},"fixedDowntimeMs":0}"#
