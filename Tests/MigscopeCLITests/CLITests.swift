@@ -372,6 +372,8 @@ final class CLITests: XCTestCase {
         assertOneLineError(try migscope("dirtyrate", "test", "--on", "xen"), status: 2, contains: "cannot be measured in place on Xen")
         assertOneLineError(try migscope("dirtyrate", "test", "--on", "test:///default", "--seconds", "0,2"), status: 2, contains: "--seconds")
         assertOneLineError(try migscope("dirtyrate", "test", "--on", "test:///default", "--seconds", "1,2,3,4,5,6,7,8,9"), status: 2, contains: "--seconds")
+        assertOneLineError(try migscope("dirtyrate", "test", "--on", "test:///default", "--repeat", "0"), status: 2, contains: "--repeat")
+        assertOneLineError(try migscope("predict", "test", "--from", "test:///default", "--to", "qemu:///system", "--repeat", "21"), status: 2, contains: "--repeat")
         // The test driver cannot measure: a runtime failure naming the call, not a made-up rate.
         let r = try migscope("dirtyrate", "test", "--on", "test:///default", "--json")
         XCTAssertEqual(r.status, 1, r.err)
