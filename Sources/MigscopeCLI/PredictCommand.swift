@@ -142,7 +142,7 @@ enum ForecastText {
         }
         lines.append("prediction: \(ending)")
         if f.closeCall == true {
-            lines.append("  close call: with the dirty rate a quarter higher or a fifth lower the answer differs (the guest dirties memory about as fast as the stream sends it)")
+            lines.append("  close call: \(f.closeCallReason ?? "the answer turns on the dirty rate within measuring error")")
         }
         if p.completes {
             lines.append("  rounds:      \(p.precopyRounds) pre-copy + stop-and-copy")

@@ -80,6 +80,37 @@ public struct DirtyRateMeasurement: Sendable, Equatable, Codable {
         return DirtyingModel(bytesPerSecond: reads, workingSetBytes: fitted.workingSetBytes)
     }
 
+    /// What one sampled page stands for in page sampling: QEMU samples 512 pages per GiB of
+    /// memory, so a page found changed counts as 2 MiB, whatever the guest's size.
+    public static let pageSamplingQuantumBytes = 2 * 1_048_576.0
+
+    /// The sampled pages page sampling found changed, over all windows (nil for other methods).
+    public var sampledPagesCaught: Int? {
+        guard method == DirtyRateMethod.pageSampling.rawValue else { return nil }
+        return Int(windows.reduce(0) { $0 + $1.bytes / Self.pageSamplingQuantumBytes }.rounded())
+    }
+
+    /// The dirtying models the sampling error still allows: each length's mean at the low and the
+    /// high end of its range, the pages caught taken as a Poisson count k, whose ~95 % range is
+    /// (sqrt k -/+ 1)^2 (0 to 3 when none was caught). Empty unless page sampling measured it. A
+    /// guest caught in few windows (an idle one: 3 sampled pages in 6 windows, 1 MiB a window) may
+    /// dirty a fifth of that or two and a half times it.
+    public var modelsWithinSamplingError: [DirtyingModel] {
+        guard method == DirtyRateMethod.pageSampling.rawValue, !windows.isEmpty else { return [] }
+        let q = Self.pageSamplingQuantumBytes
+        func bound(high: Bool) -> DirtyingModel? {
+            var m = self
+            m.windows = byLength.map { g in
+                let k = (g.window.bytes * Double(g.count) / q).rounded()
+                let root = k.squareRoot(), lowRoot = max(0, root - 1)
+                let caught = high ? (k == 0 ? 3 : (root + 1) * (root + 1)) : lowRoot * lowRoot
+                return Window(seconds: g.window.seconds, bytesPerSecond: caught * q / Double(g.count) / g.window.seconds)
+            }
+            return m.model
+        }
+        return [bound(high: false), bound(high: true)].compactMap { $0 }
+    }
+
     /// The windows to measure: `lengths` in turn, `repeats` times over (interleaved, so a workload
     /// that changes pace touches every length alike).
     public static func schedule(_ lengths: [Int], repeats: Int) -> [Int] {

@@ -216,6 +216,18 @@ public enum PrecopyModel {
         return converges(factor) != here || converges(1 / factor) != here
     }
 
+    /// Whether converging by itself differs under any of `alternatives`, the dirtying models the
+    /// measurement could not rule out (page sampling's error on a guest caught in few windows).
+    public static func isCloseCall(_ x: Inputs, alternatives: [DirtyingModel]) -> Bool {
+        guard x.live else { return false }
+        let here = predict(x).ending == .converged
+        return alternatives.contains { m in
+            var y = x
+            y.dirtying = m
+            return (predict(y).ending == .converged) != here
+        }
+    }
+
     /// Pre-copy is given up as never converging after this many rounds without an end in sight.
     static let roundCap = 100_000
 
@@ -293,13 +305,23 @@ public struct MigrationForecast: Sendable, Equatable, Codable {
     /// Whether converging by itself turns on the dirty rate within measuring error (nil in
     /// forecasts stored before it was asked).
     public var closeCall: Bool?
+    /// Why it is a close call, one clause (nil when it is not, or in older forecasts).
+    public var closeCallReason: String?
 
     public init(inputs: PrecopyModel.Inputs, dirtyRate: DirtyRateMeasurement, streamRateFrom: String, prediction: PrecopyModel.Prediction) {
         self.inputs = inputs
         self.dirtyRate = dirtyRate
         self.streamRateFrom = streamRateFrom
         self.prediction = prediction
-        self.closeCall = PrecopyModel.isCloseCall(inputs)
+        // Sampling's error only counts when the model came from the windows, not a rate given.
+        let measured = dirtyRate.model == inputs.dirtying ? dirtyRate.modelsWithinSamplingError : []
+        if PrecopyModel.isCloseCall(inputs, alternatives: measured) {
+            let caught = dirtyRate.sampledPagesCaught.map { "\($0) sampled page\($0 == 1 ? "" : "s") in \(dirtyRate.windows.count) windows" } ?? "few pages"
+            closeCallReason = "page sampling caught \(caught), too few to tell: within its error the answer differs (more windows, --repeat, narrow it)"
+        } else if PrecopyModel.isCloseCall(inputs) {
+            closeCallReason = "with the dirty rate a quarter higher or a fifth lower the answer differs (the guest dirties memory about as fast as the stream sends it)"
+        }
+        closeCall = closeCallReason != nil
     }
 }
 

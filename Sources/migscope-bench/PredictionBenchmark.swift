@@ -103,6 +103,7 @@ enum PredictionBenchmark {
                       (r.convergedByItself ? "converged" : m.pausedForTimeout ? "paused (timeout)" : "\(m.outcome)") as NSString,
                       m.elapsedSeconds, m.final?.downtimeMs ?? 0, Double(m.bytesSent ?? 0) / 1_048_576)
             + "\n" + String(repeating: " ", count: 20) + dirtying(r.forecast)
+            + (r.forecast.closeCallReason.map { "\n" + String(repeating: " ", count: 20) + "close call: " + $0 } ?? "")
     }
 
     /// What the model took of the guest: its dirtying, as fitted, and its reads.
