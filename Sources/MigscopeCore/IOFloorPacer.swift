@@ -1,25 +1,35 @@
 /// Keeps the guest's read rate at or above a floor while it migrates, by moving the cap on the
 /// migration stream: where the guest's storage traffic and the stream share a link, every byte/s
-/// the stream gives up is one the guest can read, so the cap follows the guest's deficit.
+/// the stream gives up is one the guest can read.
 ///
 /// Pure: fed one observation per interval, it answers what the cap should be. It knows nothing of
-/// the link's capacity; it sees only the guest's rate (as the host's block counters show it), the
-/// stream's rate, the dirty rate and what remains.
+/// the link's capacity beforehand; it sees the guest's rate, the stream's rate, the dirty rate and
+/// what remains, and learns the link's rate as the two together move it.
+///
+/// The cap is set forward from that (the link's rate less what the guest should read), and a
+/// proportional-integral correction on the guest's own rate takes up what the simple picture misses
+/// (a stream that sends in bursts and does not reach its cap, the stream's ramp after a change).
+/// It aims above the floor by what the stop will cost: the guest reads nothing from its last report
+/// before the pause to its resumption (measured in the lab: 0.9 to 1.2 s at every stop), and that
+/// silence counts in the migration's mean as any other second.
 public struct IOFloorPacer: Sendable {
     public struct Settings: Sendable, Equatable {
         /// The floor, percent of the guest's read rate before the migration.
         public var floorPercent: Int
-        /// Share of the deficit (bytes/s below the floor) taken from the cap at each decision: on a
-        /// shared link a byte/s the stream gives up is one the guest gains, so near 1 corrects at once.
-        public var gain: Double = 0.8
+        /// Share of this interval's error (guest rate less the aim) added to the cap: small, since
+        /// a guest's line counts whole blocks (about 9 % of its rate apart in the lab).
+        public var proportionalGain = 0.3
+        /// Share of the summed errors so far added to the cap, per interval: what makes the mean hold.
+        public var integralGain = 0.3
         /// The stream is never held below the dirty rate times (1 + this): it must still converge.
         public var dirtyMargin: Double = 0.25
         /// The least cap it sets, MiB/s (libvirt's unit; 0 would mean "no cap").
         public var minimumMiBps: UInt64 = 1
-        /// Points above the floor it aims at. None by default: measured in the lab, the runs' means
-        /// came out above the floor already (55 % for 50 with 2 points; the mean-so-far term makes up
-        /// a stalled second by itself).
+        /// Points above the floor it aims at, besides the stop's share.
         public var headroomPercent = 0
+        /// How far apart the guest's rate reports come, seconds: the stop costs about one of them
+        /// besides the pause itself.
+        public var reportIntervalSeconds = 1.0
 
         public init(floorPercent: Int) {
             self.floorPercent = floorPercent
@@ -34,14 +44,17 @@ public struct IOFloorPacer: Sendable {
         public var remainingBytes: UInt64?
         /// The downtime the hypervisor stops pre-copy within.
         public var maxDowntimeMs: UInt64
+        /// Seconds since the migration started.
+        public var elapsedSeconds: Double?
 
         public init(guestReadBytesPerSecond: Double, streamBytesPerSecond: Double? = nil, dirtyBytesPerSecond: Double? = nil,
-                    remainingBytes: UInt64? = nil, maxDowntimeMs: UInt64 = 300) {
+                    remainingBytes: UInt64? = nil, maxDowntimeMs: UInt64 = 300, elapsedSeconds: Double? = nil) {
             self.guestReadBytesPerSecond = guestReadBytesPerSecond
             self.streamBytesPerSecond = streamBytesPerSecond
             self.dirtyBytesPerSecond = dirtyBytesPerSecond
             self.remainingBytes = remainingBytes
             self.maxDowntimeMs = maxDowntimeMs
+            self.elapsedSeconds = elapsedSeconds
         }
     }
 
@@ -62,16 +75,20 @@ public struct IOFloorPacer: Sendable {
     public private(set) var targetCapBytesPerSecond: Double
     public private(set) var appliedMiBps: UInt64?
     public private(set) var released = false
+    /// The guest's rate it aimed at in the last decision, bytes/s (the floor, its headroom and the stop's share).
+    public private(set) var lastAimBytesPerSecond: Double
+    /// The last decision's error: how far over (+) or under (-) that aim the guest read, bytes/s.
+    public private(set) var lastError = 0.0
     /// Whether a cap was ever set: before the first, no cap means "not started", not "lifted".
     private var initialised = false
     /// What rounding left over, so the applied caps average to the target.
     private var roundingCarry = 0.0
-    /// The guest's reads since the start, for the mean so far.
-    private var observedSum = 0.0
-    private var observations = 0
-    /// The last decision's measure of how far over (+) or under (-) the floor the guest is, bytes/s.
-    public private(set) var lastSurplus = 0.0
-    /// The most the guest and the stream moved together in an interval: the link's rate as seen.
+    /// The errors summed over the decisions so far, bytes/s x decisions.
+    private var errorSum = 0.0
+    /// The guest and the stream together, summed over the intervals that had both: the link's rate as seen.
+    private var combinedSum = 0.0
+    private var combinedCount = 0
+    /// The most the guest and the stream moved together in an interval.
     private var highestCombined: Double
 
     static let mebibyte = 1_048_576.0
@@ -80,14 +97,31 @@ public struct IOFloorPacer: Sendable {
         self.settings = settings
         self.baselineBytesPerSecond = baselineBytesPerSecond
         highestCombined = baselineBytesPerSecond
+        lastAimBytesPerSecond = baselineBytesPerSecond * min(0.99, settings.floorRatio + Double(settings.headroomPercent) / 100)
         // A guest that had the link to itself read at about the link's rate: leave the stream the
         // rest, so the stream does not swamp the guest while the first measurements come in.
-        targetCapBytesPerSecond = max(Double(settings.minimumMiBps) * Self.mebibyte, baselineBytesPerSecond * (1 - settings.floorRatio))
+        targetCapBytesPerSecond = max(Double(settings.minimumMiBps) * Self.mebibyte, baselineBytesPerSecond - lastAimBytesPerSecond)
     }
 
     public var floorBytesPerSecond: Double { baselineBytesPerSecond * settings.floorRatio }
-    /// What it aims at: the floor and its headroom, never above the guest's own rate.
-    var aimBytesPerSecond: Double { baselineBytesPerSecond * min(0.99, settings.floorRatio + Double(settings.headroomPercent) / 100) }
+
+    /// The link's rate as the guest and the stream have moved it together (the guest's own rate
+    /// before any stream ran, until both were seen).
+    var linkBytesPerSecond: Double {
+        combinedCount == 0 ? baselineBytesPerSecond : max(baselineBytesPerSecond, combinedSum / Double(combinedCount))
+    }
+
+    /// What the guest's reports must average while pre-copy runs for the migration's mean, its
+    /// stop's silence included, to reach the floor and its headroom. The stop's share is of the
+    /// migration's expected length (so far, plus what remains at the stream's rate).
+    func aim(_ o: Observation) -> Double {
+        let base = baselineBytesPerSecond * min(0.99, settings.floorRatio + Double(settings.headroomPercent) / 100)
+        guard let elapsed = o.elapsedSeconds, let remaining = o.remainingBytes,
+              let stream = o.streamBytesPerSecond, stream > 0 else { return base }
+        let stop = settings.reportIntervalSeconds + Double(o.maxDowntimeMs) / 1000
+        let expected = max(elapsed + Double(remaining) / stream, 2 * stop)
+        return min(baselineBytesPerSecond * 0.99, base * expected / (expected - stop))
+    }
 
     /// The cap to start the migration with.
     public mutating func initialCap() -> Decision {
@@ -97,45 +131,51 @@ public struct IOFloorPacer: Sendable {
     public mutating func decide(_ o: Observation) -> Decision {
         guard !released else { return .keep }
         let stream = o.streamBytesPerSecond ?? 0
-        highestCombined = max(highestCombined, o.guestReadBytesPerSecond + stream)
+        if stream > 0 {
+            highestCombined = max(highestCombined, o.guestReadBytesPerSecond + stream)
+            combinedSum += o.guestReadBytesPerSecond + stream
+            combinedCount += 1
+        }
         if let remaining = o.remainingBytes, remaining > 0,
            Double(remaining) <= highestCombined * Double(o.maxDowntimeMs) / 1000 {
             released = true
             appliedMiBps = nil
             return .release(why: "\(Self.words(Double(remaining))) left fits \(o.maxDowntimeMs) ms at the link's \(Self.words(highestCombined))/s")
         }
-        // Above the floor the stream may take more, below it must give up as much as the guest lacks;
-        // half of it judged on this second, half on the mean so far, so a deficit is made up.
-        observedSum += o.guestReadBytesPerSecond
-        observations += 1
-        let surplus = 0.5 * (o.guestReadBytesPerSecond - aimBytesPerSecond) + 0.5 * (observedSum / Double(observations) - aimBytesPerSecond)
-        lastSurplus = surplus
-        // Under the floor, what the stream gives up is taken from what it sends, not from a cap it
-        // may not reach (else the first cuts only bring the cap down to the stream).
-        var base = targetCapBytesPerSecond
-        if surplus < 0, let s = o.streamBytesPerSecond, s > 0 { base = min(base, s) }
-        // Lifted, it stays lifted while the guest holds its floor (under it, the line above cuts
-        // from what the stream sent, since the stream never exceeds the link's rate as seen).
-        if appliedMiBps == nil, initialised, surplus >= 0 { return .keep }
-        var target = base + settings.gain * surplus
-        var why = surplus < 0 ? "guest \(Self.words(-surplus))/s under the floor" : "guest \(Self.words(surplus))/s over the floor"
+        let aim = aim(o)
+        lastAimBytesPerSecond = aim
+        let error = o.guestReadBytesPerSecond - aim
+        lastError = error
+        // Lifted, it stays lifted while the guest holds its aim.
+        if appliedMiBps == nil, initialised, error >= 0 { return .keep }
+        // The sum carries at most four seconds of the aim either way: enough for its share of the
+        // cap to reach the link's rate (and lift a cap the stream does not reach), not so much that
+        // a guest long over its aim may then sit under it for long, or a long stall be made up by
+        // starving the stream.
+        errorSum = min(4 * aim, max(-4 * aim, errorSum + error))
+        var target = linkBytesPerSecond - aim + settings.proportionalGain * error + settings.integralGain * errorSum
+        var why = error < 0 ? "guest \(Self.words(-error))/s under its aim" : "guest \(Self.words(error))/s over its aim"
         // A cap the stream does not reach still holds it back (measured in the lab: QEMU's limiter
-        // sends in bursts; a stream capped at 9 MiB/s got 5 on a 12 MiB/s link that gave it 6.5
-        // uncapped, and caps at 11-12 MiB/s left a guest at 67-72 % for a 50 % floor): once the
-        // guest is over its floor with the cap at the link's rate as seen, lift the cap.
-        if surplus > 0, target >= highestCombined {
+        // sends in bursts; caps at 11-12 MiB/s on a 12 MiB/s link left a guest at 67-72 % for a
+        // 50 % floor): once the guest is over its aim with the cap at the link's rate, lift it.
+        if error > 0, target >= highestCombined {
+            // The sum stops growing where no cap can act on it (no wind-up while lifted).
+            errorSum -= error
             targetCapBytesPerSecond = highestCombined
             roundingCarry = 0
             guard appliedMiBps != nil else { return .keep }
             appliedMiBps = nil
             return .uncap(why: why + " with the cap at the link's \(Self.words(highestCombined))/s")
         }
+        let least = Double(settings.minimumMiBps) * Self.mebibyte
         let convergence = (o.dirtyBytesPerSecond ?? 0) * (1 + settings.dirtyMargin)
-        if target < convergence {
-            target = convergence
-            why = "held at the dirty rate plus \(Int(settings.dirtyMargin * 100)) % so pre-copy converges"
+        if target < max(least, convergence) {
+            // Held at a bound, the sum does not grow past it (else it would take as long to unwind).
+            errorSum -= error
+            if target < convergence { why = "held at the dirty rate plus \(Int(settings.dirtyMargin * 100)) % so pre-copy converges" }
+            target = max(least, convergence)
         }
-        targetCapBytesPerSecond = max(target, Double(settings.minimumMiBps) * Self.mebibyte)
+        targetCapBytesPerSecond = target
         return applyTarget(why: why)
     }
 

@@ -140,6 +140,8 @@ extension MigrationRunner {
     private func pace(_ session: any MigrationSession, pacer start: IOFloorPacer, state: RunState, clock: ContinuousClock,
                       observer: (any MigrationObserver)?) async {
         var pacer = start
+        // The pacer's watch starts with the migration: its clock for how long the migration will take.
+        let migrationStart = clock.now
         // The last reading that answered: a no-wait read may not, and then the next rate spans the
         // time to the next answer. Until the first answer, look every quarter second.
         var last: (t: ContinuousClock.Instant, io: GuestIOCounters?, sent: UInt64?)? = nil
@@ -178,7 +180,8 @@ extension MigrationRunner {
                 guestReadBytesPerSecond: guestRate, streamBytesPerSecond: stream,
                 dirtyBytesPerSecond: latest?.dirtyRateBytesPerSecond.map { Double($0) },
                 remainingBytes: latest?.dataRemainingBytes ?? latest?.memoryRemainingBytes,
-                maxDowntimeMs: state.maxDowntimeMs ?? session.request.maxDowntimeMs ?? Self.defaultMaxDowntimeMs)
+                maxDowntimeMs: state.maxDowntimeMs ?? session.request.maxDowntimeMs ?? Self.defaultMaxDowntimeMs,
+                elapsedSeconds: (now - migrationStart).secondsDouble)
             do {
                 try apply(pacer.decide(o), to: session, state: state, clock: clock, observer: observer)
             } catch {

@@ -81,7 +81,9 @@ public struct RunAnalysis: Sendable, Equatable, Codable {
             // A sample reports the interval before it: the one stamped at the start still describes
             // "before", and the first one after the end straddles it and belongs to neither.
             let first = series.first?.t ?? s, last = series.last?.t ?? e
-            before = Self.stats(series, from: min(first - Self.usualInterval(series), s), to: s)
+            // The line that straddles the start tells of the guest before it too: without its share,
+            // "before" lost up to a whole line's time (measured: 82 % where the line-by-line ratio was 72).
+            before = Self.stats(series, from: min(first - Self.usualInterval(series), s), to: s, countingTheLineAfter: true)
             // Only while the workload still ran (see workloadActiveSeconds).
             during = Self.stats(series, from: s, to: min(e, workloadEndS ?? e))
             after = Self.stats(series, from: e + 1, to: max(last, e + 1))
@@ -125,16 +127,32 @@ public struct RunAnalysis: Sendable, Equatable, Codable {
     /// I/O. A guest paused for the final copy prints nothing (its clock stops), and leaving that out
     /// would make a migration look kinder than it was. Each sample reports the interval before it,
     /// at most the series' usual spacing, clipped to the phase.
-    static func stats(_ series: [IOSample], from: Double, to: Double) -> PhaseStats? {
+    ///
+    /// `countingTheLineAfter`: the first sample after `to` adds the part of its interval before `to`,
+    /// for a phase whose end the guest ran through (the migration's start), where that sample tells
+    /// of both sides. Not at a phase that ends with the guest paused: what the first line after a
+    /// pause reports was read after it.
+    static func stats(_ series: [IOSample], from: Double, to: Double, countingTheLineAfter: Bool = false) -> PhaseStats? {
         guard to > from else { return nil }
         let usual = usualInterval(series)
         var readBytes = 0.0, writeBytes = 0.0
         var inPhase: [IOSample] = []
         var previous: Double? = nil
+        var countedTheLineAfter = false
         for x in series {
             defer { previous = x.t }
-            guard x.t > from && x.t <= to else { continue }
-            let covered = min(x.t - (previous ?? (x.t - usual)), usual, x.t - from)
+            let start = x.t - min(x.t - (previous ?? (x.t - usual)), usual)
+            if x.t > to {
+                if countingTheLineAfter, !countedTheLineAfter, start < to {
+                    countedTheLineAfter = true
+                    let covered = to - max(start, from)
+                    readBytes += x.readBytesPerSecond * covered
+                    writeBytes += x.writeBytesPerSecond * covered
+                }
+                continue
+            }
+            guard x.t > from else { continue }
+            let covered = x.t - max(start, from)
             readBytes += x.readBytesPerSecond * covered
             writeBytes += x.writeBytesPerSecond * covered
             inPhase.append(x)
