@@ -17,6 +17,11 @@ public final class GuestRateFeed: @unchecked Sendable {
         lock.withLock { lines.append((instant, readBytesPerSecond)) }
     }
 
+    /// The lines that arrived in (`start`, `end`], in order.
+    public func lines(after start: ContinuousClock.Instant, through end: ContinuousClock.Instant) -> [(at: ContinuousClock.Instant, readBytesPerSecond: Double)] {
+        lock.withLock { lines.filter { $0.at > start && $0.at <= end } }
+    }
+
     /// The mean of the lines that arrived after `start` (all of them when nil), and how many there were.
     public func mean(after start: ContinuousClock.Instant? = nil) -> (readBytesPerSecond: Double, lines: Int)? {
         let chosen: [Double] = lock.withLock {

@@ -148,6 +148,8 @@ extension MigrationRunner {
         // A guest's line tells of the second before it arrived: those of the first second after the
         // start still tell of the link without the stream, and would let the stream loose.
         var linesAfter = clock.now + Self.pacerInterval
+        let firstLinesAfter = linesAfter
+        var accountedFirstSecond = false
         if guestRates != nil { last = (clock.now, nil, state.latest.flatMap(PreCopyRules.sent)) }
         while !Task.isCancelled, !pacer.released {
             let wait: Duration = last == nil ? .milliseconds(250) : Self.pacerInterval
@@ -157,6 +159,13 @@ extension MigrationRunner {
             let guestRate: Double
             let io: GuestIOCounters?
             if let guestRates {
+                if !accountedFirstSecond, now >= firstLinesAfter {
+                    // The lines of the first second, kept from the decisions, still count in the mean.
+                    accountedFirstSecond = true
+                    for line in guestRates.lines(after: migrationStart, through: firstLinesAfter) {
+                        pacer.account(guestReadBytesPerSecond: line.readBytesPerSecond, seconds: (line.at - migrationStart).secondsDouble)
+                    }
+                }
                 // No line since the last decision (the guest's report is late): decide at the next.
                 guard let lines = guestRates.mean(after: linesAfter) else { continue }
                 linesAfter = now
