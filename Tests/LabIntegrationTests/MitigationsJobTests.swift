@@ -54,11 +54,12 @@ final class MitigationsJobTests: XCTestCase {
 
     func testThePacerHeldTheFloorAndRecordedEveryChangeOfTheCap() throws {
         let r = try run("io-floor:50 direct")
-        // Held: the guest's mean read rate during the migration is not under its floor (by more than
-        // the 5 points). Without the pacer this link gave it 44-46 %. (It overshoots: 55-60 %
-        // measured, which the benchmark prints against the two-sided target.)
+        // Held: the guest's mean read rate during the migration, its stop included, within the
+        // issue's 5 points of the floor (measured here: 49.8-50.5 % in four runs). Without the
+        // pacer this link gave it 37-48 %.
         let ratio = try XCTUnwrap(r.summary?.ioDuringRatio)
-        XCTAssertGreaterThanOrEqual(ratio * 100, 45, "the guest read \(Int(ratio * 100)) % of its rate before")
+        XCTAssertEqual(ratio * 100, 50, accuracy: 5, "the guest read \(Int((ratio * 100).rounded())) % of its rate before")
+        XCTAssertEqual(r.summary?.outcome, .completed, "the migration completed")
         let events = r.trace.events.filter { $0.kind == .speedCapSet }
         XCTAssertFalse(events.isEmpty)
         // The series of caps in the job samples changes only where an event says it changed, to the
