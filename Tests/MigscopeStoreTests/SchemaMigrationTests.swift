@@ -49,14 +49,19 @@ final class SchemaMigrationTests: XCTestCase {
             let now = RunExport.csv(summary).split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false).prefix(oldColumns).joined(separator: ",") }
             // Numbers within 0.01 %: the analysis may be refined since the fixture was written
             // (a usual interval taken over real gaps only moved the I/O means by 0.001 %); the data must not move.
+            // "Before" (and the ratio over it) within 3 %: since 2026-12-06 the line that straddles the
+            // migration's start counts toward it for its share (run 1's moved 1.8 %).
+            let header = before[0].split(separator: ",").map(String.init)
+            let refined: Set<String> = ["io_before", "io_during_ratio"]
             XCTAssertEqual(now.count, before.count, "run \(id)")
             XCTAssertEqual(now.first, before.first, "run \(id): the columns")
             for (a, b) in zip(now.dropFirst(), before.dropFirst()) {
                 let x = a.split(separator: ",", omittingEmptySubsequences: false), y = b.split(separator: ",", omittingEmptySubsequences: false)
                 XCTAssertEqual(x.count, y.count, "run \(id): \(a) vs \(b)")
-                for (u, v) in zip(x, y) {
+                for (column, (u, v)) in zip(header, zip(x, y)) {
                     if let p = Double(u), let q = Double(v) {
-                        XCTAssertEqual(p, q, accuracy: max(1e-9, abs(q) * 1e-4), "run \(id): the summary computed from the migrated trace: \(a) vs \(b)")
+                        let share = refined.contains(column) ? 0.03 : 1e-4
+                        XCTAssertEqual(p, q, accuracy: max(1e-9, abs(q) * share), "run \(id), \(column): the summary computed from the migrated trace: \(a) vs \(b)")
                     } else {
                         XCTAssertEqual(u, v, "run \(id): the summary computed from the migrated trace: \(a) vs \(b)")
                     }
