@@ -93,6 +93,10 @@ public struct IOFloorPacer: Sendable {
     private var combinedCount = 0
     /// The most the guest and the stream moved together in an interval.
     private var highestCombined: Double
+    /// Decisions running in which the stream sent well short of its cap.
+    private var shortIntervals = 0
+    /// "Well short": under this share of the cap (a stream ramping to a new cap gets there in 2-3 s).
+    static let shortOfCap = 0.75
 
     static let mebibyte = 1_048_576.0
 
@@ -168,16 +172,22 @@ public struct IOFloorPacer: Sendable {
         var target = linkBytesPerSecond - aim + settings.proportionalGain * error + settings.integralGain * errorSum
         var why = error < 0 ? "guest \(Self.words(-error))/s under its aim" : "guest \(Self.words(error))/s over its aim"
         // A cap the stream does not reach still holds it back (measured in the lab: QEMU's limiter
-        // sends in bursts; caps at 11-12 MiB/s on a 12 MiB/s link left a guest at 67-72 % for a
-        // 50 % floor): once the guest is over its aim with the cap at the link's rate, lift it.
-        if error > 0, target >= highestCombined {
+        // sends in bursts; caps of 8-10 MiB/s held a stream to 5 MB/s that took 6.5 uncapped, and
+        // left a guest at 61 % for a 50 % floor): once the guest is over its aim with the cap at
+        // the link's rate, or with a stream well short of its cap twice running, lift it.
+        let link = linkBytesPerSecond
+        let short = stream > 0 && appliedMiBps.map { stream < Self.shortOfCap * Double($0) * Self.mebibyte } == true
+        shortIntervals = short ? shortIntervals + 1 : 0
+        if error > 0, target >= link || shortIntervals >= 2 {
             // The sum stops growing where no cap can act on it (no wind-up while lifted).
             errorSum -= error
-            targetCapBytesPerSecond = highestCombined
+            targetCapBytesPerSecond = max(target, link)
             roundingCarry = 0
+            shortIntervals = 0
             guard appliedMiBps != nil else { return .keep }
             appliedMiBps = nil
-            return .uncap(why: why + " with the cap at the link's \(Self.words(highestCombined))/s")
+            return .uncap(why: why + (target >= link ? " with the cap at the link's \(Self.words(link))/s"
+                                                     : " with the stream at \(Self.words(stream))/s, short of its cap"))
         }
         let least = Double(settings.minimumMiBps) * Self.mebibyte
         let convergence = (o.dirtyBytesPerSecond ?? 0) * (1 + settings.dirtyMargin)
