@@ -74,7 +74,10 @@ extension MigrationRunner {
             rate = measured
         }
         guard rate >= 65_536 else { return skip("the guest read \(Format.rate(rate)) before the migration, nothing to keep up") }
-        var pacer = IOFloorPacer(settings: .init(floorPercent: floor), baselineBytesPerSecond: rate)
+        var settings = IOFloorPacer.Settings(floorPercent: floor)
+        // Judged on the host's counters (sampled finely), the stop costs its pause, not a report's interval.
+        if guestRates == nil { settings.reportIntervalSeconds = 0 }
+        var pacer = IOFloorPacer(settings: settings, baselineBytesPerSecond: rate)
         do { try apply(pacer.initialCap(), to: session, state: state, clock: clock, observer: observer) } catch {
             observer?.intervened(.failed("\(error)"), at: clock.now)
         }
