@@ -80,8 +80,6 @@ public struct IOFloorPacer: Sendable {
     public private(set) var released = false
     /// The guest's rate it aimed at in the last decision, bytes/s (the floor, its headroom and the stop's share).
     public private(set) var lastAimBytesPerSecond: Double
-    /// The last decision's error: how far over (+) or under (-) that aim the guest read, bytes/s.
-    public private(set) var lastError = 0.0
     /// Whether a cap was ever set: before the first, no cap means "not started", not "lifted".
     private var initialised = false
     /// What rounding left over, so the applied caps average to the target.
@@ -104,7 +102,7 @@ public struct IOFloorPacer: Sendable {
         self.settings = settings
         self.baselineBytesPerSecond = baselineBytesPerSecond
         highestCombined = baselineBytesPerSecond
-        lastAimBytesPerSecond = baselineBytesPerSecond * min(0.99, settings.floorRatio + Double(settings.headroomPercent) / 100)
+        lastAimBytesPerSecond = baselineBytesPerSecond * settings.aimRatio
         // A guest that had the link to itself read at about the link's rate: leave the stream the
         // rest, so the stream does not swamp the guest while the first measurements come in.
         targetCapBytesPerSecond = max(Double(settings.minimumMiBps) * Self.mebibyte, baselineBytesPerSecond - lastAimBytesPerSecond)
@@ -122,7 +120,7 @@ public struct IOFloorPacer: Sendable {
     /// stop's silence included, to reach the floor and its headroom. The stop's share is of the
     /// migration's expected length (so far, plus what remains at the stream's rate).
     func aim(_ o: Observation) -> Double {
-        let base = baselineBytesPerSecond * min(0.99, settings.floorRatio + Double(settings.headroomPercent) / 100)
+        let base = baselineBytesPerSecond * settings.aimRatio
         guard let elapsed = o.elapsedSeconds, let remaining = o.remainingBytes,
               let stream = o.streamBytesPerSecond, stream > 0 else { return base }
         // The pause itself lasts up to the max downtime (measured: 0.14-0.28 s of 0.3).
@@ -135,8 +133,15 @@ public struct IOFloorPacer: Sendable {
     /// line that straddles the start tells mostly of the link without the stream, and the
     /// migration's mean counts it): what it read over or under the aim is made up later.
     public mutating func account(guestReadBytesPerSecond: Double, seconds: Double) {
-        let aim = lastAimBytesPerSecond
-        errorSum = min(4 * aim, max(-4 * aim, errorSum + (guestReadBytesPerSecond - aim) * max(0, min(1, seconds))))
+        addToSum((guestReadBytesPerSecond - lastAimBytesPerSecond) * max(0, min(1, seconds)), aim: lastAimBytesPerSecond)
+    }
+
+    /// The sum carries at most four seconds of the aim either way: enough for its share of the
+    /// cap to reach the link's rate (and lift a cap the stream does not reach), not so much that
+    /// a guest long over its aim may then sit under it for long, or a long stall be made up by
+    /// starving the stream.
+    private mutating func addToSum(_ error: Double, aim: Double) {
+        errorSum = min(4 * aim, max(-4 * aim, errorSum + error))
     }
 
     /// The cap to start the migration with.
@@ -161,14 +166,9 @@ public struct IOFloorPacer: Sendable {
         let aim = aim(o)
         lastAimBytesPerSecond = aim
         let error = o.guestReadBytesPerSecond - aim
-        lastError = error
         // Lifted, it stays lifted while the guest holds its aim.
         if appliedMiBps == nil, initialised, error >= 0 { return .keep }
-        // The sum carries at most four seconds of the aim either way: enough for its share of the
-        // cap to reach the link's rate (and lift a cap the stream does not reach), not so much that
-        // a guest long over its aim may then sit under it for long, or a long stall be made up by
-        // starving the stream.
-        errorSum = min(4 * aim, max(-4 * aim, errorSum + error))
+        addToSum(error, aim: aim)
         var target = linkBytesPerSecond - aim + settings.proportionalGain * error + settings.integralGain * errorSum
         var why = error < 0 ? "guest \(Self.words(-error))/s under its aim" : "guest \(Self.words(error))/s over its aim"
         // A cap the stream does not reach still holds it back (measured in the lab: QEMU's limiter
@@ -218,4 +218,6 @@ public struct IOFloorPacer: Sendable {
 
 extension IOFloorPacer.Settings {
     var floorRatio: Double { Double(floorPercent) / 100 }
+    /// The floor and its headroom, never the guest's whole rate.
+    var aimRatio: Double { min(0.99, floorRatio + Double(headroomPercent) / 100) }
 }
