@@ -33,14 +33,20 @@ public struct DirtyRateMeasurement: Sendable, Equatable, Codable {
     /// counters); nil when not measured. Every byte read lands in guest memory, so the dirtied
     /// set grows at least this fast at first, whatever page sampling resolves.
     public var readBytesPerSecond: Double?
+    /// When the guest's reads go through its page cache: the memory free or cached that they
+    /// cycle through (see DirtyingModel.CacheFill). Nil when they bypass it (O_DIRECT) or it is
+    /// not known: windows of seconds then stand for every length of round.
+    public var readCachePoolBytes: Double?
 
-    public init(domain: String, host: String, method: String, pageBytes: Double = 4096, windows: [Window], readBytesPerSecond: Double? = nil) {
+    public init(domain: String, host: String, method: String, pageBytes: Double = 4096, windows: [Window], readBytesPerSecond: Double? = nil,
+                readCachePoolBytes: Double? = nil) {
         self.domain = domain
         self.host = host
         self.method = method
         self.pageBytes = pageBytes
         self.windows = windows
         self.readBytesPerSecond = readBytesPerSecond
+        self.readCachePoolBytes = readCachePoolBytes
     }
 
     /// The method of a dirty rate the user gave rather than measured (`--dirty-rate`).
@@ -70,14 +76,17 @@ public struct DirtyRateMeasurement: Sendable, Equatable, Codable {
     ///
     /// The guest's reads set the least initial slope: a read lands in memory as it arrives (a
     /// direct reader rewrites its buffer at its read rate; sampling saw 0 to 2 MiB of it per
-    /// window). The working set stays what the windows show.
+    /// window). The working set stays what the windows show. Reads through the page cache also
+    /// fill it, over rounds far longer than any window (`readCachePoolBytes`).
     public var model: DirtyingModel? {
         let means = byLength.map(\.window)
         guard !means.isEmpty else { return nil }
         if means.filter({ $0.bytesPerSecond == 0 }).count * 2 >= means.count { return DirtyingModel.none }
-        guard let fitted = DirtyingModel.fit(means.map { .init(seconds: $0.seconds, bytes: $0.bytes) }) else { return nil }
-        guard let reads = readBytesPerSecond, reads.isFinite, reads > fitted.bytesPerSecond else { return fitted }
-        return DirtyingModel(bytesPerSecond: reads, workingSetBytes: fitted.workingSetBytes)
+        guard var fitted = DirtyingModel.fit(means.map { .init(seconds: $0.seconds, bytes: $0.bytes) }) else { return nil }
+        guard let reads = readBytesPerSecond, reads.isFinite, reads > 0 else { return fitted }
+        if let pool = readCachePoolBytes, pool.isFinite, pool > 0 { fitted.cacheFill = .init(bytesPerSecond: reads, poolBytes: pool) }
+        if reads > fitted.bytesPerSecond { fitted.bytesPerSecond = reads }
+        return fitted
     }
 
     /// What one sampled page stands for in page sampling: QEMU samples 512 pages per GiB of

@@ -56,6 +56,7 @@ public enum Forecast {
         let lab = Lab.recordingContext(source: request.source, destination: request.destination, domain: request.domain)
         let memoryBytes: UInt64
         var unused: (bytes: UInt64, from: String)? = nil
+        var cachePool: UInt64? = nil
         switch backend {
         case .libxl:
             guard let d = try LibxlInventory.domains(named: request.domain).first else {
@@ -66,14 +67,17 @@ public enum Forecast {
             memoryBytes = try await LibvirtInventory.domain(request.domain, on: request.source).memoryBytes
             // Free memory stands in for the pages never written, which QEMU sends as zero pages:
             // the lab guest says it on its console, other guests through a balloon driver.
-            if lab != nil, let free = LabChecks.reportedFreeMemory(atMost: memoryBytes) {
-                unused = (free, "the lab guest's free memory")
+            if let lab, let said = LabChecks.reportedMemory(atMost: memoryBytes) {
+                unused = (said.freeBytes, "the lab guest's free memory")
+                // The lab knows how its guest reads: a buffered reader's reads cycle through the
+                // memory free or cached. Other guests' reads are taken as seen in the windows.
+                if lab.workload.mode == .buffered, let cache = said.cacheBytes { cachePool = said.freeBytes + cache }
             } else if let free = try? await LibvirtInventory.unusedMemory(request.domain, on: request.source), free <= memoryBytes {
                 unused = (free, "the guest's balloon statistics")
             }
         }
         let stream = try streamRate(request, options: options, lab: lab, progress: progress)
-        let measured: DirtyRateMeasurement
+        var measured: DirtyRateMeasurement
         if options.dirtying != nil {
             measured = DirtyRateMeasurement(domain: request.domain, host: HostURI.redacted(request.source), method: DirtyRateMeasurement.given, windows: [])
         } else {
@@ -82,6 +86,7 @@ public enum Forecast {
                 progress("measuring the dirty rate of '\(request.domain)': window \(i) of \(windows.count) (\(s) s)")
             }
         }
+        measured.readCachePoolBytes = cachePool.map(Double.init)
         let convergence: PrecopyModel.Convergence = backend == .libxl ? .xen : .qemu(maxDowntimeMs: Double(request.maxDowntimeMs ?? 300))
         let inputs = PrecopyModel.Inputs(
             memoryBytes: Double(memoryBytes), pageBytes: measured.pageBytes, dirtying: options.dirtying ?? measured.model ?? .none,

@@ -108,10 +108,13 @@ enum GuestInit {
       report "MIGSCOPE rate seq=$seq up=$up read_bps=$(( (r - last_r) * 51200 / dt )) write_bps=$(( (w - last_w) * 51200 / dt )) read_total=$((r * 512))"
       last_r=$r; last_w=$w; last_t=$now
       # Free memory every 5 s: pages the guest never wrote are zero, which QEMU sends as markers,
-      # so a prediction sends the rest (migscope predict).
+      # so a prediction sends the rest; with the block and page caches, the memory a reader through
+      # them cycles through (freed pages are allocated again).
       if [ $((seq % 5)) = 1 ]; then
-        while read -r key value _; do [ "$key" = MemFree: ] && break; done < /proc/meminfo
-        report "MIGSCOPE mem seq=$seq free_kib=$value"
+        while read -r key value _; do
+          case "$key" in MemFree:) free=$value ;; Buffers:) buffers=$value ;; Cached:) cached=$value; break ;; esac
+        done < /proc/meminfo
+        report "MIGSCOPE mem seq=$seq free_kib=$free buffers_kib=$buffers cached_kib=$cached"
       fi
     done
     """#

@@ -42,16 +42,23 @@ public enum LabChecks {
         return (f, r)
     }
 
-    /// What the guest last said of its free memory (its "MIGSCOPE mem" lines, every 5 s), in
-    /// bytes, from the end of its report log; nil when it said nothing believable (more than its
-    /// memory, or not a number: a guest's words are bounded like any input).
-    public static func reportedFreeMemory(atMost memoryBytes: UInt64) -> UInt64? {
+    /// What the guest last said of its memory (its "MIGSCOPE mem" lines, every 5 s), from the end
+    /// of its report log: free memory, and what its block and page caches hold (nil from a guest
+    /// built before it said so). Nil when it said nothing believable (more than its memory, or not
+    /// a number: a guest's words are bounded like any input).
+    public static func reportedMemory(atMost memoryBytes: UInt64) -> (freeBytes: UInt64, cacheBytes: UInt64?)? {
         let end = LabGuest.reportSize()
         guard let text = LabGuest.text(of: LabLayout.reportLog, from: end > 65_536 ? end - 65_536 : 0) else { return nil }
         for line in text.split(whereSeparator: \.isNewline).reversed() where line.contains("MIGSCOPE mem ") {
-            guard let field = line.split(separator: " ").first(where: { $0.hasPrefix("free_kib=") }),
-                  let kib = UInt64(field.dropFirst("free_kib=".count).filter { !$0.isWhitespace }), kib <= memoryBytes / 1024 else { return nil }
-            return kib * 1024
+            let fields = line.split(separator: " ")
+            func kib(_ name: String) -> UInt64? {
+                guard let f = fields.first(where: { $0.hasPrefix(name + "=") }),
+                      let v = UInt64(f.dropFirst(name.count + 1).filter { !$0.isWhitespace }), v <= memoryBytes / 1024 else { return nil }
+                return v * 1024
+            }
+            guard let free = kib("free_kib") else { return nil }
+            let cache = kib("buffers_kib").flatMap { b in kib("cached_kib").map { b + $0 } }
+            return (free, cache.flatMap { free + $0 <= memoryBytes ? $0 : nil })
         }
         return nil
     }

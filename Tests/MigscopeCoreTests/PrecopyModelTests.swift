@@ -204,6 +204,38 @@ final class PrecopyModelTests: XCTestCase {
         XCTAssertEqual((PrecopyModel.predict(x).rounds.last?.bytes ?? 0) / mb, 400, accuracy: 1e-6, "round 2 is 500 MB: 300 of it left + 100 dirtied")
     }
 
+    /// Reads through the page cache go on dirtying new pages over rounds far longer than the
+    /// windows, until they have cycled through the memory free or cached (worked by hand).
+    func testReadsThroughThePageCacheFillItOverLongRounds() throws {
+        let fill = DirtyingModel(bytesPerSecond: 0, cacheFill: .init(bytesPerSecond: 0.5 * mb, poolBytes: 30 * mb))
+        XCTAssertEqual(fill.dirtied(over: 10) / mb, 5, accuracy: 1e-9)
+        XCTAssertEqual(fill.dirtied(over: 100) / mb, 30, accuracy: 1e-9, "no more than the pool")
+        let covered = DirtyingModel(bytesPerSecond: 8 * mb, workingSetBytes: 4 * mb, cacheFill: .init(bytesPerSecond: 0.5 * mb, poolBytes: 30 * mb))
+        XCTAssertEqual(covered.dirtied(over: 1) / mb, 4 * (1 - exp(-2)), accuracy: 1e-9, "within a window, the working set's cover")
+        XCTAssertEqual(covered.dirtied(over: 40) / mb, 20, accuracy: 1e-9, "over a long round, the cache's fill")
+
+        // 100 MB at 1 MB/s: round 1 takes 100 s and leaves the pool, 30 MB; round 2 30 s leaves 15;
+        // round 3 15 s leaves 7.5; round 4 is paused at 150 s, 5 s in: 2.5 MB of it left + 2.5 dirtied.
+        var x = PrecopyModel.Inputs(memoryBytes: 100 * mb, dirtying: fill, streamBytesPerSecond: 1 * mb, pauseAfterSeconds: 150)
+        let p = PrecopyModel.predict(x)
+        XCTAssertEqual(p.ending, .timeout)
+        XCTAssertEqual(p.rounds.map { $0.bytes / mb }, [100, 30, 15, 5, 5])
+        XCTAssertEqual(p.downtimeMs ?? -1, 5000, accuracy: 1e-6)
+        x.dirtying = .none
+        XCTAssertEqual(PrecopyModel.predict(x).ending, .converged, "without the reads it converges after round 1")
+
+        // The measurement gives the fill only where the reads are known to go through the cache.
+        var m = DirtyRateMeasurement(domain: "g", host: "h", method: "page-sampling",
+                                     windows: [.init(seconds: 1, bytesPerSecond: 4 * mb), .init(seconds: 2, bytesPerSecond: 2 * mb)], readBytesPerSecond: 1.1 * mb)
+        XCTAssertNil(try XCTUnwrap(m.model).cacheFill, "a direct reader's reads rewrite its buffer")
+        m.readCachePoolBytes = 50 * mb
+        XCTAssertEqual(try XCTUnwrap(m.model).cacheFill, .init(bytesPerSecond: 1.1 * mb, poolBytes: 50 * mb))
+        XCTAssertEqual(try XCTUnwrap(m.model).dirtied(over: 90) / mb, 50, accuracy: 1e-9)
+        // A forecast stored before the fill decodes without one.
+        let old = try JSONDecoder().decode(DirtyingModel.self, from: Data(#"{"bytesPerSecond": 5, "workingSetBytes": 9}"#.utf8))
+        XCTAssertNil(old.cacheFill)
+    }
+
     func testNonLiveIsOneStopAndCopyOfAllMemory() {
         let p = PrecopyModel.predict(.init(memoryBytes: 1000 * mb, dirtying: .init(bytesPerSecond: 150 * mb), streamBytesPerSecond: 100 * mb, live: false))
         XCTAssertEqual(p.ending, .nonLive)
