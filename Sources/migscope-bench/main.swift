@@ -19,6 +19,8 @@ import MigscopeLibvirt
 // report: a synthetic run of `minutes` (default 60) with every series at 20 Hz, stored in a results
 // database, then loaded and reported: time and peak memory without gnuplot's rendering, and with it.
 
+// A line at a time even into a file: a benchmark's log is read while it runs.
+setvbuf(stdout, nil, _IOLBF, 0)
 let args = Array(CommandLine.arguments.dropFirst())
 if args.first == "report" {
     try ReportBenchmark.run(minutes: args.dropFirst().first.flatMap(Int.init) ?? 60)
