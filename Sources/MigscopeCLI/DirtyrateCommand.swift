@@ -91,6 +91,9 @@ enum DirtyRateText {
         if let model = m.model {
             out += "\n" + (model.workingSetBytes.map { "dirtied set: \(Format.rate(model.bytesPerSecond)) at first, saturating at a working set of \(Format.bytes($0))" }
                 ?? "dirtied set: grows linearly, \(Format.rate(model.bytesPerSecond))")
+            if let fill = model.cacheFill {
+                out += "\nthe reads go through the page cache: over longer rounds they dirty \(Format.rate(fill.bytesPerSecond)) until they have cycled through \(Format.bytes(fill.poolBytes)) free or cached"
+            }
         }
         return out
     }

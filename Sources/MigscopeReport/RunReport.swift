@@ -310,7 +310,7 @@ public enum RunReport {
         case .neverConverges: "does not converge"
         }
         return [
-            ["prediction", "\(ending)\(f.closeCall == true ? " (a close call: the answer turns on the dirty rate within measuring error)" : ""); dirty rate \(Format.rate(f.inputs.dirtying.bytesPerSecond))\(f.inputs.dirtying.workingSetBytes.map { ", working set \(Format.bytes($0))" } ?? ""), stream \(Format.rate(f.inputs.streamBytesPerSecond)) (\(f.streamRateFrom))"
+            ["prediction", "\(ending)\(f.closeCall == true ? " (a close call: the answer turns on the dirty rate within measuring error)" : ""); dirty rate \(Format.rate(f.inputs.dirtying.bytesPerSecond))\(f.inputs.dirtying.workingSetBytes.map { ", working set \(Format.bytes($0))" } ?? "")\(f.inputs.dirtying.cacheFill.map { ", reads through the page cache cycling \(Format.bytes($0.poolBytes))" } ?? ""), stream \(Format.rate(f.inputs.streamBytesPerSecond)) (\(f.streamRateFrom))"
                 + (f.zeroBytesFrom.map { "; \(Format.bytes(f.inputs.zeroBytes)) never written, from \($0)" } ?? "")
                 + (f.dirtyRate.readBytesPerSecond.map { "; the guest read \(Format.rate($0)) meanwhile" } ?? "")],
             ["migration time", pair(p.migrationSeconds, s.migrationSeconds) { String(format: "%.1f s", $0) }],

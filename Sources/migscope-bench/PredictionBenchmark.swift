@@ -111,6 +111,7 @@ enum PredictionBenchmark {
         let d = f.inputs.dirtying
         let means = f.dirtyRate.byLength.map { String(format: "%g s: %.2f MiB", $0.window.seconds, $0.window.bytes / 1_048_576) }.joined(separator: ", ")
         return String(format: "dirtying %.2f MiB/s", d.bytesPerSecond / 1_048_576) + (d.workingSetBytes.map { String(format: ", working set %.2f MiB", $0 / 1_048_576) } ?? ", no working set")
+            + (d.cacheFill.map { String(format: ", reads cycling %.1f MiB of cache", $0.poolBytes / 1_048_576) } ?? "")
             + " (means \(means))" + (f.dirtyRate.readBytesPerSecond.map { String(format: "; reads %.2f MiB/s", $0 / 1_048_576) } ?? "")
     }
 
