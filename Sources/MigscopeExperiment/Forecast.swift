@@ -86,7 +86,7 @@ public enum Forecast {
                 progress("measuring the dirty rate of '\(request.domain)': window \(i) of \(windows.count) (\(s) s)")
             }
         }
-        measured.readCachePoolBytes = cachePool.map(Double.init)
+        measured.readCachePoolBytes = cachePool.map { Double($0) }  // not map(Double.init): that picks init(bitPattern:)
         let convergence: PrecopyModel.Convergence = backend == .libxl ? .xen : .qemu(maxDowntimeMs: Double(request.maxDowntimeMs ?? 300))
         let inputs = PrecopyModel.Inputs(
             memoryBytes: Double(memoryBytes), pageBytes: measured.pageBytes, dirtying: options.dirtying ?? measured.model ?? .none,
