@@ -70,6 +70,17 @@ final class LabPredictionTests: XCTestCase {
             XCTAssertGreaterThan(r, readRate * 0.3, "dirtied \(Format.rate(r)) while reading \(Format.rate(readRate))")
             XCTAssertLessThan(r, readRate * 2 + 1_048_576, "dirtied \(Format.rate(r)) while reading \(Format.rate(readRate))")
         }
+
+        // A prediction for the lab's buffered reader has its reads fill the page cache, cycling
+        // through the memory the guest says is free or cached (a 128 MiB guest: tens of MiB).
+        let p = try ProcessRun.run(ProcessRun.migscope, ["predict", guest, "--from", a.libvirtURI, "--to", b.libvirtURI, "--seconds", "1", "--repeat", "1", "--json"])
+        XCTAssertEqual(p.status, 0, p.err)
+        let forecast = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(p.out.utf8)) as? [String: Any], p.out)
+        let fill = try XCTUnwrap(((forecast["inputs"] as? [String: Any])?["dirtying"] as? [String: Any])?["cache_fill"] as? [String: Any], p.out)
+        let pool = try XCTUnwrap(fill["pool_bytes"] as? Double, p.out)
+        print("LabPredictionTests: the buffered reader's reads cycle through \(Format.bytes(pool)) free or cached")
+        XCTAssertGreaterThan(pool, 16 * 1_048_576, "the guest's free and cached memory: \(p.out)")
+        XCTAssertLessThan(pool, 128 * 1_048_576, "no more than the guest's memory: \(p.out)")
     }
 
     func testMigrateWithPredictStoresThePredictionAndTheReportShowsItBesideTheMeasurement() async throws {
