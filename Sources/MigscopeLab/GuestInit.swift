@@ -90,6 +90,11 @@ enum GuestInit {
     }
     reader &
 
+    """# + reportingLoop
+
+    /// The rate and memory lines, once a second and every 5 s, on shell builtins alone (a
+    /// unit test runs it under busybox and counts what it starts: nothing, once the FIFO exists).
+    static let reportingLoop = #"""
     # The reporting loop runs on the shell's builtins alone: every process it started dirtied guest
     # memory (page tables, stacks, a new process's data), and the six a second of sleep, cut, cat
     # and awk made an idle guest dirty 1.2 MiB/s (QEMU counted ~300 pages/s while migrating), as

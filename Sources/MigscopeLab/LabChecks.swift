@@ -45,11 +45,14 @@ public enum LabChecks {
     /// What the guest last said of its memory (its "MIGSCOPE mem" lines, every 5 s), from the end
     /// of its report log: free memory, and what its block and page caches hold (nil from a guest
     /// built before it said so). Nil when it said nothing believable (more than its memory, or not
-    /// a number: a guest's words are bounded like any input).
+    /// a number: a guest's words are bounded like any input), or nothing since it booted.
     public static func reportedMemory(atMost memoryBytes: UInt64) -> (freeBytes: UInt64, cacheBytes: UInt64?)? {
         let end = LabGuest.reportSize()
         guard let text = LabGuest.text(of: LabLayout.reportLog, from: end > 65_536 ? end - 65_536 : 0) else { return nil }
-        for line in text.split(whereSeparator: \.isNewline).reversed() where line.contains("MIGSCOPE mem ") {
+        // The log is appended to by every guest started: only the running one's lines count.
+        for line in text.split(whereSeparator: \.isNewline).reversed() {
+            if line.contains("MIGSCOPE booted") { return nil }
+            guard line.contains("MIGSCOPE mem ") else { continue }
             let fields = line.split(separator: " ")
             func kib(_ name: String) -> UInt64? {
                 guard let f = fields.first(where: { $0.hasPrefix(name + "=") }),
