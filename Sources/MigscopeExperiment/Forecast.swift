@@ -80,10 +80,10 @@ public enum Forecast {
         // lab guest says it on its console every 5 s (read after the windows, nearest the
         // migration; a guest just started is waited for), other guests through a balloon driver.
         if backend == .libvirt, let lab {
-            var said = LabChecks.reportedMemory(atMost: memoryBytes)
+            var said = LabChecks.reportedMemory(of: request.domain, atMost: memoryBytes)
             for _ in 0..<12 where said == nil {
                 try await Task.sleep(for: .milliseconds(500))
-                said = LabChecks.reportedMemory(atMost: memoryBytes)
+                said = LabChecks.reportedMemory(of: request.domain, atMost: memoryBytes)
             }
             if let said {
                 unused = (said.freeBytes, "the lab guest's free memory")

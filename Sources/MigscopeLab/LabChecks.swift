@@ -46,9 +46,10 @@ public enum LabChecks {
     /// of its report log: free memory, and what its block and page caches hold (nil from a guest
     /// built before it said so). Nil when it said nothing believable (more than its memory, or not
     /// a number: a guest's words are bounded like any input), or nothing since it booted.
-    public static func reportedMemory(atMost memoryBytes: UInt64) -> (freeBytes: UInt64, cacheBytes: UInt64?)? {
-        let end = LabGuest.reportSize()
-        guard let text = LabGuest.text(of: LabLayout.reportLog, from: end > 65_536 ? end - 65_536 : 0) else { return nil }
+    public static func reportedMemory(of domain: String, atMost memoryBytes: UInt64) -> (freeBytes: UInt64, cacheBytes: UInt64?)? {
+        let slot = LabGuestSlot(name: domain) ?? .first
+        let end = LabGuest.reportSize(slot)
+        guard let text = LabGuest.text(of: slot.reportLog, from: end > 65_536 ? end - 65_536 : 0) else { return nil }
         // The log is appended to by every guest started: only the running one's lines count.
         for line in text.split(whereSeparator: \.isNewline).reversed() {
             if line.contains("MIGSCOPE booted") { return nil }
