@@ -79,20 +79,22 @@ public enum Forecast {
         // Free memory stands in for the pages never written, which QEMU sends as zero pages: the
         // lab guest says it on its console every 5 s (read after the windows, nearest the
         // migration; a guest just started is waited for), other guests through a balloon driver.
-        if backend == .libvirt, let lab {
-            var said = LabChecks.reportedMemory(of: request.domain, atMost: memoryBytes)
-            for _ in 0..<12 where said == nil {
-                try await Task.sleep(for: .milliseconds(500))
-                said = LabChecks.reportedMemory(of: request.domain, atMost: memoryBytes)
+        if backend == .libvirt {
+            if let lab {
+                var said = LabChecks.reportedMemory(of: request.domain, atMost: memoryBytes)
+                for _ in 0..<12 where said == nil {
+                    try await Task.sleep(for: .milliseconds(500))
+                    said = LabChecks.reportedMemory(of: request.domain, atMost: memoryBytes)
+                }
+                if let said {
+                    unused = (said.freeBytes, "the lab guest's free memory")
+                    // The lab knows how its guest reads: a buffered reader's reads cycle through the
+                    // memory free or cached. Other guests' reads are taken as seen in the windows.
+                    if lab.workload.mode == .buffered, let cache = said.cacheBytes { cachePool = said.freeBytes + cache }
+                }
+            } else if let free = try? await LibvirtInventory.unusedMemory(request.domain, on: request.source), free <= memoryBytes {
+                unused = (free, "the guest's balloon statistics")
             }
-            if let said {
-                unused = (said.freeBytes, "the lab guest's free memory")
-                // The lab knows how its guest reads: a buffered reader's reads cycle through the
-                // memory free or cached. Other guests' reads are taken as seen in the windows.
-                if lab.workload.mode == .buffered, let cache = said.cacheBytes { cachePool = said.freeBytes + cache }
-            }
-        } else if backend == .libvirt, let free = try? await LibvirtInventory.unusedMemory(request.domain, on: request.source), free <= memoryBytes {
-            unused = (free, "the guest's balloon statistics")
         }
         measured.readCachePoolBytes = cachePool.map { Double($0) }  // not map(Double.init): that picks init(bitPattern:)
         let convergence: PrecopyModel.Convergence = backend == .libxl ? .xen : .qemu(maxDowntimeMs: Double(request.maxDowntimeMs ?? 300))
