@@ -5,7 +5,7 @@
 # (3) the README's main command exactly as written (`bash scripts/reproduce.sh --quick`, from the
 # repository root, default output folder), then MainJobTests checks what it left; then the
 # mitigations' miniature the same way (`--mitigations --quick`), checked by MitigationsJobTests.
-# Stage 2 runs beside stage 3's main job (see below). Leaves nothing behind.
+# Leaves nothing behind.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v swift >/dev/null || export PATH=/opt/swift/usr/bin:$PATH
@@ -15,7 +15,6 @@ bash scripts/install-deps.sh
 saved_results=""
 cleanup() {
   if [ -n "${image_pid:-}" ]; then kill -- -"$image_pid" 2>/dev/null || true; fi
-  if [ -n "${xen_pid:-}" ]; then kill -- -"$xen_pid" 2>/dev/null || true; fi
   # A lab left up by a failed or interrupted run would change what the next run sees.
   if [ -x .build/debug/migscope ]; then .build/debug/migscope lab down --quiet >/dev/null 2>&1 || true; fi
   # The main job writes results/ where a developer may keep their own: theirs comes back.
@@ -44,26 +43,22 @@ built=$(date +%s)
 status=0
 swift test --skip-build --skip XenHostTests --skip MainJobTests --skip MitigationsJobTests --skip InstallTests || status=1
 stage1=$(date +%s)
-
-# Stages 2 and 3 side by side. The Xen host is booted once by its script (image, migscope and its
-# Swift runtime, scenarios in its dom0) in a QEMU of its own while the main job runs: the main job
-# spends most of its time in 10 Mbit/s cells waiting on the link, and one after the other they
-# took 13 and 20 of CI's 74 minutes (2026-12-06). XenHostTests then checks what came back (`swift test --filter
-# XenHostTests` alone does both). The two share the machine's cores, so the Xen run gets a longer
-# limit than its own 1500 s, and the mitigations' miniature, whose checks compare I/O rates, runs
-# only after the Xen host is down.
+# The Xen host is booted once by the script (image, migscope and its Swift runtime, scenarios in its dom0);
+# XenHostTests then checks what came back. `swift test --filter XenHostTests` alone does both.
 xen_results=$(mktemp -d /tmp/migscope-xen-results.XXXXXX)
+if [ "$(id -u)" -eq 0 ]; then
+  bash scripts/xen-host/run-tests.sh "$xen_results" || echo "test.sh: the Xen host run failed; XenHostTests will say what is missing"
+  MIGSCOPE_XEN_RESULTS="$xen_results" swift test --skip-build --filter XenHostTests || status=1
+else
+  swift test --skip-build --filter XenHostTests || status=1  # skips, saying it needs root
+fi
+[ $status -ne 0 ] || rm -rf "$xen_results"
+stage2=$(date +%s)
+
+# Stage 3: the main job as a new user runs it. It builds migscope in release mode, builds its own
+# lab and leaves it up (as the README says), so it runs outside `swift test`, which holds .build.
 main_job=$(mktemp -d /tmp/migscope-main-job.XXXXXX)
 if [ "$(id -u)" -eq 0 ]; then
-  # The main job builds migscope in release mode (reproduce.sh does, as the README says); built
-  # here first, neither it nor the Xen run's debug build waits on the other's lock of .build.
-  swift build -c release --product migscope || echo "test.sh: the release build failed (the main job builds it again and says why)"
-  xen_log="$xen_results.log"
-  MIGSCOPE_XEN_LIMIT="${MIGSCOPE_XEN_LIMIT:-2400}" setsid bash scripts/xen-host/run-tests.sh "$xen_results" >"$xen_log" 2>&1 &
-  xen_pid=$!
-
-  # Stage 3: the main job as a new user runs it. It builds its own lab and leaves it up (as the
-  # README says), so it runs outside `swift test`, which holds .build.
   if [ -e results ]; then saved_results="results.saved-by-test-$$"; mv results "$saved_results"; fi
   .build/debug/migscope lab down --quiet >/dev/null 2>&1 || true
   set +e
@@ -71,15 +66,6 @@ if [ "$(id -u)" -eq 0 ]; then
   echo "${PIPESTATUS[0]}" > "$main_job/status"
   set -e
   MIGSCOPE_MAIN_JOB="$main_job" swift test --skip-build --filter MainJobTests || status=1
-  main_done=$(date +%s)
-
-  # Stage 2's end: what the Xen host printed, then its checks.
-  wait "$xen_pid" || echo "test.sh: the Xen host run failed; XenHostTests will say what is missing"
-  xen_pid=""
-  cat "$xen_log"; rm -f "$xen_log"
-  xen_done=$(date +%s)
-  MIGSCOPE_XEN_RESULTS="$xen_results" swift test --skip-build --filter XenHostTests || status=1
-
   # The second question of the paper, as a user asks it next (same lab, same database).
   mitigations_job="$main_job/mitigations"
   mkdir -p "$mitigations_job"
@@ -94,13 +80,10 @@ if [ "$(id -u)" -eq 0 ]; then
   rm -rf results
   if [ -n "$saved_results" ]; then mv "$saved_results" results; saved_results=""; fi
 else
-  # Each skips, saying it needs root.
-  swift test --skip-build --filter XenHostTests || status=1
-  swift test --skip-build --filter MainJobTests || status=1
+  swift test --skip-build --filter MainJobTests || status=1  # skips, saying it needs root
   swift test --skip-build --filter MitigationsJobTests || status=1
-  main_done=$(date +%s); xen_done=$main_done
 fi
-[ $status -ne 0 ] || rm -rf "$xen_results" "$main_job"
+[ $status -ne 0 ] || rm -rf "$main_job"
 # scripts/install.sh as the README gives it, into a prefix of its own (the main job's release build
 # is reused; the man page and completions are made here), then checked from outside.
 install_prefix=$(mktemp -d /tmp/migscope-install.XXXXXX)
@@ -111,5 +94,5 @@ else
 fi
 rm -rf "$install_prefix"
 stage3=$(date +%s)
-echo "test.sh: build $((built - start)) s; stage 1 (unit, libvirt, lab) $((stage1 - built)) s; stages 2 and 3 $((stage3 - stage1)) s (release build and main job $((main_done - stage1)) s, Xen host done $((xen_done - stage1)) s in, mitigations and install $((stage3 - xen_done)) s); in all $(((stage3 - start) / 60)) min"
+echo "test.sh: build $((built - start)) s; stage 1 (unit, libvirt, lab) $((stage1 - built)) s; stage 2 (Xen host) $((stage2 - stage1)) s; stage 3 (main job) $((stage3 - stage2)) s"
 exit $status

@@ -31,7 +31,8 @@ public struct EventRecord: Sendable, Equatable, Codable {
         case workloadDone = "workload-done"
         /// The guest stopped running after its migration completed (it runs on neither host).
         case guestGone = "guest-gone"
-        /// The guest still reports, but read nothing for the recorder's `readStall` after its migration.
+        /// The guest still runs but read nothing, or reported nothing, for the recorder's `readStall`
+        /// after its migration.
         case workloadStalled = "workload-stalled"
         /// Guest console lines dropped as untrue or over-long (`facts.count`).
         case guestLinesDropped = "guest-lines-dropped"

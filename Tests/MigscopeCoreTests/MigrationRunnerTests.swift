@@ -275,17 +275,20 @@ final class ScriptedSession: MigrationSession, @unchecked Sendable {
     }
 }
 
-/// A guest console that reports every call: reading at `rate` until `stopsAfter` lines, then nothing read.
+/// A guest console that reports every call: reading at `rate` until `stopsAfter` lines, then nothing
+/// read; with `silentAfter`, no lines at all after that many (a guest whose kernel hung).
 final class ReportingConsole: GuestReportSource, @unchecked Sendable {
     private let lock = NSLock()
     private var seq = 0
     private let start = Date()
     let stopsAfter: Int
-    init(stopsAfter: Int) { self.stopsAfter = stopsAfter }
+    let silentAfter: Int
+    init(stopsAfter: Int, silentAfter: Int = .max) { self.stopsAfter = stopsAfter; self.silentAfter = silentAfter }
     var description: String { "a scripted console" }
     var droppedLines: Int { 0 }
     func newLines() -> [Substring] {
         lock.withLock {
+            guard seq < silentAfter else { return [] }
             seq += 1
             let rate = seq <= stopsAfter ? 5_000_000 : 0
             let up = String(format: "%.2f", Date().timeIntervalSince(start) + 1)
@@ -309,6 +312,25 @@ final class RecorderReadStallTests: XCTestCase {
         XCTAssertEqual(run.info.status, .failed)
         XCTAssertTrue(run.info.error?.contains("the guest's read stalled on the destination") == true, run.info.error ?? "")
         XCTAssertEqual(run.migration?.outcome, .completed, "the migration itself completed")
+    }
+
+    /// A guest that goes silent during its migration and still runs on the destination (as in CI:
+    /// its kernel hung) ends the tail after the stall limit too, instead of the tail's whole limit.
+    func testAGuestSilentAfterTheMigrationEndsTheTailAndFailsTheRun() async throws {
+        let settings = RecorderSettings(interval: .milliseconds(50), baseline: .milliseconds(50), tail: .milliseconds(50),
+                                        untilWorkloadDone: true, maxTail: .seconds(60), readStall: .milliseconds(600))
+        let recorder = Recorder(settings: settings, sink: CollectingSink(), console: ReportingConsole(stopsAfter: .max, silentAfter: 3))
+        let session = ScriptedSession(duration: .milliseconds(400), rounds: 1, final: JobProgress(iteration: 1, memoryProcessedBytes: 100))
+        let started = ContinuousClock.now
+        let run = try await recorder.record(session, info: RunInfo(backend: "test", request: session.request, anchor: Date()))
+        XCTAssertLessThan(ContinuousClock.now - started, .seconds(20), "the tail did not wait for its 60 s limit")
+        let stall = try XCTUnwrap(run.trace.firstEvent(.workloadStalled))
+        XCTAssertTrue(stall.detail.contains("reported nothing"), stall.detail)
+        let done = try XCTUnwrap(run.trace.firstEvent(.migrationCompleted))
+        XCTAssertGreaterThanOrEqual(stall.t - done.t, 0.6, "silence is counted from the migration's end")
+        XCTAssertNil(run.trace.firstEvent(.guestGone), "the guest still runs")
+        XCTAssertEqual(run.info.status, .failed)
+        XCTAssertTrue(run.info.error?.contains("the guest's read stalled on the destination") == true, run.info.error ?? "")
     }
 
     func testWithoutAStallLimitAReadingGuestsTailRunsToItsLimit() async throws {
