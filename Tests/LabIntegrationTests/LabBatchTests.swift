@@ -97,17 +97,28 @@ final class LabBatchTests: XCTestCase {
         try await crasher.value
         XCTAssertFalse(outcome.interrupted, "\(notes.all)")
         let runs = try store.runs()
-        XCTAssertEqual(runs.map(\.status), [.failed, .completed], "\(runs.map { ($0.status, $0.error) })")
+        let said = "\(runs.map { ($0.status, $0.error) })"
+        // The injected crash, then a complete run. Between them there may be one more failed try:
+        // QEMU under TCG crashes or hangs a guest after about 1 migration in 6 by itself (seen in
+        // CI), and the batch makes the cell again for that too, within its 3 tries.
+        XCTAssertTrue((2...3).contains(runs.count), said)
+        XCTAssertEqual(runs.first?.status, .failed, said)
+        XCTAssertEqual(runs.last?.status, .completed, said)
         XCTAssertTrue(runs.first?.error?.contains("stopped running") == true, runs.first?.error ?? "")
+        for natural in runs.dropFirst().dropLast() {
+            XCTAssertEqual(natural.status, .failed, said)
+            let error = natural.error ?? ""
+            XCTAssertTrue(error.contains("stopped running") || error.contains("the guest's read stalled on the destination"), said)
+        }
         XCTAssertTrue(notes.all.contains { $0.contains("Kernel panic - not syncing: injected") && $0.contains("try 2 of 3") }, "\(notes.all)")
         // The failed run's 20 s tail ended with its guest, not 20 s later.
-        let failed = try store.run(runs[0].id)
+        let failed = try store.run(try XCTUnwrap(runs.first).id)
         let gone = try XCTUnwrap(failed.trace.firstEvent(.guestGone), "a guest-gone event")
         let done = try XCTUnwrap(failed.trace.firstEvent(.migrationCompleted))
         XCTAssertLessThan(gone.t - done.t, 12)
-        XCTAssertEqual(try Self.state(on: .hostB), "running", "the second run's guest runs on host B")
+        XCTAssertEqual(try Self.state(on: .hostB), "running", "the complete run's guest runs on host B")
         XCTAssertEqual(try Self.state(on: .hostA), "")
-        print("LabBatchTests: a crash and a second run took \(ContinuousClock.now - started)")
+        print("LabBatchTests: a crash and \(runs.count - 1) more run(s) took \(ContinuousClock.now - started)")
     }
 
     /// Host B's daemon down: with --retries a run that could not start is tried again (and
