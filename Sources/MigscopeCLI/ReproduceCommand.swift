@@ -15,7 +15,7 @@ struct ReproduceCommand: AsyncParsableCommand {
             on the shared 100 Mbit/s link with a direct and a buffered reader, each run's efficiency against the \
             link's physical limit, and a trade-off figure.
             """)
-    @Flag(help: "The faithful miniature (96 MiB guest, reads sized per link rate): about 18 minutes, not hours.") var quick = false
+    @Flag(help: "The faithful miniature (96 MiB guest, reads sized per link rate): about 17 minutes, not hours.") var quick = false
     @Flag(help: "The mitigations plan instead of the paper's (with --quick: its six-cell miniature, about 8 minutes).") var mitigations = false
     @Flag(name: .customLong("dirty-io"), help: "The paper's first question instead: how much of what pre-copy re-sends the guest's reads dirty (buffered vs direct reader, two block sizes, two link rates; 24 runs; with --quick 100 Mbit/s only, 4 runs, about 7 minutes).")
     var dirtyIO = false
