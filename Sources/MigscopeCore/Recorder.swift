@@ -246,11 +246,12 @@ public final class Recorder: @unchecked Sendable {
         return lock.withLock {
             if trace.firstEvent(.workloadStalled) != nil { return true }
             guard let latest = trace.samples.last(where: { $0.series == .guest }) else { return false }
+            let silent = now - max(latest.t, arrived)
             let detail: String
-            if now - max(latest.t, arrived) >= limit {
+            if silent >= limit {
                 // Seen in CI: a guest still running on the destination whose console fell silent
                 // (its kernel hung) would have held the tail for its whole limit.
-                detail = String(format: "the guest reported nothing for %.0f s after its migration, and still runs", now - max(latest.t, arrived))
+                detail = String(format: "the guest reported nothing for %.0f s after its migration, and still runs", silent)
             } else {
                 guard latest.t > arrived else { return false }
                 let lastRead = trace.samples.last { $0.series == .guest && $0.t > arrived && $0.readBytesPerSecond > 0 }?.t ?? arrived
