@@ -8,16 +8,16 @@ import MigscopeStore
 /// A drain plan's cell: every domain recorded from the same moment, so each has a baseline from
 /// before the drain, and their migrations let go K at a time in the cell's order (DrainTurns).
 extension BatchRunner {
-    /// A drain cell, made again with new guests when a lab guest's kernel crashed after its
-    /// migration (QEMU under TCG), up to `labGuestCrashTries` in all.
+    /// A drain cell, made again with new guests when a lab guest failed after its migration by
+    /// QEMU's defect under TCG (`labGuestFailure`), up to `labGuestCrashTries` in all.
     func runDrainWithTries(_ planned: PlannedRun, _ drain: Plan.DrainSetup) async throws -> [RecordedRun] {
         var tries = 1
         while true {
             let runs = try await runDrain(planned, drain)
             // A guest's kernel that crashed once its run was over (in another's tail) also spoils the cell.
-            guard tries < Self.labGuestCrashTries, !Task.isCancelled, let crashed = runs.first(where: { labGuestCrash($0) != nil }) else { return runs }
+            guard tries < Self.labGuestCrashTries, !Task.isCancelled, let why = runs.lazy.compactMap({ self.labGuestFailure($0) }).first else { return runs }
             tries += 1
-            progress(.note("drain of cell \(planned.cell.key): \(crashed.info.request.domain)'s kernel crashed after its migration ('\(labGuestCrash(crashed) ?? "?")'; QEMU under TCG, see the README); the cell runs again with new guests (try \(tries) of \(Self.labGuestCrashTries))"))
+            progress(.note("drain of cell \(planned.cell.key): \(why); the cell runs again with new guests (try \(tries) of \(Self.labGuestCrashTries))"))
         }
     }
 

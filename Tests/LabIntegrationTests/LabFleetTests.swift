@@ -116,10 +116,21 @@ final class LabFleetTests: XCTestCase {
         XCTAssertTrue(r.err.contains("drain order by dirty rate"), r.err)
         XCTAssertTrue(r.out.contains("worst guest I/O during/before"), "the drain table: \(r.out)")
         let store = try ResultsStore(path: db)
-        let runs = try store.runs().filter { $0.plan == "drain-test" }
+        // The last drain is complete: one run per guest under its id. An earlier one is there only
+        // when the batch made the drain again for a guest QEMU lost after its migration under TCG.
+        let all = try store.runs().filter { $0.plan == "drain-test" }
+        let last = try XCTUnwrap(all.max { $0.id < $1.id }?.drain, "the runs are under a drain id: \(all)")
+        let runs = all.filter { $0.drain == last }
         XCTAssertEqual(runs.count, 3, "one run per guest")
-        XCTAssertEqual(Set(runs.compactMap(\.drain)).count, 1, "under one drain id")
         XCTAssertTrue(runs.allSatisfy { $0.status == .completed }, "\(runs.map { "\($0.domain) \($0.status) \($0.error ?? "")" })")
+        let earlier = Dictionary(grouping: all.filter { $0.drain != last }) { $0.drain ?? "none" }
+        XCTAssertLessThanOrEqual(earlier.count, 2, "at most 3 tries of a drain: \(earlier.keys.sorted())")
+        XCTAssertNil(RemadeRuns.otherThanComplete(all))
+        for (id, tried) in earlier {
+            XCTAssertTrue(tried.contains { $0.status == .failed }, "drain \(id) was made again with every run complete")
+            XCTAssertTrue(r.err.contains("the cell runs again with new guests"), "the batch says why it made drain \(id) again: \(r.err.suffix(600))")
+        }
+        RemadeRuns.tell(all, in: "LabFleetTests")
         // Each migration's start on the wall clock: the buffered reader dirties the most, so it starts last.
         var starts: [String: Double] = [:]
         for listed in runs {

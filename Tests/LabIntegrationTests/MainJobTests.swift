@@ -87,11 +87,10 @@ final class MainJobTests: XCTestCase {
         // A run is only ever made again because the lab's guest failed after its migration (QEMU
         // under TCG): its kernel crashed, or its read hung on the destination. The batch says so,
         // the failed run stays on the record with the reason, and its cell has a complete run.
-        let remade = ["the guest stopped running", "the guest's read stalled on the destination"]
         for retried in all where (retried["status"] as? String) != "completed" {
             XCTAssertEqual(retried["status"] as? String, "failed", runs.out)
             let error = retried["error"] as? String ?? ""
-            XCTAssertTrue(remade.contains { error.contains($0) }, "made again for another reason: \(retried)")
+            XCTAssertTrue(RemadeRuns.explains(error), "made again for another reason: \(retried)")
             XCTAssertTrue(quick.contains { $0["cell"] as? String == retried["cell"] as? String }, "no complete run of its cell: \(retried)")
             print("MainJobTests: run \(retried["id"] ?? "?") was made again: \(error)")
         }
