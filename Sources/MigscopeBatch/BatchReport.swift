@@ -39,16 +39,30 @@ public enum BatchReport {
         return t
     }
 
-    /// One row per cell: its mitigation and reader, efficiency and its two parts.
+    /// One row per cell: its mitigation and reader (with its block size where the plan varies it),
+    /// efficiency and its two parts.
     public static func efficiencyRows(_ stats: [CellStats], cells: [String: PlanCell]) -> [[String]] {
         func f(_ s: MeasureStats?, _ scale: Double = 1, _ digits: Int = 2) -> String { meanWithInterval(s, scale, digits) }
+        func reader(_ cell: PlanCell?) -> String {
+            let words = [cell?.readMode?.rawValue, cell?.blockSizeKiB.map { "\($0) KiB" }].compactMap { $0 }
+            return words.isEmpty ? "-" : words.joined(separator: ", ")
+        }
         return [["mitigation", "reader", "link", "runs", "efficiency", "g/C", "T0/T", "migration s", "downtime ms", "I/O during/before %"]]
             + stats.map { c in
                 let cell = cells[c.cell]
-                return [cell?.mitigation?.text ?? "none", cell?.readMode?.rawValue ?? "-", cell.map { "\($0.bandwidth) \($0.link.rawValue)" } ?? "-",
+                return [cell?.mitigation?.text ?? "none", reader(cell), cell.map { "\($0.bandwidth) \($0.link.rawValue)" } ?? "-",
                         "\(c.runs.count)", f(c.efficiency), f(c.guestLinkShare), f(c.timeShare), f(c.migrationSeconds, 1, 1), f(c.downtimeMs, 1, 0),
                         f(c.ioDuringRatio, 100, 0)]
             }
+    }
+
+    /// The efficiency table of a plan that varies mitigations or readers, or nil. Only where a link
+    /// is shared does a run have an efficiency (g + m <= C): on full-duplex links (the dirty-io
+    /// plan's) the table would be columns of dashes.
+    public static func efficiencyTable(_ stats: [CellStats], cells: [String: PlanCell]) -> [[String]]? {
+        guard stats.contains(where: { $0.efficiency != nil }),
+              stats.contains(where: { cells[$0.cell]?.mitigation != nil || cells[$0.cell]?.readMode != nil }) else { return nil }
+        return efficiencyRows(stats, cells: cells)
     }
 
     /// Every complete run of the plan with an efficiency, grouped by its cell's mitigation and reader.
@@ -169,8 +183,8 @@ public enum BatchReport {
                 rows: findings), at: 0)
         }
         var efficiency: [[String]] = []
-        if stats.contains(where: { cellsByKey[$0.cell]?.mitigation != nil || cellsByKey[$0.cell]?.readMode != nil }) {
-            efficiency = efficiencyRows(stats, cells: cellsByKey)
+        if let rows = efficiencyTable(stats, cells: cellsByKey) {
+            efficiency = rows
             tables.append(RunReport.ExtraTable(
                 name: "efficiency", title: "How close each cell came to what the link allows",
                 note: "Efficiency = g/C + T0/T: the guest's mean read rate during the migration over the link's rate, plus the shortest possible migration time (the first pass's bytes at the link's rate) over the run's. 1 is the physical frontier for a reader that dirties no memory; a buffered reader's frontier lies lower. Mean over the cell's complete runs with ± the 95 % confidence interval (Student's t), or the sd where a cell has too few runs.",

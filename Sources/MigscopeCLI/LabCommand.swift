@@ -242,7 +242,7 @@ enum LabStatusText {
             if let uri = h.uri { lines.append("           uri: \(uri)") }
         }
         if let t = s.iscsiTarget { lines.append("iSCSI target: \(t), \(s.diskSizeMiB ?? 0) MiB") }
-        for g in s.guests ?? s.guest.map { [$0] } ?? [] {
+        for g in s.guests ?? s.guest.map({ [$0] }) ?? [] {
             let w = g.workload
             lines.append("guest: \(g.name) \(g.state)\(g.host.map { " on \($0)" } ?? ""), \(g.memoryMiB) MiB, reads \(w.mode.rawValue) in \(w.blockSizeKiB) KiB blocks, \(w.amountMiB == 0 ? "forever" : "\(w.amountMiB) MiB")\(g.diskBus.map { ", disk on \($0)" } ?? "")")
             lines.append("       reports: \(g.reportLog)  (boot console: \(g.consoleLog))")

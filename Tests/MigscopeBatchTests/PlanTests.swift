@@ -338,6 +338,36 @@ final class StatsTests: XCTestCase {
         let row = BatchReport.cellRows([CellStats(cell: "c", runs: [(1, early)])])[1]
         XCTAssertEqual(row.last, "the read ended before the migration in 1 of 1 run: not comparable")
     }
+
+    /// The efficiency table: a row per cell that names its reader and block size (the dirty-io plan
+    /// varies both), and none at all when no run had an efficiency (full-duplex links).
+    func testTheEfficiencyTableTellsCellsApartAndIsLeftOutWithoutEfficiencies() {
+        func cell(_ reader: Workload.ReadMode, _ kib: Int, _ link: LinkModel) -> PlanCell {
+            var c = PlanCell(mode: .live, bandwidth: .mbit(100), link: link, readMode: reader)
+            c.blockSizeKiB = kib
+            return c
+        }
+        func summary(efficient: Bool) -> RunSummary {
+            var s = RunSummary(info: RunInfo(backend: "t", request: MigrationRequest(domain: "g", source: "a", destination: "b"), anchor: Date()),
+                               trace: Trace(), analysis: RunAnalysis(trace: Trace()))
+            s.migrationSeconds = 10
+            if efficient {
+                s.efficiency = LinkEfficiency(linkBytesPerSecond: 12_500_000, memoryBytes: 62_500_000, memorySource: .firstRound,
+                                              migrationSeconds: 10, guestReadBytesPerSecond: 6_250_000)
+            }
+            return s
+        }
+        let cells = [cell(.buffered, 64, .fullDuplex), cell(.buffered, 1024, .fullDuplex)]
+        let byKey = Dictionary(uniqueKeysWithValues: cells.map { ($0.key, $0) })
+        XCTAssertNotEqual(cells[0].key, cells[1].key)
+        let fullDuplex = cells.map { CellStats(cell: $0.key, runs: [(1, summary(efficient: false))]) }
+        XCTAssertNil(BatchReport.efficiencyTable(fullDuplex, cells: byKey), "a table of dashes")
+        let shared = cells.map { CellStats(cell: $0.key, runs: [(1, summary(efficient: true))]) }
+        let rows = BatchReport.efficiencyTable(shared, cells: byKey)
+        XCTAssertEqual(rows?.dropFirst().map { $0[1] }, ["buffered, 64 KiB", "buffered, 1024 KiB"], "\(rows ?? [])")
+        XCTAssertEqual(rows?[1][4], "1.00", "g/C 0.5 + T0/T 0.5")
+        XCTAssertNil(BatchReport.efficiencyTable(shared, cells: [:]), "a plan that varies neither mitigation nor reader")
+    }
 }
 
 /// What keeps two batches, or an edited plan, from mixing their runs.
