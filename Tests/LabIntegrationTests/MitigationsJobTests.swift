@@ -58,9 +58,16 @@ final class MitigationsJobTests: XCTestCase {
         // issue's 5 points of the floor (measured here: 49.8-50.5 % in four runs). Without the
         // pacer this link gave it 37-48 %.
         let ratio = try XCTUnwrap(r.summary?.ioDuringRatio)
-        XCTAssertEqual(ratio * 100, 50, accuracy: 5, "the guest read \(Int((ratio * 100).rounded())) % of its rate before")
-        XCTAssertEqual(r.summary?.outcome, .completed, "the migration completed")
         let events = r.trace.events.filter { $0.kind == .speedCapSet }
+        // Above the floor by more than 5 points only when the stream could not use what the guest
+        // left it: the pacer lifted its cap because it stayed short of it (a CI run, 2026-12-07:
+        // the stream at 4.8 MiB/s under a 7 MiB/s cap, then uncapped, and the guest read 59 %).
+        let streamShortOfItsCap = events.contains { $0.detail.contains("short of its cap") }
+        XCTAssertGreaterThanOrEqual(ratio * 100, 45, "the guest read \(Int((ratio * 100).rounded())) % of its rate before")
+        if !streamShortOfItsCap {
+            XCTAssertLessThanOrEqual(ratio * 100, 55, "the guest read \(Int((ratio * 100).rounded())) % of its rate before, with the stream using its cap")
+        }
+        XCTAssertEqual(r.summary?.outcome, .completed, "the migration completed")
         XCTAssertFalse(events.isEmpty)
         // The series of caps in the job samples changes only where an event says it changed, to the
         // event's value (a lifted cap has none).
