@@ -9,15 +9,15 @@ import MigscopeStore
 /// before the drain, and their migrations let go K at a time in the cell's order (DrainTurns).
 extension BatchRunner {
     /// A drain cell, made again with new guests when a lab guest failed after its migration by
-    /// QEMU's defect under TCG (`labGuestFailure`), up to `labGuestCrashTries` in all.
+    /// QEMU's defect under TCG (`labGuestFailure`), up to `labGuestTries` in all.
     func runDrainWithTries(_ planned: PlannedRun, _ drain: Plan.DrainSetup) async throws -> [RecordedRun] {
         var tries = 1
         while true {
             let runs = try await runDrain(planned, drain)
             // A guest's kernel that crashed once its run was over (in another's tail) also spoils the cell.
-            guard tries < Self.labGuestCrashTries, !Task.isCancelled, let why = runs.lazy.compactMap({ self.labGuestFailure($0) }).first else { return runs }
+            guard tries < Self.labGuestTries, !Task.isCancelled, let why = runs.lazy.compactMap({ self.labGuestFailure($0) }).first else { return runs }
             tries += 1
-            progress(.note("drain of cell \(planned.cell.key): \(why); the cell runs again with new guests (try \(tries) of \(Self.labGuestCrashTries))"))
+            progress(.note("drain of cell \(planned.cell.key): \(why); the cell runs again with new guests (try \(tries) of \(Self.labGuestTries))"))
         }
     }
 

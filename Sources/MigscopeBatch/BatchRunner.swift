@@ -155,12 +155,12 @@ public final class BatchRunner: @unchecked Sendable {
     }
 
     /// One planned run, made again while the policy allows: a lab guest that crashed after its
-    /// migration (always, up to `labGuestCrashTries`), and a run that could not start or failed
+    /// migration (always, up to `labGuestTries`), and a run that could not start or failed
     /// before any memory was sent (a host not answering; up to `policy.retries` more times, 10 s
     /// apart; the failed try stays in the database). `recorded`
     /// is told of every run put in the database.
     func runWithTries(_ planned: PlannedRun, recorded: (Int64) -> Void) async throws -> RecordedRun {
-        var crashTries = 1
+        var guestTries = 1
         var retriesLeft = policy.retries
         while true {
             let run: RecordedRun
@@ -179,9 +179,9 @@ public final class BatchRunner: @unchecked Sendable {
             }
             progress(.runFinished(id: run.info.id ?? 0, outcome: run.info.status, summary: run.summary))
             if Task.isCancelled { return run }
-            if crashTries < Self.labGuestCrashTries, let why = labGuestFailure(run) {
-                crashTries += 1
-                progress(.note("run \(run.info.id ?? 0): \(why); the cell runs again with a new guest (try \(crashTries) of \(Self.labGuestCrashTries))"))
+            if guestTries < Self.labGuestTries, let why = labGuestFailure(run) {
+                guestTries += 1
+                progress(.note("run \(run.info.id ?? 0): \(why); the cell runs again with a new guest (try \(guestTries) of \(Self.labGuestTries))"))
                 continue
             }
             if retriesLeft > 0, run.info.status == .failed, !run.trace.jobSamples.contains(where: { ($0.progress.memoryProcessedBytes ?? 0) > 0 }) {
@@ -363,7 +363,7 @@ public final class BatchRunner: @unchecked Sendable {
     static let labReadStall: Duration = .seconds(60)
 
     /// A lab run is made again this many times in all when its guest failed after the migration.
-    static let labGuestCrashTries = 3
+    static let labGuestTries = 3
 
     /// How the lab's guest failed after `recorded`'s migration by QEMU's defect under TCG, or nil.
     /// Its kernel crashed (the console's words), or it still runs but its read or console fell
