@@ -71,7 +71,10 @@ final class LibvirtMigrationSession: MigrationSession, @unchecked Sendable {
                 _ = try await domain.migrate(to: destination, parameters: parameters, flags: flags)
             }
         } catch let e as LibvirtError {
-            if e.isAborted {
+            // After an abort asked for here, QEMU may end the job as failed rather than cancelled
+            // (a write to the closed stream losing the race: "Unable to write to socket: Broken
+            // pipe", seen in CI): it is still the abort.
+            if e.isAborted || abortAsked {
                 throw MigrationError(.aborted, "migration aborted: \(e.message)")
             }
             throw MigrationError(.failed, "migration failed: \(e.message)")
@@ -99,6 +102,7 @@ final class LibvirtMigrationSession: MigrationSession, @unchecked Sendable {
             switch done.type {
             case .completed?: return
             case .cancelled?: throw MigrationError(.aborted, "migration aborted: the job was cancelled")
+            case .failed? where abortAsked: throw MigrationError(.aborted, "migration aborted: the job on \(request.source) ended as failed after the abort")
             case .failed?: throw MigrationError(.failed, "migration failed: the job on \(request.source) failed")
             default: break
             }
@@ -213,7 +217,12 @@ final class LibvirtMigrationSession: MigrationSession, @unchecked Sendable {
         do { try domain.abortJob() } catch {
             throw MigrationError(.failed, "cannot abort the migration of '\(domainFacts.name)': \(error.message)")
         }
+        lock.withLock { _abortAsked = true }
     }
+
+    /// `abort()` reached the job: however libvirt reports its end, the migration was aborted.
+    private var _abortAsked = false
+    private var abortAsked: Bool { lock.withLock { _abortAsked } }
 
     func pauseGuest() throws {
         do { try domain.suspend() } catch {
